@@ -1,0 +1,113 @@
+/* Task stacks: one mmap per stack with a PROT_NONE guard page at the low
+ * end, so an overflow faults instead of corrupting a neighbour.  Freed
+ * stacks are cached per size class and reused; only pages a task touched
+ * are resident, so 100,000 parked tasks cost a few pages each.
+ *
+ * Each cached stack is two kernel mappings (guard + stack): very many
+ * stacks need vm.max_map_count raised (scripts/setup.sh does). */
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tn_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define STACK_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define STACK_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define MIN_STACK (16u * 1024)
+/* Stacks kept for reuse beyond this are unmapped: a burst of 100,000
+ * tasks must not pin their pages for the life of the core. */
+#define CACHE_MAX 4096
+
+static unsigned size_class(size_t size)
+{
+	unsigned k = 0;
+
+	while (k < TN_STACK_CLASSES - 1 && ((size_t)MIN_STACK << k) < size)
+		k++;
+	return k;
+}
+
+void tn__stack_pool_init(struct tn_stack_pool *p)
+{
+	unsigned k;
+
+	for (k = 0; k < TN_STACK_CLASSES; k++)
+		p->free[k] = NULL;
+	tn__pool_init(&p->descs, sizeof(struct tn_stack), 256);
+	p->in_use = p->cached = 0;
+	p->page = (size_t)sysconf(_SC_PAGESIZE);
+}
+
+void tn__stack_pool_fini(struct tn_stack_pool *p)
+{
+	unsigned k;
+
+	for (k = 0; k < TN_STACK_CLASSES; k++) {
+		struct tn_stack *st = p->free[k];
+		while (st) {
+			struct tn_stack *next = st->next;
+			munmap(st->base, st->size);
+			st = next;
+		}
+		p->free[k] = NULL;
+	}
+	p->cached = 0;
+	tn__pool_fini(&p->descs);
+}
+
+struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size)
+{
+	unsigned k = size_class(size);
+	struct tn_stack *st = p->free[k];
+	size_t usable;
+	void *base;
+
+	if (TN_LIKELY(st)) {
+		p->free[k] = st->next;
+		p->cached--;
+		p->in_use++;
+		STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
+		return st;
+	}
+	usable = (size_t)MIN_STACK << k;
+	base = mmap(NULL, usable + p->page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	if (mprotect(base, p->page, PROT_NONE) != 0) {
+		munmap(base, usable + p->page);
+		errno = ENOMEM;
+		return NULL;
+	}
+	st = tn__pool_get(&p->descs);
+	if (!st) {
+		munmap(base, usable + p->page);
+		errno = ENOMEM;
+		return NULL;
+	}
+	st->base = base;
+	st->size = usable + p->page;
+	st->next = NULL;
+	p->in_use++;
+	return st;
+}
+
+void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st)
+{
+	unsigned k = size_class(st->size - p->page);
+
+	p->in_use--;
+	if (p->cached >= CACHE_MAX) {
+		munmap(st->base, st->size);
+		tn__pool_put(&p->descs, st);
+		return;
+	}
+	st->next = p->free[k];
+	p->free[k] = st;
+	p->cached++;
+}

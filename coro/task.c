@@ -1,0 +1,352 @@
+/* Tasks: spawn, park/wake, cancellation, completion.
+ *
+ * Switching is symmetric: a task that parks switches straight to the next
+ * ready task and only falls back to the loop's context when the ready
+ * queue is empty or the loop turn's budget is spent.  A yield between two
+ * tasks is therefore one context switch, not two. */
+#include <errno.h>
+#include <string.h>
+
+#include "tn_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define ASAN_START(fake, bottom, size) __sanitizer_start_switch_fiber(fake, bottom, size)
+#define ASAN_FINISH(fake) __sanitizer_finish_switch_fiber(fake, NULL, NULL)
+#else
+#define ASAN_START(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
+#define ASAN_FINISH(fake) ((void)(fake))
+#endif
+
+static inline void ready_push(struct tn_sched *s, struct tn_task *t)
+{
+	t->next = NULL;
+	if (s->ready_tail)
+		s->ready_tail->next = t;
+	else
+		s->ready_head = t;
+	s->ready_tail = t;
+}
+
+static inline struct tn_task *ready_pop(struct tn_sched *s)
+{
+	struct tn_task *t = s->ready_head;
+
+	if (t) {
+		s->ready_head = t->next;
+		if (!s->ready_head)
+			s->ready_tail = NULL;
+	}
+	return t;
+}
+
+/* Releases the stack of a task that finished on it, now that we are off it. */
+static inline void reap(struct tn_sched *s)
+{
+	if (TN_UNLIKELY(s->dead_stack)) {
+		tn__stack_put(&s->stacks, s->dead_stack);
+		s->dead_stack = NULL;
+	}
+}
+
+/* The task (or the loop) that runs after the current one stops running. */
+static inline void *next_sp(struct tn_sched *s, struct tn_task **who)
+{
+	struct tn_task *n = NULL;
+
+	if (s->budget && (n = ready_pop(s)) != NULL)
+		s->budget--;
+	*who = n;
+	s->current = n;
+	s->switches++;
+	if (n) {
+		n->state = TN_TASK_RUNNING;
+		return n->sp;
+	}
+	return s->loop_sp;
+}
+
+static inline const void *stack_bottom(struct tn_sched *s, struct tn_task *n)
+{
+	return n ? (char *)n->stack->base + s->stacks.page : NULL;
+}
+
+static inline size_t stack_len(struct tn_sched *s, struct tn_task *n)
+{
+	return n ? n->stack->size - s->stacks.page : 0;
+}
+
+void tn__task_park(struct tn_sched *s, struct tn_task *t)
+{
+	struct tn_task *n;
+	void *sp = next_sp(s, &n);
+
+	if (n == t) { /* a yield with nobody else ready */
+		return;
+	}
+	ASAN_START(&t->asan_fake_stack, n ? stack_bottom(s, n) : s->loop_stack_bottom,
+		   n ? stack_len(s, n) : s->loop_stack_size);
+	tn__ctx_switch(&t->sp, sp);
+	ASAN_FINISH(t->asan_fake_stack);
+	reap(s);
+}
+
+void tn__task_wake(struct tn_task *t)
+{
+	TN_ASSERT(t->state != TN_TASK_DONE, "resuming a finished task");
+	if (t->state != TN_TASK_SUSPENDED)
+		return;
+	tn__check_owner(t->sched);
+	t->state = TN_TASK_READY;
+	ready_push(t->sched, t);
+}
+
+static void task_free(struct tn_sched *s, struct tn_task *t)
+{
+	tn__pool_put(&s->task_pool, t);
+}
+
+static void join_cancel(struct tn_future *f, void *arg)
+{
+	struct tn_task *t = arg;
+
+	/* The join future completes now; the task finishes its cancellation
+	 * on its own and its late result is dropped. */
+	tn_task_cancel(t);
+}
+
+static void __attribute__((noreturn)) task_finish(struct tn_sched *s, struct tn_task *t,
+						  intptr_t r)
+{
+	struct tn_task *n;
+	void *sp, *dummy;
+
+	t->state = TN_TASK_DONE;
+	/* The join future outlives the task until its consumer takes it. */
+	if (TN_IS_ERR(r))
+		tn_future_reject(t->join, (int)r);
+	else
+		tn_future_resolve(t->join, r);
+	/* Unlink from the live list. */
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		s->all_tasks = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	s->running_tasks--;
+	tn__ctx_unref(s, t->ctx);
+	t->ctx = NULL;
+	/* The stack is released by whoever runs next, once we are off it. */
+	s->dead_stack = t->stack;
+	t->stack = NULL;
+	if (!t->handle_held)
+		task_free(s, t);
+	sp = next_sp(s, &n);
+	ASAN_START(NULL, n ? stack_bottom(s, n) : s->loop_stack_bottom,
+		   n ? stack_len(s, n) : s->loop_stack_size);
+	tn__ctx_switch(&dummy, sp);
+	__builtin_unreachable();
+}
+
+static void task_entry(void *arg)
+{
+	struct tn_task *t = arg;
+	struct tn_sched *s = t->sched;
+	intptr_t r;
+
+	ASAN_FINISH(NULL);
+	reap(s);
+	/* Cancelled before it ever ran: asyncio does not start it at all. */
+	if (t->cancel_pending) {
+		t->cancel_pending = false;
+		r = -ECANCELED;
+	} else {
+		r = t->fn(t->arg);
+	}
+	task_finish(s, t, r);
+}
+
+struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_task_opts *opts)
+{
+	struct tn_sched *s = tn__sched();
+	size_t ss = opts && opts->stack_size ? opts->stack_size : s->stack_size;
+	struct tn_task *t;
+	struct tn_future *f;
+
+	t = tn__pool_get(&s->task_pool);
+	if (!t) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	f = tn_future_create();
+	if (!f) {
+		task_free(s, t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->stack = tn__stack_get(&s->stacks, ss);
+	if (!t->stack) {
+		tn_future_detach(f);
+		tn_future_reject(f, -ENOMEM);
+		task_free(s, t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->sched = s;
+	t->state = TN_TASK_READY;
+	t->cancel_pending = false;
+	t->handle_held = true;
+	t->cancelling = 0;
+	t->fn = fn;
+	t->arg = arg;
+	t->join = f;
+	t->name = opts ? opts->name : NULL;
+	t->asan_fake_stack = NULL;
+	t->ctx = tn__ctx_ref(s->current ? s->current->ctx : s->root_ctx);
+	tn_future_set_cancel(f, join_cancel, t);
+	t->sp = tn__ctx_make(tn__stack_top(t->stack), task_entry, t);
+	t->all_prev = NULL;
+	t->all_next = s->all_tasks;
+	if (s->all_tasks)
+		s->all_tasks->all_prev = t;
+	s->all_tasks = t;
+	s->running_tasks++;
+	ready_push(s, t);
+	return t;
+}
+
+struct tn_task *tn_task_spawn(tn_task_fn fn, void *arg)
+{
+	return tn_task_spawn_opts(fn, arg, NULL);
+}
+
+static void release_handle(struct tn_task *t)
+{
+	TN_ASSERT(t->handle_held, "task handle used after join or detach");
+	tn__check_owner(t->sched);
+	t->handle_held = false;
+	if (t->state == TN_TASK_DONE)
+		task_free(t->sched, t);
+}
+
+struct tn_future *tn_task_join(struct tn_task *t)
+{
+	struct tn_future *f = t->join;
+
+	release_handle(t);
+	return f;
+}
+
+void tn_task_detach(struct tn_task *t)
+{
+	struct tn_future *f = t->join;
+
+	release_handle(t);
+	tn_future_detach(f);
+}
+
+int tn_task_cancel(struct tn_task *t)
+{
+	tn__check_owner(t->sched);
+	if (t->state == TN_TASK_DONE)
+		return -ESRCH;
+	t->cancelling++;
+	t->cancel_pending = true;
+	if (t->state == TN_TASK_SUSPENDED)
+		tn__task_wake(t);
+	return 0;
+}
+
+unsigned tn_task_uncancel(void)
+{
+	struct tn_sched *s = tn__sched();
+	struct tn_task *t = s->current;
+
+	TN_ASSERT(t, "tn_task_uncancel outside a task");
+	if (t->cancelling > 0 && --t->cancelling == 0)
+		t->cancel_pending = false;
+	return t->cancelling;
+}
+
+unsigned tn_task_cancelling(void)
+{
+	struct tn_sched *s = tn__sched();
+
+	return s->current ? s->current->cancelling : 0;
+}
+
+int tn_yield(void)
+{
+	struct tn_sched *s = tn__self;
+	struct tn_task *t = s ? s->current : NULL;
+	int err;
+
+	if (!t)
+		return -EPERM;
+	if ((err = tn__take_cancel(t)))
+		return err;
+	t->state = TN_TASK_READY;
+	ready_push(s, t);
+	tn__task_park(s, t);
+	return 0;
+}
+
+struct tn_task *tn_task_current(void)
+{
+	struct tn_sched *s = tn__self;
+
+	return s ? s->current : NULL;
+}
+
+const char *tn_task_name(const struct tn_task *t)
+{
+	return t->name ? t->name : "task";
+}
+
+int tn_task_suspend(void)
+{
+	struct tn_sched *s = tn__self;
+	struct tn_task *t = s ? s->current : NULL;
+
+	if (!t)
+		return -EPERM;
+	if (t->cancel_pending)
+		return -ECANCELED;
+	t->state = TN_TASK_SUSPENDED;
+	tn__task_park(s, t);
+	return t->cancel_pending ? -ECANCELED : 0;
+}
+
+void tn_task_resume(struct tn_task *t)
+{
+	tn__task_wake(t);
+}
+
+void tn__task_cancel_all(struct tn_sched *s)
+{
+	struct tn_task *t;
+
+	for (t = s->all_tasks; t; t = t->all_next)
+		tn_task_cancel(t);
+}
+
+/* Runs ready tasks from the loop's context until the batch budget is
+ * spent or none is ready.  Returns whether any ran. */
+bool tn_sched_run_ready(struct tn_sched *s)
+{
+	struct tn_task *n;
+	void *sp;
+
+	tn__check_owner(s);
+	if (!s->ready_head)
+		return false;
+	s->budget = s->batch;
+	sp = next_sp(s, &n);
+	ASAN_START(&s->loop_fake_stack, stack_bottom(s, n), stack_len(s, n));
+	tn__ctx_switch(&s->loop_sp, sp);
+	ASAN_FINISH(s->loop_fake_stack);
+	s->current = NULL;
+	reap(s);
+	return true;
+}

@@ -1,0 +1,216 @@
+/* coro/ internals shared between its files; not installed. */
+#ifndef TN_CORO_INTERNAL_H
+#define TN_CORO_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tern/coro.h"
+
+#define TN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Programming errors (another core's object, resuming a finished task)
+ * abort with a message in every build type: they are cheap to check and
+ * silent corruption is far worse. */
+#define TN_ASSERT(cond, msg)                                                  \
+	do {                                                                  \
+		if (TN_UNLIKELY(!(cond)))                                     \
+			tn__panic(__FILE__, __LINE__, #cond, msg);            \
+	} while (0)
+
+__attribute__((noreturn, cold)) void tn__panic(const char *file, int line,
+					       const char *cond, const char *msg);
+
+/* ---- context switch (switch_<arch>.S) ----
+ * Saves the callee-saved registers and FP control words on the current
+ * stack, stores the stack pointer in *from_sp, and resumes to_sp. */
+void tn__ctx_switch(void **from_sp, void *to_sp);
+/* Builds the initial frame of a new context at the top of a stack so that
+ * the first switch to it calls entry(arg) on that stack. */
+void *tn__ctx_make(void *stack_top, void (*entry)(void *), void *arg);
+
+/* ---- object pools (obj_pool.c): per-core free lists, no per-op malloc ---- */
+struct tn_pool_chunk;
+struct tn_obj_pool {
+	void *free;                  /* singly linked through the first word */
+	struct tn_pool_chunk *chunks;
+	size_t obj_size;
+	size_t per_chunk;
+	uint64_t live;
+};
+void tn__pool_init(struct tn_obj_pool *p, size_t obj_size, size_t per_chunk);
+void tn__pool_fini(struct tn_obj_pool *p);
+void *tn__pool_grow_get(struct tn_obj_pool *p);
+static inline void *tn__pool_get(struct tn_obj_pool *p)
+{
+	void *o = p->free;
+	if (TN_UNLIKELY(!o))
+		return tn__pool_grow_get(p);
+	p->free = *(void **)o;
+	p->live++;
+	return o;
+}
+static inline void tn__pool_put(struct tn_obj_pool *p, void *o)
+{
+	*(void **)o = p->free;
+	p->free = o;
+	p->live--;
+}
+
+/* ---- stacks (stack_pool.c): mmap'ed, guard page below, cached per size ---- */
+struct tn_stack {
+	void *base;  /* lowest address of the mapping (the guard page) */
+	size_t size; /* whole mapping, guard included */
+	struct tn_stack *next;
+};
+#define TN_STACK_CLASSES 12 /* 16 KiB << k */
+struct tn_stack_pool {
+	struct tn_stack *free[TN_STACK_CLASSES];
+	struct tn_obj_pool descs;
+	uint64_t in_use, cached;
+	size_t page;
+};
+void tn__stack_pool_init(struct tn_stack_pool *p);
+void tn__stack_pool_fini(struct tn_stack_pool *p);
+struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size);
+void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st);
+static inline void *tn__stack_top(const struct tn_stack *st)
+{
+	return (char *)st->base + st->size;
+}
+
+/* ---- timer wheel (timer_wheel.c) ---- */
+#define TN_WHEEL_BITS 6
+#define TN_WHEEL_SLOTS (1u << TN_WHEEL_BITS)
+#define TN_WHEEL_LEVELS 8
+#define TN_WHEEL_TICK_SHIFT 10 /* 1 tick = 1024 ns */
+struct tn_timer_list {
+	struct tn_timer *next, *prev; /* sentinel: same layout as tn_timer */
+};
+struct tn_wheel {
+	uint64_t cur;                                  /* ticks processed */
+	uint64_t seq;
+	uint64_t count;
+	uint64_t bitmap[TN_WHEEL_LEVELS];
+	struct tn_timer_list due;                      /* expired, sorted */
+	struct tn_timer_list slots[TN_WHEEL_LEVELS][TN_WHEEL_SLOTS];
+};
+void tn__wheel_init(struct tn_wheel *w, uint64_t now_ns);
+void tn__wheel_add(struct tn_wheel *w, struct tn_timer *t);
+void tn__wheel_del(struct tn_wheel *w, struct tn_timer *t);
+/* Fires every timer due at now_ns; returns how many fired. */
+unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns);
+uint64_t tn__wheel_next_deadline(const struct tn_wheel *w);
+
+/* ---- context variables (ctxvar.c) ---- */
+struct tn_ctx;
+struct tn_ctx *tn__ctx_ref(struct tn_ctx *c);
+void tn__ctx_unref(struct tn_sched *s, struct tn_ctx *c);
+
+/* ---- tasks ---- */
+enum tn_task_state {
+	TN_TASK_NEW,
+	TN_TASK_READY,
+	TN_TASK_RUNNING,
+	TN_TASK_SUSPENDED,
+	TN_TASK_DONE,
+};
+
+struct tn_task {
+	void *sp;                 /* saved stack pointer while not running */
+	struct tn_task *next;     /* ready queue link */
+	struct tn_sched *sched;
+	uint8_t state;
+	bool cancel_pending;      /* a request not yet delivered to an await */
+	bool handle_held;         /* the spawner still holds the handle */
+	unsigned cancelling;      /* asyncio's cancelling() count */
+	tn_task_fn fn;
+	void *arg;
+	struct tn_future *join;   /* result; valid while the task struct is */
+	struct tn_stack *stack;
+	struct tn_ctx *ctx;
+	const char *name;
+	struct tn_task *all_next, *all_prev; /* live tasks, for draining */
+	void *asan_fake_stack;
+};
+
+#define TN_MAX_POLLERS 32
+
+struct tn_poller {
+	tn_poll_fn fn;
+	void *arg;
+};
+
+struct tn_sched {
+	struct tn_task *current;  /* running task, NULL in the loop */
+	struct tn_task *ready_head, *ready_tail;
+	void *loop_sp;            /* loop context while a task runs */
+	unsigned budget;          /* resumptions left in this batch */
+	unsigned batch;
+	uint64_t now;
+	tn_clock_fn clock;
+	void *clock_arg;
+	size_t stack_size;
+	enum tn_idle_mode idle;
+	uint64_t idle_sleep_max;
+	struct tn_stack *dead_stack; /* freed after switching off it */
+	struct tn_task *all_tasks;
+	uint64_t running_tasks;
+	void *loop_fake_stack;    /* ASan fiber bookkeeping for the loop */
+	const void *loop_stack_bottom;
+	size_t loop_stack_size;
+	struct tn_obj_pool task_pool;
+	struct tn_obj_pool future_pool;
+	struct tn_obj_pool ctx_pool;
+	struct tn_stack_pool stacks;
+	struct tn_ctx *root_ctx;
+	struct tn_poller pollers[TN_MAX_POLLERS];
+	unsigned npollers;
+	uint64_t switches, loop_turns, idle_sleeps;
+	struct tn_wheel wheel;    /* last: it is large */
+};
+
+extern __thread struct tn_sched *tn__self;
+
+static inline struct tn_sched *tn__sched(void)
+{
+	struct tn_sched *s = tn__self;
+	TN_ASSERT(s, "no scheduler on this thread");
+	return s;
+}
+
+static inline void tn__check_owner(const struct tn_sched *owner)
+{
+	TN_ASSERT(owner == tn__self, "object belongs to another core's scheduler");
+}
+
+/* Parks the current task and runs the next ready one (or the loop).
+ * Returns when the task is resumed. */
+void tn__task_park(struct tn_sched *s, struct tn_task *t);
+/* Makes a suspended task ready (no-op if ready or running). */
+void tn__task_wake(struct tn_task *t);
+/* Consumes a pending cancellation request at an await point: returns
+ * -ECANCELED (and clears it) or 0. */
+static inline int tn__take_cancel(struct tn_task *t)
+{
+	if (TN_UNLIKELY(t->cancel_pending)) {
+		t->cancel_pending = false;
+		return -ECANCELED;
+	}
+	return 0;
+}
+/* Cancels every live task (tn_run's shutdown). */
+void tn__task_cancel_all(struct tn_sched *s);
+
+/* futures (future.c) */
+int tn__await(struct tn_future *f, intptr_t *value, bool *by_task);
+/* Consumes a done future outside a task; returns its error. */
+int tn__future_take(struct tn_future *f, intptr_t *value);
+bool tn__future_try_watch(struct tn_future *f, struct tn_task *t);
+void tn__future_unwatch(struct tn_future *f);
+
+#endif
