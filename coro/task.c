@@ -308,14 +308,15 @@ int tn_task_suspend(void)
 {
 	struct tn_sched *s = tn__self;
 	struct tn_task *t = s ? s->current : NULL;
+	int err;
 
 	if (!t)
 		return -EPERM;
-	if (t->cancel_pending)
-		return -ECANCELED;
+	if ((err = tn__take_cancel(t)))
+		return err;
 	t->state = TN_TASK_SUSPENDED;
 	tn__task_park(s, t);
-	return t->cancel_pending ? -ECANCELED : 0;
+	return tn__take_cancel(t);
 }
 
 void tn_task_resume(struct tn_task *t)

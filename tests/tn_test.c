@@ -21,6 +21,8 @@ int tn_test_setup(void **state)
 		.clock = vclock,
 	};
 
+	/* Failure messages must survive an abort. */
+	setvbuf(stdout, NULL, _IONBF, 0);
 	tn_test_clock_ns = 1000000000ull; /* not 0: catches "0 means unset" bugs */
 	*state = tn_sched_create(&cfg);
 	return *state ? 0 : -1;
@@ -31,6 +33,12 @@ int tn_test_teardown(void **state)
 	struct tn_sched *s = *state;
 	struct tn_sched_stats st;
 
+	if (tn_task_current()) {
+		/* An assertion failed inside a task and cmocka jumped off its
+		 * stack: the scheduler cannot be unwound, stop here. */
+		fprintf(stdout, "test failed inside a task; exiting\n");
+		exit(1);
+	}
 	tn_test_settle();
 	tn_sched_get_stats(s, &st);
 	tn_sched_destroy(s);

@@ -64,7 +64,8 @@ const char *tn_task_name(const struct tn_task *t);
 
 /* Building blocks for custom awaitables.  tn_task_suspend parks the
  * current task until tn_task_resume (returns 0) or a cancellation
- * (returns -ECANCELED without consuming it: the caller decides).
+ * (returns -ECANCELED, delivering it like any await point).  Resumes
+ * may be spurious: re-check the condition you wait for.
  * Resuming a finished task asserts; resuming a task that is not parked
  * does nothing. */
 int tn_task_suspend(void);
