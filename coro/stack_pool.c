@@ -51,6 +51,7 @@ void tn__stack_pool_fini(struct tn_stack_pool *p)
 		struct tn_stack *st = p->free[k];
 		while (st) {
 			struct tn_stack *next = st->next;
+			STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
 			munmap(st->base, st->size);
 			st = next;
 		}
@@ -84,6 +85,9 @@ struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* ASan may remember poisoned frames of an earlier mapping at this
+	 * address; a fresh stack starts clean. */
+	STACK_UNPOISON((char *)base + p->page, usable);
 	st = tn__pool_get(&p->descs);
 	if (!st) {
 		munmap(base, usable + p->page);
@@ -103,6 +107,7 @@ void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st)
 
 	p->in_use--;
 	if (p->cached >= CACHE_MAX) {
+		STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
 		munmap(st->base, st->size);
 		tn__pool_put(&p->descs, st);
 		return;

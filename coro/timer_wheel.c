@@ -1,5 +1,6 @@
-/* Hierarchical timing wheel: 8 levels of 64 slots over 1.024 us ticks
- * (2^48 ticks, about 9 years; later deadlines are clamped).
+/* Hierarchical timing wheel: 9 levels of 64 slots over 1.024 us ticks.
+ * 54 bits of ticks cover every 64-bit nanosecond value, so no deadline is
+ * clamped and clocks far from zero (TSC, realtime) work too.
  *
  * A timer sits at the level of the highest 6-bit digit in which its
  * expiry tick differs from the wheel's current tick, in the slot of that

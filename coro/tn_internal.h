@@ -86,7 +86,7 @@ static inline void *tn__stack_top(const struct tn_stack *st)
 /* ---- timer wheel (timer_wheel.c) ---- */
 #define TN_WHEEL_BITS 6
 #define TN_WHEEL_SLOTS (1u << TN_WHEEL_BITS)
-#define TN_WHEEL_LEVELS 8
+#define TN_WHEEL_LEVELS 9 /* 54 bits: every ns >> 10 fits, no clamping */
 #define TN_WHEEL_TICK_SHIFT 10 /* 1 tick = 1024 ns */
 struct tn_timer_list {
 	struct tn_timer *next, *prev; /* sentinel: same layout as tn_timer */

@@ -1,0 +1,58 @@
+# Thin wrapper over scripts/setup.sh and meson/ninja; the build itself is
+# described in meson.build.  `make demo` and `make test` are the two
+# commands to know.
+MESON ?= meson
+NINJA ?= ninja
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+
+.PHONY: all setup build test test-asan test-aarch64 demo bench clean
+
+all: build
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	@if [ ! -d $(BUILD) ]; then $(MESON) setup $(BUILD); fi
+	$(NINJA) -C $(BUILD)
+
+test: build
+	$(MESON) test -C $(BUILD) --print-errorlogs --num-processes 2
+
+# A separate debug tree with ASan+UBSan; LeakSanitizer is on, and any UB
+# report fails the test.  An existing tree gets the same options again, so
+# it cannot silently lack the sanitizers.
+ASAN_OPTS = -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+	    -Dbuildtype=debug -Ddebug_checks=true
+
+test-asan: setup
+	@if [ ! -d $(BUILD_ASAN) ]; then \
+		echo "$(MESON) setup $(BUILD_ASAN) $(ASAN_OPTS)"; \
+		$(MESON) setup $(BUILD_ASAN) $(ASAN_OPTS); \
+	else \
+		$(MESON) configure $(BUILD_ASAN) $(ASAN_OPTS) >/dev/null; \
+	fi
+	$(NINJA) -C $(BUILD_ASAN)
+	ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(MESON) test -C $(BUILD_ASAN) --print-errorlogs
+
+# switch_aarch64.S for real: cross-built and run under qemu-aarch64.
+test-aarch64: setup
+	bash scripts/cross_aarch64.sh
+
+demo: build
+	./$(BUILD)/apps/tern-coro-demo
+
+# bench/run_micro.py runs the harness and writes bench/RESULTS.md; without
+# it, the raw Google Benchmark binary.
+bench: build
+	@if [ -f bench/run_micro.py ]; then \
+		python3 bench/run_micro.py; \
+	else \
+		./$(BUILD)/bench/tn-bench; \
+	fi
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64
