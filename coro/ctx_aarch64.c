@@ -15,6 +15,5 @@ void *tn__ctx_make(void *stack_top, void (*entry)(void *), void *arg)
 	sp[0] = (uint64_t)entry;              /* x19 */
 	sp[1] = (uint64_t)arg;                /* x20 */
 	sp[11] = (uint64_t)tn__ctx_trampoline; /* x30 */
-	sp[20] = 0;                           /* FPCR: IEEE defaults */
 	return sp;
 }

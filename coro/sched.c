@@ -6,7 +6,7 @@
 
 #include "tn_internal.h"
 
-__thread struct tn_sched *tn__self;
+__thread struct tn_sched *tn__self __attribute__((tls_model("initial-exec")));
 
 void tn__panic(const char *file, int line, const char *cond, const char *msg)
 {

@@ -3,12 +3,13 @@
  * void tn__ctx_switch(void **from_sp, void *to_sp)
  *
  * Callee-saved state only: x19-x28, the frame pointer x29, the link
- * register x30 (the resume address), d8-d15 and FPCR.  Saved frame (176
- * bytes, 16-byte aligned), offsets from sp:
+ * register x30 (the resume address) and d8-d15.  FPCR is left to the
+ * scheduler (tn__fpenv_save/load, for tasks spawned with opts.fpenv), as
+ * on x86-64.  Saved frame (176 bytes, 16-byte aligned), offsets from sp:
  *
  *   0 x19 x20 | 16 x21 x22 | 32 x23 x24 | 48 x25 x26 | 64 x27 x28
  *  80 x29 x30 | 96 d8 d9  | 112 d10 d11 | 128 d12 d13 | 144 d14 d15
- * 160 FPCR    | 168 pad
+ * 160 unused (keeps the frame 16-byte aligned)
  */
 	.text
 	.globl	tn__ctx_switch
@@ -27,16 +28,10 @@ tn__ctx_switch:
 	stp	d10, d11, [sp, #112]
 	stp	d12, d13, [sp, #128]
 	stp	d14, d15, [sp, #144]
-	mrs	x11, fpcr
-	str	x11, [sp, #160]
 	mov	x9, sp
 	str	x9, [x0]
 	mov	sp, x1
-	ldr	x10, [sp, #160]
-	cmp	x11, x10
-	b.eq	1f
-	msr	fpcr, x10
-1:	ldp	x19, x20, [sp, #0]
+	ldp	x19, x20, [sp, #0]
 	ldp	x21, x22, [sp, #16]
 	ldp	x23, x24, [sp, #32]
 	ldp	x25, x26, [sp, #48]
@@ -49,6 +44,25 @@ tn__ctx_switch:
 	add	sp, sp, #176
 	ret
 	.size	tn__ctx_switch, .-tn__ctx_switch
+
+/* void tn__fpenv_save(struct tn_fpenv *env) / tn__fpenv_load(env): FPCR. */
+	.globl	tn__fpenv_save
+	.hidden	tn__fpenv_save
+	.type	tn__fpenv_save, %function
+tn__fpenv_save:
+	mrs	x9, fpcr
+	str	x9, [x0]
+	ret
+	.size	tn__fpenv_save, .-tn__fpenv_save
+
+	.globl	tn__fpenv_load
+	.hidden	tn__fpenv_load
+	.type	tn__fpenv_load, %function
+tn__fpenv_load:
+	ldr	x9, [x0]
+	msr	fpcr, x9
+	ret
+	.size	tn__fpenv_load, .-tn__fpenv_load
 
 /* First code of a new context: x19 = entry, x20 = its argument. */
 	.globl	tn__ctx_trampoline

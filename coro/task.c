@@ -76,6 +76,21 @@ static inline size_t stack_len(struct tn_sched *s, struct tn_task *n)
 	return n ? n->stack->size - s->stacks.page : 0;
 }
 
+/* Private FP environments (opts.fpenv): leaving such a task restores the
+ * core's environment, entering one installs its own.  Never taken by
+ * ordinary tasks beyond two predictable branches. */
+static inline void fpenv_switch(struct tn_sched *s, struct tn_task *from, struct tn_task *to)
+{
+	if (TN_UNLIKELY(from && from->fpenv)) {
+		tn__fpenv_save(&from->env);
+		tn__fpenv_load(&s->core_env);
+	}
+	if (TN_UNLIKELY(to && to->fpenv)) {
+		tn__fpenv_save(&s->core_env);
+		tn__fpenv_load(&to->env);
+	}
+}
+
 void tn__task_park(struct tn_sched *s, struct tn_task *t)
 {
 	struct tn_task *n;
@@ -84,6 +99,7 @@ void tn__task_park(struct tn_sched *s, struct tn_task *t)
 	if (n == t) { /* a yield with nobody else ready */
 		return;
 	}
+	fpenv_switch(s, t, n);
 	ASAN_START(&t->asan_fake_stack, n ? stack_bottom(s, n) : s->loop_stack_bottom,
 		   n ? stack_len(s, n) : s->loop_stack_size);
 	tn__ctx_switch(&t->sp, sp);
@@ -143,6 +159,7 @@ static void __attribute__((noreturn)) task_finish(struct tn_sched *s, struct tn_
 	if (!t->handle_held)
 		task_free(s, t);
 	sp = next_sp(s, &n);
+	fpenv_switch(s, t, n);
 	ASAN_START(NULL, n ? stack_bottom(s, n) : s->loop_stack_bottom,
 		   n ? stack_len(s, n) : s->loop_stack_size);
 	tn__ctx_switch(&dummy, sp);
@@ -202,6 +219,9 @@ struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_tas
 	t->arg = arg;
 	t->join = f;
 	t->name = opts ? opts->name : NULL;
+	t->fpenv = opts && opts->fpenv;
+	if (t->fpenv)
+		tn__fpenv_save(&t->env); /* the spawner's environment */
 	t->asan_fake_stack = NULL;
 	t->ctx = tn__ctx_ref(s->current ? s->current->ctx : s->root_ctx);
 	tn_future_set_cancel(f, join_cancel, t);
@@ -344,6 +364,7 @@ bool tn_sched_run_ready(struct tn_sched *s)
 		return false;
 	s->budget = s->batch;
 	sp = next_sp(s, &n);
+	fpenv_switch(s, NULL, n);
 	ASAN_START(&s->loop_fake_stack, stack_bottom(s, n), stack_len(s, n));
 	tn__ctx_switch(&s->loop_sp, sp);
 	ASAN_FINISH(s->loop_fake_stack);

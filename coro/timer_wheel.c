@@ -194,6 +194,11 @@ unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns)
 	struct tn_timer_list run;
 	unsigned fired = 0;
 
+	if (!w->count) { /* the common idle case: nothing to walk */
+		if (target > w->cur)
+			w->cur = target;
+		return 0;
+	}
 	while (w->cur < target) {
 		uint64_t e = next_event(w);
 		if (e > target) {

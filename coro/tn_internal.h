@@ -10,6 +10,10 @@
 
 #include "tern/coro.h"
 
+/* Everything declared below is internal to libtern: hidden symbols are
+ * called directly (no PLT) and can be inlined across the library. */
+#pragma GCC visibility push(hidden)
+
 #define TN_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TN_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -29,6 +33,13 @@ __attribute__((noreturn, cold)) void tn__panic(const char *file, int line,
  * Saves the callee-saved registers and FP control words on the current
  * stack, stores the stack pointer in *from_sp, and resumes to_sp. */
 void tn__ctx_switch(void **from_sp, void *to_sp);
+/* Floating-point control state (x86-64: MXCSR + x87 CW; AArch64: FPCR),
+ * saved and restored only for tasks spawned with opts.fpenv. */
+struct tn_fpenv {
+	uint64_t word;
+};
+void tn__fpenv_save(struct tn_fpenv *env);
+void tn__fpenv_load(const struct tn_fpenv *env);
 /* Builds the initial frame of a new context at the top of a stack so that
  * the first switch to it calls entry(arg) on that stack. */
 void *tn__ctx_make(void *stack_top, void (*entry)(void *), void *arg);
@@ -127,6 +138,8 @@ struct tn_task {
 	uint8_t state;
 	bool cancel_pending;      /* a request not yet delivered to an await */
 	bool handle_held;         /* the spawner still holds the handle */
+	bool fpenv;               /* has a private FP environment */
+	struct tn_fpenv env;      /* saved while not running, if fpenv */
 	unsigned cancelling;      /* asyncio's cancelling() count */
 	tn_task_fn fn;
 	void *arg;
@@ -158,6 +171,7 @@ struct tn_sched {
 	enum tn_idle_mode idle;
 	uint64_t idle_sleep_max;
 	struct tn_stack *dead_stack; /* freed after switching off it */
+	struct tn_fpenv core_env; /* shared FP env while an fpenv task runs */
 	struct tn_task *all_tasks;
 	uint64_t running_tasks;
 	void *loop_fake_stack;    /* ASan fiber bookkeeping for the loop */
@@ -174,7 +188,11 @@ struct tn_sched {
 	struct tn_wheel wheel;    /* last: it is large */
 };
 
-extern __thread struct tn_sched *tn__self;
+/* initial-exec: a plain %fs-relative load instead of a __tls_get_addr
+ * call on every access from the shared library.  (libtern cannot be
+ * dlopen'ed into a process whose static TLS is exhausted; fine for a
+ * runtime that owns the process.) */
+extern __thread struct tn_sched *tn__self __attribute__((tls_model("initial-exec")));
 
 static inline struct tn_sched *tn__sched(void)
 {
@@ -212,5 +230,7 @@ int tn__await(struct tn_future *f, intptr_t *value, bool *by_task);
 int tn__future_take(struct tn_future *f, intptr_t *value);
 bool tn__future_try_watch(struct tn_future *f, struct tn_task *t);
 void tn__future_unwatch(struct tn_future *f);
+
+#pragma GCC visibility pop
 
 #endif

@@ -54,6 +54,11 @@ static long regs_expected(long seed)
 	return (a + b + c + (long)x + (long)y) & 0x7fffffff;
 }
 
+static __attribute__((noinline)) uintptr_t frame_misalign(void)
+{
+	return (uintptr_t)__builtin_frame_address(0) & 15;
+}
+
 static intptr_t sleeper(void *arg)
 {
 	return tn_sleep(3600 * TN_NS_PER_S);
@@ -63,7 +68,12 @@ static intptr_t main_task(void *arg)
 {
 	struct tn_future *fs[8];
 	intptr_t vals[8];
+	char buf[32];
 	int i;
+
+	CHECK(frame_misalign() == 0); /* the ABI's 16-byte stack alignment */
+	snprintf(buf, sizeof(buf), "%.2f", 2.5);
+	CHECK(buf[0] == '2' && buf[2] == '5');
 
 	for (i = 0; i < 8; i++)
 		fs[i] = tn_task_join(tn_task_spawn(regs_task, (void *)(intptr_t)(i + 1)));

@@ -1,5 +1,6 @@
 /* Tasks: spawn, join, detach, yield order, results, errors, stacks. */
 #include <errno.h>
+#include <fenv.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,6 +208,69 @@ static void test_guard_page(void **state)
 	assert_int_equal(WTERMSIG(status), SIGSEGV);
 }
 
+/* New tasks start on a 16-byte aligned stack, as the ABI requires (SSE
+ * spills and printf("%f") fault otherwise). */
+static __attribute__((noinline)) uintptr_t frame_misalign(void)
+{
+	return (uintptr_t)__builtin_frame_address(0) & 15;
+}
+
+static intptr_t aligned_task(void *arg)
+{
+	char buf[64];
+
+	assert_int_equal(frame_misalign(), 0);
+	snprintf(buf, sizeof(buf), "%.3f", 3.14159);
+	assert_string_equal(buf, "3.142");
+	tn_yield();
+	assert_int_equal(frame_misalign(), 0);
+	return 0;
+}
+
+static void test_stack_alignment(void **state)
+{
+	assert_int_equal(tn_test_run(aligned_task, NULL, NULL), 0);
+}
+
+/* opts.fpenv: a task's own rounding mode survives its switches and never
+ * leaks into the tasks that share the core's environment. */
+static intptr_t round_up_task(void *arg)
+{
+	assert_int_equal(fesetround(FE_UPWARD), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(tn_yield(), 0);
+		assert_int_equal(fegetround(), FE_UPWARD);
+	}
+	return 0;
+}
+
+static intptr_t default_round_task(void *arg)
+{
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fegetround(), FE_TONEAREST);
+		assert_int_equal(tn_yield(), 0);
+	}
+	return 0;
+}
+
+static intptr_t fpenv_main(void *arg)
+{
+	struct tn_future *fs[2];
+
+	fs[0] = tn_task_join(tn_task_spawn_opts(round_up_task, NULL,
+				&(struct tn_task_opts){.fpenv = true}));
+	fs[1] = tn_task_join(tn_task_spawn(default_round_task, NULL));
+	assert_int_equal(tn_gather(fs, 2, NULL, NULL), 0);
+	assert_int_equal(fegetround(), FE_TONEAREST);
+	return 0;
+}
+
+static void test_private_fpenv(void **state)
+{
+	assert_int_equal(tn_test_run(fpenv_main, NULL, NULL), 0);
+	assert_int_equal(fegetround(), FE_TONEAREST);
+}
+
 /* Awaiting outside a task is refused, not a crash. */
 static void test_await_outside_task(void **state)
 {
@@ -301,6 +365,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stack_size, tn_test_setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_guard_page, tn_test_setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_await_outside_task, tn_test_setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_stack_alignment, tn_test_setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_private_fpenv, tn_test_setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_suspend_resume, tn_test_setup, tn_test_teardown),
 		cmocka_unit_test(test_resume_finished_asserts),
 		cmocka_unit_test(test_cross_core_asserts),

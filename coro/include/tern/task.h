@@ -7,6 +7,7 @@
 #ifndef TERN_TASK_H
 #define TERN_TASK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,13 @@ typedef intptr_t (*tn_task_fn)(void *arg);
 struct tn_task_opts {
 	size_t stack_size; /* 0: the scheduler's default */
 	const char *name;  /* for diagnostics; not copied */
+	/* Tasks share the core's floating-point environment (rounding mode,
+	 * exception masks: MXCSR and the x87 control word, or FPCR), as
+	 * goroutines and Seastar threads do; saving it on every switch would
+	 * double the switch's cost.  A task that changes it must set fpenv:
+	 * its environment is then saved and restored around its switches,
+	 * starting from its spawner's. */
+	bool fpenv;
 };
 
 /* Spawns a task on the calling thread's scheduler; it runs after the
