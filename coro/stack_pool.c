@@ -23,13 +23,15 @@
  * tasks must not pin their pages for the life of the core. */
 #define CACHE_MAX 4096
 
-static unsigned size_class(size_t size)
+/* Class k holds stacks of MIN_STACK << k usable bytes. */
+static inline unsigned size_class(size_t size)
 {
-	unsigned k = 0;
+	unsigned k;
 
-	while (k < TN_STACK_CLASSES - 1 && ((size_t)MIN_STACK << k) < size)
-		k++;
-	return k;
+	if (size <= MIN_STACK)
+		return 0;
+	k = (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - 14;
+	return k < TN_STACK_CLASSES ? k : TN_STACK_CLASSES - 1;
 }
 
 void tn__stack_pool_init(struct tn_stack_pool *p)
@@ -97,22 +99,33 @@ struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size)
 	st->base = base;
 	st->size = usable + p->page;
 	st->next = NULL;
+	st->sp = NULL;
+	st->cls = k;
 	p->in_use++;
 	return st;
 }
 
+void tn__stack_unmap(struct tn_stack_pool *p, struct tn_stack *st)
+{
+	STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
+	munmap(st->base, st->size);
+	tn__pool_put(&p->descs, st);
+}
+
+bool tn__stack_put_warm(struct tn_stack_pool *p, struct tn_stack *st)
+{
+	p->in_use--;
+	if (p->cached >= CACHE_MAX)
+		return false;
+	st->next = p->free[st->cls];
+	p->free[st->cls] = st;
+	p->cached++;
+	return true;
+}
+
 void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st)
 {
-	unsigned k = size_class(st->size - p->page);
-
-	p->in_use--;
-	if (p->cached >= CACHE_MAX) {
-		STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
-		munmap(st->base, st->size);
-		tn__pool_put(&p->descs, st);
-		return;
-	}
-	st->next = p->free[k];
-	p->free[k] = st;
-	p->cached++;
+	st->sp = NULL;
+	if (!tn__stack_put_warm(p, st))
+		tn__stack_unmap(p, st);
 }

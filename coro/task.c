@@ -44,7 +44,7 @@ static inline struct tn_task *ready_pop(struct tn_sched *s)
 static inline void reap(struct tn_sched *s)
 {
 	if (TN_UNLIKELY(s->dead_stack)) {
-		tn__stack_put(&s->stacks, s->dead_stack);
+		tn__stack_unmap(&s->stacks, s->dead_stack);
 		s->dead_stack = NULL;
 	}
 }
@@ -91,20 +91,38 @@ static inline void fpenv_switch(struct tn_sched *s, struct tn_task *from, struct
 	}
 }
 
-void tn__task_park(struct tn_sched *s, struct tn_task *t)
+/* The one place a task's context switches away.  Every task, running or
+ * finishing, leaves through this call of tn__ctx_switch, so the switch's
+ * ret always returns to the same address and the CPU's return-stack
+ * buffer predicts it.  from is the task whose FP environment and ASan
+ * fiber state are saved (NULL: a worker that has no task any more). */
+static __attribute__((noinline)) void switch_out(struct tn_sched *s, void **save_sp,
+						 struct tn_task *from, void **fake_stack)
 {
 	struct tn_task *n;
 	void *sp = next_sp(s, &n);
 
-	if (n == t) { /* a yield with nobody else ready */
+	fpenv_switch(s, from, n);
+	ASAN_START(fake_stack, n ? stack_bottom(s, n) : s->loop_stack_bottom,
+		   n ? stack_len(s, n) : s->loop_stack_size);
+	tn__ctx_switch(save_sp, sp);
+	/* Work after the call keeps it a real call (not a tail jump), so the
+	 * switch's ret lands on this one return address every time. */
+	ASAN_FINISH(fake_stack ? *fake_stack : NULL);
+	reap(s);
+}
+
+void tn__task_park(struct tn_sched *s, struct tn_task *t)
+{
+	/* A yield with nobody else ready (or the batch spent with only this
+	 * task ready) continues without a switch. */
+	if (s->ready_head == t && s->budget && !t->next) {
+		s->ready_head = s->ready_tail = NULL;
+		s->budget--;
+		t->state = TN_TASK_RUNNING;
 		return;
 	}
-	fpenv_switch(s, t, n);
-	ASAN_START(&t->asan_fake_stack, n ? stack_bottom(s, n) : s->loop_stack_bottom,
-		   n ? stack_len(s, n) : s->loop_stack_size);
-	tn__ctx_switch(&t->sp, sp);
-	ASAN_FINISH(t->asan_fake_stack);
-	reap(s);
+	switch_out(s, &t->sp, t, &t->asan_fake_stack);
 }
 
 void tn__task_wake(struct tn_task *t)
@@ -131,19 +149,16 @@ static void join_cancel(struct tn_future *f, void *arg)
 	tn_task_cancel(t);
 }
 
-static void __attribute__((noreturn)) task_finish(struct tn_sched *s, struct tn_task *t,
-						  intptr_t r)
+/* Completes a task that returned r: its join future, the live list, its
+ * context.  The stack stays with the worker that ran it. */
+static void task_finish(struct tn_sched *s, struct tn_task *t, intptr_t r)
 {
-	struct tn_task *n;
-	void *sp, *dummy;
-
 	t->state = TN_TASK_DONE;
 	/* The join future outlives the task until its consumer takes it. */
 	if (TN_IS_ERR(r))
 		tn_future_reject(t->join, (int)r);
 	else
 		tn_future_resolve(t->join, r);
-	/* Unlink from the live list. */
 	if (t->all_prev)
 		t->all_prev->all_next = t->all_next;
 	else
@@ -153,35 +168,51 @@ static void __attribute__((noreturn)) task_finish(struct tn_sched *s, struct tn_
 	s->running_tasks--;
 	tn__ctx_unref(s, t->ctx);
 	t->ctx = NULL;
-	/* The stack is released by whoever runs next, once we are off it. */
-	s->dead_stack = t->stack;
 	t->stack = NULL;
+	if (TN_UNLIKELY(t->fpenv))
+		tn__fpenv_load(&s->core_env);
 	if (!t->handle_held)
 		task_free(s, t);
-	sp = next_sp(s, &n);
-	fpenv_switch(s, t, n);
-	ASAN_START(NULL, n ? stack_bottom(s, n) : s->loop_stack_bottom,
-		   n ? stack_len(s, n) : s->loop_stack_size);
-	tn__ctx_switch(&dummy, sp);
-	__builtin_unreachable();
 }
 
-static void task_entry(void *arg)
+/* A worker: the loop that runs on each task stack.  When its task ends,
+ * the worker parks itself, still warm, in the stack pool; the next spawn
+ * that takes this stack resumes it right here instead of building a new
+ * frame.  A reused stack thus costs no initial frame and no trampoline,
+ * and a task's start and end are ordinary switches through switch_out,
+ * which keeps the return-stack buffer in step. */
+static void worker_main(void *arg)
 {
-	struct tn_task *t = arg;
-	struct tn_sched *s = t->sched;
-	intptr_t r;
+	struct tn_sched *s = tn__self;
+	void *fake_stack = NULL;
 
+	(void)arg;
 	ASAN_FINISH(NULL);
 	reap(s);
-	/* Cancelled before it ever ran: asyncio does not start it at all. */
-	if (t->cancel_pending) {
-		t->cancel_pending = false;
-		r = -ECANCELED;
-	} else {
-		r = t->fn(t->arg);
+	for (;;) {
+		struct tn_task *t = s->current;
+		struct tn_stack *st = t->stack;
+		intptr_t r;
+
+		/* Cancelled before it ever ran: asyncio does not start it. */
+		if (t->cancel_pending) {
+			t->cancel_pending = false;
+			r = -ECANCELED;
+		} else {
+			r = t->fn(t->arg);
+		}
+		task_finish(s, t, r);
+		if (tn__stack_put_warm(&s->stacks, st)) {
+			/* Parked in the pool: the saved context is st->sp. */
+			switch_out(s, &st->sp, NULL, &fake_stack);
+		} else {
+			void *dead;
+			/* The pool is full: the next context unmaps this stack. */
+			s->dead_stack = st;
+			switch_out(s, &dead, NULL, NULL);
+			__builtin_unreachable();
+		}
 	}
-	task_finish(s, t, r);
 }
 
 struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_task_opts *opts)
@@ -225,7 +256,10 @@ struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_tas
 	t->asan_fake_stack = NULL;
 	t->ctx = tn__ctx_ref(s->current ? s->current->ctx : s->root_ctx);
 	tn_future_set_cancel(f, join_cancel, t);
-	t->sp = tn__ctx_make(tn__stack_top(t->stack), task_entry, t);
+	/* A warm stack resumes its parked worker; a cold one starts one. */
+	t->sp = t->stack->sp ? t->stack->sp
+			     : tn__ctx_make(tn__stack_top(t->stack), worker_main, NULL);
+	t->stack->sp = NULL;
 	t->all_prev = NULL;
 	t->all_next = s->all_tasks;
 	if (s->all_tasks)

@@ -77,6 +77,8 @@ struct tn_stack {
 	void *base;  /* lowest address of the mapping (the guard page) */
 	size_t size; /* whole mapping, guard included */
 	struct tn_stack *next;
+	void *sp;    /* a parked worker's context while cached warm, or NULL */
+	unsigned cls;
 };
 #define TN_STACK_CLASSES 12 /* 16 KiB << k */
 struct tn_stack_pool {
@@ -88,7 +90,13 @@ struct tn_stack_pool {
 void tn__stack_pool_init(struct tn_stack_pool *p);
 void tn__stack_pool_fini(struct tn_stack_pool *p);
 struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size);
+/* Returns a cold stack (no parked worker) to the cache, or unmaps it. */
 void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st);
+/* Caches a stack whose worker is about to park on it (the caller saves
+ * the context into st->sp as it switches away); false if the cache is
+ * full and the stack must be unmapped (tn__stack_unmap) once left. */
+bool tn__stack_put_warm(struct tn_stack_pool *p, struct tn_stack *st);
+void tn__stack_unmap(struct tn_stack_pool *p, struct tn_stack *st);
 static inline void *tn__stack_top(const struct tn_stack *st)
 {
 	return (char *)st->base + st->size;
