@@ -7,28 +7,6 @@
 
 #include "tn_internal.h"
 
-enum { REF_PRODUCER = 1, REF_CONSUMER = 2 };
-enum { W_NONE, W_TASK, W_CALLBACK, W_ANY };
-
-struct tn_future {
-	struct tn_sched *sched;
-	uint8_t refs;
-	uint8_t done;
-	uint8_t cancelled; /* completed by the consumer's cancel */
-	uint8_t delivered; /* the value reached a consumer */
-	uint8_t waiter_kind;
-	int err;
-	intptr_t value;
-	struct tn_task *task;
-	tn_future_cb cb;
-	void *cb_arg;
-	tn_future_cancel_fn cancel_fn;
-	void *cancel_arg;
-	tn_value_dtor_fn dtor;
-	struct tn_future *shares;     /* copies made by tn_future_share */
-	struct tn_future *share_next;
-};
-
 static void release(struct tn_future *f, uint8_t ref)
 {
 	f->refs &= (uint8_t)~ref;
@@ -36,7 +14,10 @@ static void release(struct tn_future *f, uint8_t ref)
 		return;
 	if (f->dtor && !f->delivered && !f->err && !f->cancelled)
 		f->dtor(f->value);
-	tn__pool_put(&f->sched->future_pool, f);
+	if (f->embedded)
+		tn__task_join_released(f);
+	else
+		tn__pool_put(&f->sched->future_pool, f);
 }
 
 struct tn_future *tn_future_create(void)
@@ -44,20 +25,10 @@ struct tn_future *tn_future_create(void)
 	struct tn_sched *s = tn__sched();
 	struct tn_future *f = tn__pool_get(&s->future_pool);
 
-	if (!f)
-		return NULL;
-	f->sched = s;
-	f->refs = REF_PRODUCER | REF_CONSUMER;
-	f->done = f->cancelled = f->delivered = 0;
-	f->waiter_kind = W_NONE;
-	f->err = 0;
-	f->value = 0;
-	f->task = NULL;
-	f->cb = NULL;
-	f->cancel_fn = NULL;
-	f->dtor = NULL;
-	f->shares = NULL;
-	f->share_next = NULL;
+	if (f) {
+		tn__future_init(f, s);
+		f->embedded = 0;
+	}
 	return f;
 }
 

@@ -82,19 +82,22 @@ struct tn_sched *tn_sched_self(void)
 
 static void report_leaks(struct tn_sched *s)
 {
-	bool leak = s->task_pool.live || s->future_pool.live || s->wheel.count ||
-		    s->stacks.in_use;
+	struct tn_sched_stats st;
+	bool leak;
+
+	tn_sched_get_stats(s, &st);
+	leak = st.live_tasks || st.live_futures || st.live_timers || st.stacks_in_use;
 
 	if (!leak)
 		return;
 	fprintf(stderr,
 		"tern: scheduler destroyed with live objects: %llu tasks "
 		"(%llu running), %llu futures, %llu timers, %llu stacks\n",
-		(unsigned long long)s->task_pool.live,
+		(unsigned long long)st.live_tasks,
 		(unsigned long long)s->running_tasks,
-		(unsigned long long)s->future_pool.live,
-		(unsigned long long)s->wheel.count,
-		(unsigned long long)s->stacks.in_use);
+		(unsigned long long)st.live_futures,
+		(unsigned long long)st.live_timers,
+		(unsigned long long)st.stacks_in_use);
 #ifdef TN_DEBUG
 	TN_ASSERT(!leak, "leaked tasks, futures, timers or stacks");
 #endif
@@ -190,8 +193,10 @@ bool tn_sched_run_once(struct tn_sched *s)
 
 void tn_sched_get_stats(const struct tn_sched *s, struct tn_sched_stats *st)
 {
-	st->live_tasks = s->task_pool.live;
-	st->live_futures = s->future_pool.live;
+	/* Tasks that run or whose handle is held; a task struct kept only for
+	 * its unconsumed join future counts as that future. */
+	st->live_tasks = s->running_tasks + s->done_held;
+	st->live_futures = s->future_pool.live + s->live_joins;
 	st->live_timers = s->wheel.count;
 	st->stacks_in_use = s->stacks.in_use;
 	st->stacks_cached = s->stacks.cached;

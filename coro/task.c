@@ -5,6 +5,7 @@
  * queue is empty or the loop turn's budget is spent.  A yield between two
  * tasks is therefore one context switch, not two. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tn_internal.h"
@@ -17,16 +18,6 @@
 #define ASAN_START(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
 #define ASAN_FINISH(fake) ((void)(fake))
 #endif
-
-static inline void ready_push(struct tn_sched *s, struct tn_task *t)
-{
-	t->next = NULL;
-	if (s->ready_tail)
-		s->ready_tail->next = t;
-	else
-		s->ready_head = t;
-	s->ready_tail = t;
-}
 
 static inline struct tn_task *ready_pop(struct tn_sched *s)
 {
@@ -125,19 +116,26 @@ void tn__task_park(struct tn_sched *s, struct tn_task *t)
 	switch_out(s, &t->sp, t, &t->asan_fake_stack);
 }
 
-void tn__task_wake(struct tn_task *t)
-{
-	TN_ASSERT(t->state != TN_TASK_DONE, "resuming a finished task");
-	if (t->state != TN_TASK_SUSPENDED)
-		return;
-	tn__check_owner(t->sched);
-	t->state = TN_TASK_READY;
-	ready_push(t->sched, t);
-}
-
 static void task_free(struct tn_sched *s, struct tn_task *t)
 {
 	tn__pool_put(&s->task_pool, t);
+}
+
+/* The task struct goes once the task ended, its handle was given up and
+ * its embedded join future was consumed. */
+static void maybe_free(struct tn_task *t)
+{
+	if (!t->handle_held && t->state == TN_TASK_DONE && !t->join_live)
+		task_free(t->sched, t);
+}
+
+void tn__task_join_released(struct tn_future *f)
+{
+	struct tn_task *t = (struct tn_task *)((char *)f - offsetof(struct tn_task, join));
+
+	t->join_live = false;
+	t->sched->live_joins--;
+	maybe_free(t);
 }
 
 static void join_cancel(struct tn_future *f, void *arg)
@@ -154,11 +152,8 @@ static void join_cancel(struct tn_future *f, void *arg)
 static void task_finish(struct tn_sched *s, struct tn_task *t, intptr_t r)
 {
 	t->state = TN_TASK_DONE;
-	/* The join future outlives the task until its consumer takes it. */
-	if (TN_IS_ERR(r))
-		tn_future_reject(t->join, (int)r);
-	else
-		tn_future_resolve(t->join, r);
+	if (t->handle_held)
+		s->done_held++;
 	if (t->all_prev)
 		t->all_prev->all_next = t->all_next;
 	else
@@ -171,8 +166,11 @@ static void task_finish(struct tn_sched *s, struct tn_task *t, intptr_t r)
 	t->stack = NULL;
 	if (TN_UNLIKELY(t->fpenv))
 		tn__fpenv_load(&s->core_env);
-	if (!t->handle_held)
-		task_free(s, t);
+	/* Last: completing the join future may free t (maybe_free). */
+	if (TN_IS_ERR(r))
+		tn_future_reject(&t->join, (int)r);
+	else
+		tn_future_resolve(&t->join, r);
 }
 
 /* A worker: the loop that runs on each task stack.  When its task ends,
@@ -220,23 +218,14 @@ struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_tas
 	struct tn_sched *s = tn__sched();
 	size_t ss = opts && opts->stack_size ? opts->stack_size : s->stack_size;
 	struct tn_task *t;
-	struct tn_future *f;
 
 	t = tn__pool_get(&s->task_pool);
 	if (!t) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	f = tn_future_create();
-	if (!f) {
-		task_free(s, t);
-		errno = ENOMEM;
-		return NULL;
-	}
 	t->stack = tn__stack_get(&s->stacks, ss);
 	if (!t->stack) {
-		tn_future_detach(f);
-		tn_future_reject(f, -ENOMEM);
 		task_free(s, t);
 		errno = ENOMEM;
 		return NULL;
@@ -248,14 +237,18 @@ struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_tas
 	t->cancelling = 0;
 	t->fn = fn;
 	t->arg = arg;
-	t->join = f;
+	tn__future_init(&t->join, s);
+	t->join.embedded = 1;
+	t->join.cancel_fn = join_cancel;
+	t->join.cancel_arg = t;
+	t->join_live = true;
+	s->live_joins++;
 	t->name = opts ? opts->name : NULL;
 	t->fpenv = opts && opts->fpenv;
 	if (t->fpenv)
 		tn__fpenv_save(&t->env); /* the spawner's environment */
 	t->asan_fake_stack = NULL;
 	t->ctx = tn__ctx_ref(s->current ? s->current->ctx : s->root_ctx);
-	tn_future_set_cancel(f, join_cancel, t);
 	/* A warm stack resumes its parked worker; a cold one starts one. */
 	t->sp = t->stack->sp ? t->stack->sp
 			     : tn__ctx_make(tn__stack_top(t->stack), worker_main, NULL);
@@ -266,7 +259,7 @@ struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_tas
 		s->all_tasks->all_prev = t;
 	s->all_tasks = t;
 	s->running_tasks++;
-	ready_push(s, t);
+	tn__ready_push(s, t);
 	return t;
 }
 
@@ -281,12 +274,13 @@ static void release_handle(struct tn_task *t)
 	tn__check_owner(t->sched);
 	t->handle_held = false;
 	if (t->state == TN_TASK_DONE)
-		task_free(t->sched, t);
+		t->sched->done_held--;
+	maybe_free(t);
 }
 
 struct tn_future *tn_task_join(struct tn_task *t)
 {
-	struct tn_future *f = t->join;
+	struct tn_future *f = &t->join;
 
 	release_handle(t);
 	return f;
@@ -294,10 +288,9 @@ struct tn_future *tn_task_join(struct tn_task *t)
 
 void tn_task_detach(struct tn_task *t)
 {
-	struct tn_future *f = t->join;
-
+	/* Detach the future first: the handle keeps t alive meanwhile. */
+	tn_future_detach(&t->join);
 	release_handle(t);
-	tn_future_detach(f);
 }
 
 int tn_task_cancel(struct tn_task *t)
@@ -341,7 +334,7 @@ int tn_yield(void)
 	if ((err = tn__take_cancel(t)))
 		return err;
 	t->state = TN_TASK_READY;
-	ready_push(s, t);
+	tn__ready_push(s, t);
 	tn__task_park(s, t);
 	return 0;
 }

@@ -131,6 +131,49 @@ struct tn_ctx *tn__ctx_ref(struct tn_ctx *c);
 void tn__ctx_unref(struct tn_sched *s, struct tn_ctx *c);
 
 /* ---- tasks ---- */
+enum { REF_PRODUCER = 1, REF_CONSUMER = 2 };
+enum { W_NONE, W_TASK, W_CALLBACK, W_ANY };
+
+/* ---- futures (future.c) ---- */
+struct tn_future {
+	struct tn_sched *sched;
+	uint8_t refs;
+	uint8_t done;
+	uint8_t cancelled; /* completed by the consumer's cancel */
+	uint8_t delivered; /* the value reached a consumer */
+	uint8_t waiter_kind;
+	uint8_t embedded;  /* a task's join future, inside struct tn_task */
+	int err;
+	intptr_t value;
+	struct tn_task *task;
+	tn_future_cb cb;
+	void *cb_arg;
+	tn_future_cancel_fn cancel_fn;
+	void *cancel_arg;
+	tn_value_dtor_fn dtor;
+	struct tn_future *shares;     /* copies made by tn_future_share */
+	struct tn_future *share_next;
+};
+
+static inline void tn__future_init(struct tn_future *f, struct tn_sched *s)
+{
+	f->sched = s;
+	f->refs = REF_PRODUCER | REF_CONSUMER;
+	f->done = f->cancelled = f->delivered = 0;
+	f->waiter_kind = W_NONE;
+	f->err = 0;
+	f->value = 0;
+	f->task = NULL;
+	f->cb = NULL;
+	f->cancel_fn = NULL;
+	f->dtor = NULL;
+	f->shares = NULL;
+	f->share_next = NULL;
+}
+
+/* The last reference to a task's embedded join future is gone. */
+void tn__task_join_released(struct tn_future *f);
+
 enum tn_task_state {
 	TN_TASK_NEW,
 	TN_TASK_READY,
@@ -151,7 +194,10 @@ struct tn_task {
 	unsigned cancelling;      /* asyncio's cancelling() count */
 	tn_task_fn fn;
 	void *arg;
-	struct tn_future *join;   /* result; valid while the task struct is */
+	struct tn_future join;    /* the result: lives in the task struct, which
+				   * stays until the task ended, the handle was
+				   * given up and the future consumed */
+	bool join_live;
 	struct tn_stack *stack;
 	struct tn_ctx *ctx;
 	const char *name;
@@ -182,6 +228,8 @@ struct tn_sched {
 	struct tn_fpenv core_env; /* shared FP env while an fpenv task runs */
 	struct tn_task *all_tasks;
 	uint64_t running_tasks;
+	uint64_t done_held;       /* ended tasks whose handle is still held */
+	uint64_t live_joins;      /* join futures not yet released */
 	void *loop_fake_stack;    /* ASan fiber bookkeeping for the loop */
 	const void *loop_stack_bottom;
 	size_t loop_stack_size;
@@ -217,8 +265,26 @@ static inline void tn__check_owner(const struct tn_sched *owner)
 /* Parks the current task and runs the next ready one (or the loop).
  * Returns when the task is resumed. */
 void tn__task_park(struct tn_sched *s, struct tn_task *t);
+static inline void tn__ready_push(struct tn_sched *s, struct tn_task *t)
+{
+	t->next = NULL;
+	if (s->ready_tail)
+		s->ready_tail->next = t;
+	else
+		s->ready_head = t;
+	s->ready_tail = t;
+}
+
 /* Makes a suspended task ready (no-op if ready or running). */
-void tn__task_wake(struct tn_task *t);
+static inline void tn__task_wake(struct tn_task *t)
+{
+	TN_ASSERT(t->state != TN_TASK_DONE, "resuming a finished task");
+	if (t->state != TN_TASK_SUSPENDED)
+		return;
+	tn__check_owner(t->sched);
+	t->state = TN_TASK_READY;
+	tn__ready_push(t->sched, t);
+}
 /* Consumes a pending cancellation request at an await point: returns
  * -ECANCELED (and clears it) or 0. */
 static inline int tn__take_cancel(struct tn_task *t)
