@@ -10,32 +10,11 @@
 
 #define CTX_INLINE 14 /* entries that fit one 256-byte pool object */
 
-struct tn_ctx_entry {
-	const struct tn_ctxvar *var;
-	intptr_t value;
-};
-
-struct tn_ctx {
-	unsigned refs;
-	unsigned n, cap;
-	unsigned pooled;
-	struct tn_ctx_entry e[];
-};
-
 _Static_assert(sizeof(struct tn_ctx) + CTX_INLINE * sizeof(struct tn_ctx_entry) <= 256,
 	       "ctx pool objects are 256 bytes");
 
-struct tn_ctx *tn__ctx_ref(struct tn_ctx *c)
+void tn__ctx_free(struct tn_sched *s, struct tn_ctx *c)
 {
-	if (c)
-		c->refs++;
-	return c;
-}
-
-void tn__ctx_unref(struct tn_sched *s, struct tn_ctx *c)
-{
-	if (!c || --c->refs)
-		return;
 	if (c->pooled)
 		tn__pool_put(&s->ctx_pool, c);
 	else

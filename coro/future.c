@@ -7,7 +7,7 @@
 
 #include "tn_internal.h"
 
-static void release(struct tn_future *f, uint8_t ref)
+static inline void release(struct tn_future *f, uint8_t ref)
 {
 	f->refs &= (uint8_t)~ref;
 	if (f->refs)
@@ -136,8 +136,10 @@ int tn_future_cancel(struct tn_future *f)
 }
 
 /* Awaits f; *by_task tells whether -ECANCELED came from the awaiting
- * task's cancellation (then f was cancelled and consumed). */
-int tn__await(struct tn_future *f, intptr_t *value, bool *by_task)
+ * task's cancellation (then f was cancelled and consumed).  Inlined into
+ * both entry points: tn_await is on every spawn+join. */
+static inline __attribute__((always_inline)) int await(struct tn_future *f, intptr_t *value,
+						       bool *by_task)
 {
 	struct tn_sched *s = tn__self;
 	struct tn_task *t = s ? s->current : NULL;
@@ -146,7 +148,7 @@ int tn__await(struct tn_future *f, intptr_t *value, bool *by_task)
 	*by_task = false;
 	if (!t)
 		return -EPERM;
-	tn__check_owner(f->sched);
+	TN_ASSERT(f->sched == s, "object belongs to another core's scheduler");
 	if (f->waiter_kind != W_NONE)
 		return -EBUSY;
 	if ((err = tn__take_cancel(t)))
@@ -174,11 +176,16 @@ cancelled:
 	return err;
 }
 
+int tn__await(struct tn_future *f, intptr_t *value, bool *by_task)
+{
+	return await(f, value, by_task);
+}
+
 int tn_await(struct tn_future *f, intptr_t *value)
 {
 	bool by_task;
 
-	return tn__await(f, value, &by_task);
+	return await(f, value, &by_task);
 }
 
 int tn__future_take(struct tn_future *f, intptr_t *value)

@@ -59,6 +59,7 @@ struct tn_sched *tn_sched_create(const struct tn_sched_config *cfg)
 	}
 	memset(s, 0, sizeof(*s));
 	s->stack_size = cfg->stack_size ? cfg->stack_size : 64 * 1024;
+	s->stack_cls = tn__stack_class(s->stack_size);
 	s->batch = cfg->batch ? cfg->batch : 64;
 	s->idle = cfg->idle;
 	s->idle_sleep_max = cfg->idle_sleep_max ? cfg->idle_sleep_max : TN_NS_PER_MS;

@@ -18,22 +18,6 @@
 #define STACK_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define MIN_STACK (16u * 1024)
-/* Stacks kept for reuse beyond this are unmapped: a burst of 100,000
- * tasks must not pin their pages for the life of the core. */
-#define CACHE_MAX 4096
-
-/* Class k holds stacks of MIN_STACK << k usable bytes. */
-static inline unsigned size_class(size_t size)
-{
-	unsigned k;
-
-	if (size <= MIN_STACK)
-		return 0;
-	k = (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - 14;
-	return k < TN_STACK_CLASSES ? k : TN_STACK_CLASSES - 1;
-}
-
 void tn__stack_pool_init(struct tn_stack_pool *p)
 {
 	unsigned k;
@@ -63,21 +47,20 @@ void tn__stack_pool_fini(struct tn_stack_pool *p)
 	tn__pool_fini(&p->descs);
 }
 
-struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size)
+#if defined(__SANITIZE_ADDRESS__)
+void tn__stack_unpoison(struct tn_stack_pool *p, struct tn_stack *st)
 {
-	unsigned k = size_class(size);
-	struct tn_stack *st = p->free[k];
+	STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
+}
+#endif
+
+struct tn_stack *tn__stack_map(struct tn_stack_pool *p, unsigned k)
+{
+	struct tn_stack *st;
 	size_t usable;
 	void *base;
 
-	if (TN_LIKELY(st)) {
-		p->free[k] = st->next;
-		p->cached--;
-		p->in_use++;
-		STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
-		return st;
-	}
-	usable = (size_t)MIN_STACK << k;
+	usable = (size_t)TN_STACK_MIN << k;
 	base = mmap(NULL, usable + p->page, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (base == MAP_FAILED)
@@ -110,17 +93,6 @@ void tn__stack_unmap(struct tn_stack_pool *p, struct tn_stack *st)
 	STACK_UNPOISON((char *)st->base + p->page, st->size - p->page);
 	munmap(st->base, st->size);
 	tn__pool_put(&p->descs, st);
-}
-
-bool tn__stack_put_warm(struct tn_stack_pool *p, struct tn_stack *st)
-{
-	p->in_use--;
-	if (p->cached >= CACHE_MAX)
-		return false;
-	st->next = p->free[st->cls];
-	p->free[st->cls] = st;
-	p->cached++;
-	return true;
 }
 
 void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st)

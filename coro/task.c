@@ -82,13 +82,13 @@ static inline void fpenv_switch(struct tn_sched *s, struct tn_task *from, struct
 	}
 }
 
-/* The one place a task's context switches away.  Every task, running or
- * finishing, leaves through this call of tn__ctx_switch, so the switch's
- * ret always returns to the same address and the CPU's return-stack
- * buffer predicts it.  from is the task whose FP environment and ASan
- * fiber state are saved (NULL: a worker that has no task any more). */
-static __attribute__((noinline)) void switch_out(struct tn_sched *s, void **save_sp,
-						 struct tn_task *from, void **fake_stack)
+/* The context switch proper.  Its only caller is park(), so every task
+ * switch goes through this one call of tn__ctx_switch and the switch's ret
+ * always returns to the same address, which the CPU's return-stack buffer
+ * predicts.  from is the task whose FP environment and ASan fiber state
+ * are saved (NULL: a worker that has no task any more). */
+static inline __attribute__((always_inline)) void switch_out(struct tn_sched *s, void **save_sp,
+							     struct tn_task *from, void **fake_stack)
 {
 	struct tn_task *n;
 	void *sp = next_sp(s, &n);
@@ -103,6 +103,39 @@ static __attribute__((noinline)) void switch_out(struct tn_sched *s, void **save
 	reap(s);
 }
 
+static void **worker_run(struct tn_sched *s);
+
+/* The one place a context parks: a task that waits (t != NULL), or a
+ * worker whose task has ended (t == NULL, its context saved in
+ * *save_sp).
+ *
+ * A parked worker is resumed by the spawn that takes its stack, and it
+ * runs its new task from right here instead of returning to
+ * worker_main.  That keeps the return-stack buffer in step across the
+ * switches between a task and a worker: both left through this very
+ * call of switch_out, so the first return after the switch is
+ * predicted, and the worker then calls (not returns into) the task's
+ * function.  A worker that returned to its own loop would mispredict
+ * once per switch (about 8 ns each on Zen 3), twice per spawn+join. */
+static __attribute__((noinline)) void park(struct tn_sched *s, struct tn_task *t,
+					   void **save_sp, void **fake_stack)
+{
+	void *dead;
+
+	for (;;) {
+		switch_out(s, save_sp, t, fake_stack);
+		if (TN_LIKELY(t))
+			return;
+		save_sp = worker_run(s);
+		if (TN_UNLIKELY(!save_sp)) {
+			/* The pool is full: the next context unmaps this stack
+			 * and this context is never resumed. */
+			save_sp = &dead;
+			fake_stack = NULL;
+		}
+	}
+}
+
 void tn__task_park(struct tn_sched *s, struct tn_task *t)
 {
 	/* A yield with nobody else ready (or the batch spent with only this
@@ -113,29 +146,12 @@ void tn__task_park(struct tn_sched *s, struct tn_task *t)
 		t->state = TN_TASK_RUNNING;
 		return;
 	}
-	switch_out(s, &t->sp, t, &t->asan_fake_stack);
+	park(s, t, &t->sp, &t->asan_fake_stack);
 }
 
 static void task_free(struct tn_sched *s, struct tn_task *t)
 {
 	tn__pool_put(&s->task_pool, t);
-}
-
-/* The task struct goes once the task ended, its handle was given up and
- * its embedded join future was consumed. */
-static void maybe_free(struct tn_task *t)
-{
-	if (!t->handle_held && t->state == TN_TASK_DONE && !t->join_live)
-		task_free(t->sched, t);
-}
-
-void tn__task_join_released(struct tn_future *f)
-{
-	struct tn_task *t = (struct tn_task *)((char *)f - offsetof(struct tn_task, join));
-
-	t->join_live = false;
-	t->sched->live_joins--;
-	maybe_free(t);
 }
 
 static void join_cancel(struct tn_future *f, void *arg)
@@ -145,6 +161,35 @@ static void join_cancel(struct tn_future *f, void *arg)
 	/* The join future completes now; the task finishes its cancellation
 	 * on its own and its late result is dropped. */
 	tn_task_cancel(t);
+}
+
+/* Completes the join future of a task that returned r.  The common case
+ * is done here in line: a task awaits the join and nothing else (a share,
+ * an earlier cancel) is attached.  The awaiter still holds its reference,
+ * so dropping the producer's cannot free t.  Everything else goes through
+ * the general completion. */
+static inline void join_complete(struct tn_task *t, intptr_t r)
+{
+	struct tn_future *f = &t->join;
+	int err = TN_IS_ERR(r) ? (int)r : 0;
+
+	if (TN_LIKELY(f->waiter_kind == W_TASK && !f->done && !f->shares)) {
+		f->done = 1;
+		f->err = err;
+		f->value = err ? 0 : r;
+		f->refs &= (uint8_t)~REF_PRODUCER;
+		/* tn__task_wake without its owner check: the awaiter is on
+		 * this core (tn_await checked f->sched).  It may be ready
+		 * already, woken by a cancel. */
+		if (f->task->state == TN_TASK_SUSPENDED) {
+			f->task->state = TN_TASK_READY;
+			tn__ready_push(t->sched, f->task);
+		}
+	} else if (err) {
+		tn_future_reject(f, err);
+	} else {
+		tn_future_resolve(f, r);
+	}
 }
 
 /* Completes a task that returned r: its join future, the live list, its
@@ -166,93 +211,116 @@ static void task_finish(struct tn_sched *s, struct tn_task *t, intptr_t r)
 	t->stack = NULL;
 	if (TN_UNLIKELY(t->fpenv))
 		tn__fpenv_load(&s->core_env);
-	/* Last: completing the join future may free t (maybe_free). */
-	if (TN_IS_ERR(r))
-		tn_future_reject(&t->join, (int)r);
-	else
-		tn_future_resolve(&t->join, r);
+	/* Last: completing the join future may free t (tn__task_maybe_free). */
+	join_complete(t, r);
 }
 
-/* A worker: the loop that runs on each task stack.  When its task ends,
- * the worker parks itself, still warm, in the stack pool; the next spawn
- * that takes this stack resumes it right here instead of building a new
- * frame.  A reused stack thus costs no initial frame and no trampoline,
- * and a task's start and end are ordinary switches through switch_out,
- * which keeps the return-stack buffer in step. */
+/* Runs the task a worker has just been given (s->current) to its end.
+ * Returns where the worker's context is saved when it parks: in its
+ * stack's pool entry, warm, or NULL if the pool is full and the stack is
+ * to be unmapped once left. */
+static void **worker_run(struct tn_sched *s)
+{
+	struct tn_task *t = s->current;
+	struct tn_stack *st = t->stack;
+	intptr_t r;
+
+	/* Cancelled before it ever ran: asyncio does not start it. */
+	if (t->cancel_pending) {
+		t->cancel_pending = false;
+		r = -ECANCELED;
+	} else {
+		r = t->fn(t->arg);
+	}
+	task_finish(s, t, r);
+	if (tn__stack_put_warm(&s->stacks, st))
+		return &st->sp;
+	s->dead_stack = st;
+	return NULL;
+}
+
+/* A worker: what runs on each task stack.  When its task ends, the
+ * worker parks itself, still warm, in the stack pool; the next spawn that
+ * takes this stack resumes it inside park(), which runs the new task.  A
+ * reused stack thus costs no initial frame and no trampoline, and a
+ * task's start and end are ordinary switches through park(). */
 static void worker_main(void *arg)
 {
 	struct tn_sched *s = tn__self;
-	void *fake_stack = NULL;
+	void *fake_stack = NULL, *dead;
+	void **save_sp;
 
 	(void)arg;
 	ASAN_FINISH(NULL);
 	reap(s);
-	for (;;) {
-		struct tn_task *t = s->current;
-		struct tn_stack *st = t->stack;
-		intptr_t r;
-
-		/* Cancelled before it ever ran: asyncio does not start it. */
-		if (t->cancel_pending) {
-			t->cancel_pending = false;
-			r = -ECANCELED;
-		} else {
-			r = t->fn(t->arg);
-		}
-		task_finish(s, t, r);
-		if (tn__stack_put_warm(&s->stacks, st)) {
-			/* Parked in the pool: the saved context is st->sp. */
-			switch_out(s, &st->sp, NULL, &fake_stack);
-		} else {
-			void *dead;
-			/* The pool is full: the next context unmaps this stack. */
-			s->dead_stack = st;
-			switch_out(s, &dead, NULL, NULL);
-			__builtin_unreachable();
-		}
-	}
+	save_sp = worker_run(s);
+	if (save_sp)
+		park(s, NULL, save_sp, &fake_stack);
+	else
+		park(s, NULL, &dead, NULL);
+	__builtin_unreachable();
 }
 
-struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_task_opts *opts)
+/* Initialises a task's embedded join future with what a join needs.
+ * The fields that only matter once a waiter registers (task, cb, cb_arg),
+ * for a share (share_next) or once done (err, value) are written when
+ * they start to matter, so a spawn does not pay for them. */
+static inline void join_init(struct tn_task *t, struct tn_sched *s)
+{
+	struct tn_future *f = &t->join;
+
+	f->sched = s;
+	f->refs = REF_PRODUCER | REF_CONSUMER;
+	f->done = f->cancelled = f->delivered = 0;
+	f->waiter_kind = W_NONE;
+	f->embedded = 1;
+	f->cancel_fn = join_cancel;
+	f->cancel_arg = t;
+	f->dtor = NULL;
+	f->shares = NULL;
+}
+
+/* Both spawn entry points inline this, so that tn_task_spawn (no opts)
+ * drops every test on opts. */
+static inline __attribute__((always_inline)) struct tn_task *
+spawn(tn_task_fn fn, void *arg, const struct tn_task_opts *opts)
 {
 	struct tn_sched *s = tn__sched();
-	size_t ss = opts && opts->stack_size ? opts->stack_size : s->stack_size;
+	unsigned cls = opts && opts->stack_size ? tn__stack_class(opts->stack_size) : s->stack_cls;
 	struct tn_task *t;
+	struct tn_stack *st;
 
 	t = tn__pool_get(&s->task_pool);
 	if (!t) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	t->stack = tn__stack_get(&s->stacks, ss);
-	if (!t->stack) {
+	st = tn__stack_get(&s->stacks, cls);
+	if (!st) {
 		task_free(s, t);
 		errno = ENOMEM;
 		return NULL;
 	}
+	t->stack = st;
+	/* A warm stack resumes its parked worker; a cold one starts one. */
+	t->sp = st->sp ? st->sp : tn__ctx_make(tn__stack_top(st), worker_main, NULL);
+	st->sp = NULL;
 	t->sched = s;
 	t->state = TN_TASK_READY;
 	t->cancel_pending = false;
 	t->handle_held = true;
+	t->join_live = true;
+	t->fpenv = opts && opts->fpenv;
 	t->cancelling = 0;
 	t->fn = fn;
 	t->arg = arg;
-	tn__future_init(&t->join, s);
-	t->join.embedded = 1;
-	t->join.cancel_fn = join_cancel;
-	t->join.cancel_arg = t;
-	t->join_live = true;
-	s->live_joins++;
 	t->name = opts ? opts->name : NULL;
-	t->fpenv = opts && opts->fpenv;
-	if (t->fpenv)
+	if (TN_UNLIKELY(t->fpenv))
 		tn__fpenv_save(&t->env); /* the spawner's environment */
 	t->asan_fake_stack = NULL;
 	t->ctx = tn__ctx_ref(s->current ? s->current->ctx : s->root_ctx);
-	/* A warm stack resumes its parked worker; a cold one starts one. */
-	t->sp = t->stack->sp ? t->stack->sp
-			     : tn__ctx_make(tn__stack_top(t->stack), worker_main, NULL);
-	t->stack->sp = NULL;
+	join_init(t, s);
+	s->live_joins++;
 	t->all_prev = NULL;
 	t->all_next = s->all_tasks;
 	if (s->all_tasks)
@@ -263,9 +331,14 @@ struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_tas
 	return t;
 }
 
+struct tn_task *tn_task_spawn_opts(tn_task_fn fn, void *arg, const struct tn_task_opts *opts)
+{
+	return spawn(fn, arg, opts);
+}
+
 struct tn_task *tn_task_spawn(tn_task_fn fn, void *arg)
 {
-	return tn_task_spawn_opts(fn, arg, NULL);
+	return spawn(fn, arg, NULL);
 }
 
 static void release_handle(struct tn_task *t)
@@ -275,7 +348,7 @@ static void release_handle(struct tn_task *t)
 	t->handle_held = false;
 	if (t->state == TN_TASK_DONE)
 		t->sched->done_held--;
-	maybe_free(t);
+	tn__task_maybe_free(t);
 }
 
 struct tn_future *tn_task_join(struct tn_task *t)

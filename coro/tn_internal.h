@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +90,65 @@ struct tn_stack_pool {
 };
 void tn__stack_pool_init(struct tn_stack_pool *p);
 void tn__stack_pool_fini(struct tn_stack_pool *p);
-struct tn_stack *tn__stack_get(struct tn_stack_pool *p, size_t size);
-/* Returns a cold stack (no parked worker) to the cache, or unmaps it. */
-void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st);
+/* Maps a new stack of class k (none of that class is cached). */
+struct tn_stack *tn__stack_map(struct tn_stack_pool *p, unsigned k);
+#if defined(__SANITIZE_ADDRESS__)
+/* A reused stack may hold poisoned frames of the task that ran on it. */
+void tn__stack_unpoison(struct tn_stack_pool *p, struct tn_stack *st);
+#else
+static inline void tn__stack_unpoison(struct tn_stack_pool *p, struct tn_stack *st)
+{
+	(void)p, (void)st;
+}
+#endif
+
+#define TN_STACK_MIN (16u * 1024)
+/* Stacks kept for reuse beyond this are unmapped: a burst of 100,000
+ * tasks must not pin their pages for the life of the core. */
+#define TN_STACK_CACHE_MAX 4096
+
+/* Class k holds stacks of TN_STACK_MIN << k usable bytes. */
+static inline unsigned tn__stack_class(size_t size)
+{
+	unsigned k;
+
+	if (size <= TN_STACK_MIN)
+		return 0;
+	k = (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - 14;
+	return k < TN_STACK_CLASSES ? k : TN_STACK_CLASSES - 1;
+}
+
+/* A stack of class k; a cached one (maybe warm) if any, else a new
+ * mapping.  Inline: it is on every spawn. */
+static inline struct tn_stack *tn__stack_get(struct tn_stack_pool *p, unsigned k)
+{
+	struct tn_stack *st = p->free[k];
+
+	if (TN_UNLIKELY(!st))
+		return tn__stack_map(p, k);
+	p->free[k] = st->next;
+	p->cached--;
+	p->in_use++;
+	tn__stack_unpoison(p, st);
+	return st;
+}
+
 /* Caches a stack whose worker is about to park on it (the caller saves
  * the context into st->sp as it switches away); false if the cache is
  * full and the stack must be unmapped (tn__stack_unmap) once left. */
-bool tn__stack_put_warm(struct tn_stack_pool *p, struct tn_stack *st);
+static inline bool tn__stack_put_warm(struct tn_stack_pool *p, struct tn_stack *st)
+{
+	p->in_use--;
+	if (TN_UNLIKELY(p->cached >= TN_STACK_CACHE_MAX))
+		return false;
+	st->next = p->free[st->cls];
+	p->free[st->cls] = st;
+	p->cached++;
+	return true;
+}
+
+/* Returns a cold stack (no parked worker) to the cache, or unmaps it. */
+void tn__stack_put(struct tn_stack_pool *p, struct tn_stack *st);
 void tn__stack_unmap(struct tn_stack_pool *p, struct tn_stack *st);
 static inline void *tn__stack_top(const struct tn_stack *st)
 {
@@ -126,9 +179,35 @@ unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns);
 uint64_t tn__wheel_next_deadline(const struct tn_wheel *w);
 
 /* ---- context variables (ctxvar.c) ---- */
-struct tn_ctx;
-struct tn_ctx *tn__ctx_ref(struct tn_ctx *c);
-void tn__ctx_unref(struct tn_sched *s, struct tn_ctx *c);
+struct tn_ctx_entry {
+	const struct tn_ctxvar *var;
+	intptr_t value;
+};
+
+/* An immutable, reference-counted map shared by a task, its parent and
+ * its children (copied on write). */
+struct tn_ctx {
+	unsigned refs;
+	unsigned n, cap;
+	unsigned pooled;
+	struct tn_ctx_entry e[];
+};
+
+void tn__ctx_free(struct tn_sched *s, struct tn_ctx *c);
+
+/* Inline: every spawn takes a reference and every finish drops one. */
+static inline struct tn_ctx *tn__ctx_ref(struct tn_ctx *c)
+{
+	if (c)
+		c->refs++;
+	return c;
+}
+
+static inline void tn__ctx_unref(struct tn_sched *s, struct tn_ctx *c)
+{
+	if (c && --c->refs == 0)
+		tn__ctx_free(s, c);
+}
 
 /* ---- tasks ---- */
 enum { REF_PRODUCER = 1, REF_CONSUMER = 2 };
@@ -171,9 +250,6 @@ static inline void tn__future_init(struct tn_future *f, struct tn_sched *s)
 	f->share_next = NULL;
 }
 
-/* The last reference to a task's embedded join future is gone. */
-void tn__task_join_released(struct tn_future *f);
-
 enum tn_task_state {
 	TN_TASK_NEW,
 	TN_TASK_READY,
@@ -189,6 +265,7 @@ struct tn_task {
 	uint8_t state;
 	bool cancel_pending;      /* a request not yet delivered to an await */
 	bool handle_held;         /* the spawner still holds the handle */
+	bool join_live;           /* the join future is not released yet */
 	bool fpenv;               /* has a private FP environment */
 	struct tn_fpenv env;      /* saved while not running, if fpenv */
 	unsigned cancelling;      /* asyncio's cancelling() count */
@@ -197,7 +274,6 @@ struct tn_task {
 	struct tn_future join;    /* the result: lives in the task struct, which
 				   * stays until the task ended, the handle was
 				   * given up and the future consumed */
-	bool join_live;
 	struct tn_stack *stack;
 	struct tn_ctx *ctx;
 	const char *name;
@@ -222,6 +298,7 @@ struct tn_sched {
 	tn_clock_fn clock;
 	void *clock_arg;
 	size_t stack_size;
+	unsigned stack_cls;       /* tn__stack_class(stack_size) */
 	enum tn_idle_mode idle;
 	uint64_t idle_sleep_max;
 	struct tn_stack *dead_stack; /* freed after switching off it */
@@ -273,6 +350,25 @@ static inline void tn__ready_push(struct tn_sched *s, struct tn_task *t)
 	else
 		s->ready_head = t;
 	s->ready_tail = t;
+}
+
+/* The task struct goes once the task ended, its handle was given up and
+ * its embedded join future was consumed. */
+static inline void tn__task_maybe_free(struct tn_task *t)
+{
+	if (!t->handle_held && t->state == TN_TASK_DONE && !t->join_live)
+		tn__pool_put(&t->sched->task_pool, t);
+}
+
+/* The last reference to a task's embedded join future is gone.  Inline:
+ * it ends every awaited join. */
+static inline void tn__task_join_released(struct tn_future *f)
+{
+	struct tn_task *t = (struct tn_task *)((char *)f - offsetof(struct tn_task, join));
+
+	t->join_live = false;
+	t->sched->live_joins--;
+	tn__task_maybe_free(t);
 }
 
 /* Makes a suspended task ready (no-op if ready or running). */

@@ -77,6 +77,10 @@ bool tn_sched_run_ready(struct tn_sched *s);
  * it slept. */
 bool tn_sched_idle(struct tn_sched *s);
 
+/* Cancels every live task (what tn_run does before it returns); the
+ * caller then runs loop turns until tn_sched_get_stats shows none left. */
+void tn_sched_cancel_all(struct tn_sched *s);
+
 /* Earliest timer deadline in ns, UINT64_MAX if none. */
 uint64_t tn_sched_next_deadline(const struct tn_sched *s);
 /* Whether any task is ready to run. */

@@ -1,0 +1,297 @@
+/* tern-pktgen: sends UDP frames of a given size at a given rate (or as
+ * fast as it can) and counts what comes back.  Each frame carries a
+ * sequence number and its send time, so with a reflecting peer
+ * (tern-reflect, testpmd macswap) it reports round-trip percentiles.
+ * A live line per second, a summary at the end. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include <tern/dataplane.h>
+
+#include "latency_hist.h"
+
+#define MAGIC 0x5447u /* "TG" */
+
+/* 22 bytes: exactly the UDP payload of a minimum (64-byte) frame. */
+struct stamp {
+	uint16_t magic;
+	uint32_t gen;      /* this run: frames of an earlier run are ignored */
+	uint64_t seq;
+	uint64_t tsc;
+} __attribute__((packed));
+
+struct pktgen {
+	unsigned size;       /* frame size without FCS */
+	uint64_t rate;       /* frames per second, 0: as fast as possible */
+	double duration;     /* seconds, 0: until --count or a signal */
+	uint64_t count;      /* frames to send, 0: no limit */
+	unsigned burst;
+	double drain;        /* seconds to wait for stragglers at the end */
+	struct rte_ether_addr dst;
+	bool quiet;
+	uint32_t gen;
+	/* run state, core 0 only */
+	uint64_t sent, recv, bad, ooo;
+	uint64_t last_seq;
+	uint64_t tsc_hz;
+	struct tn_hist rtt, rtt_sec;
+	uint8_t tmpl[128];
+};
+
+static struct pktgen pg = {
+	.size = 64,
+	.burst = 32,
+	.drain = 0.2,
+	.dst = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+};
+
+static const char usage[] =
+	"  --size N        frame size in bytes without FCS, 64..1514 (default 64)\n"
+	"  --rate PPS      frames per second (default 0: as fast as possible)\n"
+	"  --duration S    seconds to send (default 5 unless --count)\n"
+	"  --count N       frames to send\n"
+	"  --pkt-burst N   frames per burst, 1..64 (default 32)\n"
+	"  --dst-mac MAC   destination (default ff:ff:ff:ff:ff:ff)\n"
+	"  --quiet         no live line\n";
+
+static const char *const value_opts[] = {
+	"size", "rate", "duration", "count", "pkt-burst", "dst-mac", NULL,
+};
+
+static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (end == v || *end || x < lo || x > hi) {
+		fprintf(stderr, "tern-pktgen: --%s wants a number in %g..%g, not '%s'\n", name, lo,
+			hi, v);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_opt(void *arg, const char *name, const char *v)
+{
+	double x;
+
+	if (strcmp(name, "size") == 0) {
+		if (parse_num(name, v, 64, 1514, &x))
+			return -EINVAL;
+		pg.size = (unsigned)x;
+	} else if (strcmp(name, "rate") == 0) {
+		if (parse_num(name, v, 0, 1e9, &x))
+			return -EINVAL;
+		pg.rate = (uint64_t)x;
+	} else if (strcmp(name, "duration") == 0) {
+		if (parse_num(name, v, 0, 86400, &pg.duration))
+			return -EINVAL;
+	} else if (strcmp(name, "count") == 0) {
+		if (parse_num(name, v, 0, 1e15, &x))
+			return -EINVAL;
+		pg.count = (uint64_t)x;
+	} else if (strcmp(name, "pkt-burst") == 0) {
+		if (parse_num(name, v, 1, 64, &x))
+			return -EINVAL;
+		pg.burst = (unsigned)x;
+	} else if (strcmp(name, "dst-mac") == 0) {
+		if (rte_ether_unformat_addr(v, &pg.dst) != 0) {
+			fprintf(stderr, "tern-pktgen: --dst-mac wants aa:bb:cc:dd:ee:ff, not '%s'\n", v);
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "quiet") == 0) {
+		pg.quiet = true;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Ethernet + IPv4 + UDP headers for every frame; only the stamp changes. */
+static void build_template(uint16_t port)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)pg.tmpl;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t ip_len = (uint16_t)(pg.size - sizeof(*eth));
+
+	tn_port_mac(port, eth->src_addr.addr_bytes);
+	eth->dst_addr = pg.dst;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(ip_len);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
+	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 2));
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(9);
+	udp->dst_port = rte_cpu_to_be_16(9);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(*ip)));
+	udp->dgram_cksum = 0; /* optional in IPv4; the payload changes per frame */
+}
+
+#define HDRS (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+_Static_assert(HDRS + sizeof(struct stamp) <= 64, "the stamp fits a minimum frame");
+
+static uint16_t on_rx(struct tn_core *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+		      void *arg)
+{
+	uint64_t now = rte_rdtsc();
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct stamp *st;
+
+		if (pkts[i]->data_len < HDRS + sizeof(*st)) {
+			pg.bad++;
+			continue;
+		}
+		st = rte_pktmbuf_mtod_offset(pkts[i], const struct stamp *, HDRS);
+		if (st->magic != MAGIC || st->gen != pg.gen || st->seq >= pg.sent) {
+			pg.bad++;
+			continue;
+		}
+		if (st->seq < pg.last_seq)
+			pg.ooo++;
+		pg.last_seq = st->seq;
+		pg.recv++;
+		uint64_t ns = (now - st->tsc) * 1000000000ull / pg.tsc_hz;
+		tn_hist_record(&pg.rtt, ns);
+		tn_hist_record(&pg.rtt_sec, ns);
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
+	return n;
+}
+
+static int send_burst(struct tn_core *c, uint16_t port, unsigned n)
+{
+	struct rte_mempool *mp = tn_core_mempool(c);
+	struct rte_mbuf *pkts[64];
+	unsigned i;
+
+	if (rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
+		return 0; /* pool empty: frames are in flight; try next turn */
+	for (i = 0; i < n; i++) {
+		char *d = rte_pktmbuf_append(pkts[i], (uint16_t)pg.size);
+		struct stamp st = {MAGIC, pg.gen, pg.sent + i, 0};
+
+		memcpy(d, pg.tmpl, HDRS);
+		memset(d + HDRS, 0, pg.size - HDRS);
+		st.tsc = rte_rdtsc();
+		memcpy(d + HDRS, &st, sizeof(st));
+	}
+	pg.sent += tn_tx_burst(c, port, pkts, (uint16_t)n);
+	return (int)n;
+}
+
+static void live_line(double t, uint64_t dsent, uint64_t drecv)
+{
+	printf("t=%.0fs tx %llu pps rx %llu pps lost %lld rtt_ns p50=%llu p99=%llu p999=%llu\n",
+	       t, (unsigned long long)dsent, (unsigned long long)drecv,
+	       (long long)(pg.sent - pg.recv), (unsigned long long)tn_hist_quantile(&pg.rtt_sec, 0.5),
+	       (unsigned long long)tn_hist_quantile(&pg.rtt_sec, 0.99),
+	       (unsigned long long)tn_hist_quantile(&pg.rtt_sec, 0.999));
+	fflush(stdout);
+	tn_hist_reset(&pg.rtt_sec);
+}
+
+static intptr_t gen_main(void *arg)
+{
+	struct tn_core *c = tn_core_self();
+	uint64_t t0, next_line, end, credit_t;
+	uint64_t last_sent = 0, last_recv = 0;
+	double credit = 0;
+
+	if (tn_port_count() == 0) {
+		fprintf(stderr, "tern-pktgen: no port (pass e.g. --vdev=net_memif0 to the EAL)\n");
+		return -ENODEV;
+	}
+	pg.tsc_hz = rte_get_tsc_hz();
+	pg.gen = (uint32_t)rte_rdtsc();
+	if (!pg.duration && !pg.count)
+		pg.duration = 5;
+	build_template(0);
+	t0 = tn_now();
+	credit_t = t0;
+	next_line = t0 + TN_NS_PER_S;
+	end = pg.duration ? t0 + (uint64_t)(pg.duration * 1e9) : UINT64_MAX;
+	while (!tn_stopping() && tn_now() < end && (!pg.count || pg.sent < pg.count)) {
+		unsigned n = pg.burst;
+
+		if (pg.count && pg.sent + n > pg.count)
+			n = (unsigned)(pg.count - pg.sent);
+		if (pg.rate) {
+			/* Token bucket on the loop clock, capped at one burst of
+			 * slack so a stall does not turn into a flood. */
+			credit += (double)(tn_now() - credit_t) * (double)pg.rate / 1e9;
+			credit_t = tn_now();
+			if (credit > pg.burst)
+				credit = pg.burst;
+			if (credit < 1) {
+				if (tn_sleep(0))
+					break;
+				continue;
+			}
+			if (n > (unsigned)credit)
+				n = (unsigned)credit;
+			credit -= n;
+		}
+		send_burst(c, 0, n);
+		if (tn_now() >= next_line) {
+			if (!pg.quiet)
+				live_line((double)(tn_now() - t0) / 1e9, pg.sent - last_sent,
+					  pg.recv - last_recv);
+			last_sent = pg.sent;
+			last_recv = pg.recv;
+			next_line += TN_NS_PER_S;
+		}
+		/* Wait for the next loop turn, which sends the burst and polls
+		 * for replies (tn_yield would only let other tasks run). */
+		if (tn_sleep(0))
+			break;
+	}
+	double secs = (double)(tn_now() - t0) / 1e9;
+	/* Wait a little for replies still in flight. */
+	uint64_t drain_end = tn_now() + (uint64_t)(pg.drain * 1e9);
+	while (pg.recv < pg.sent && tn_now() < drain_end && !tn_stopping())
+		if (tn_sleep(10 * TN_NS_PER_US))
+			break;
+	printf("summary: sent %llu recv %llu lost %llu bad %llu reordered %llu in %.3f s: "
+	       "tx %.3f Mpps rx %.3f Mpps\n",
+	       (unsigned long long)pg.sent, (unsigned long long)pg.recv,
+	       (unsigned long long)(pg.sent - pg.recv), (unsigned long long)pg.bad,
+	       (unsigned long long)pg.ooo, secs, secs > 0 ? pg.sent / secs / 1e6 : 0,
+	       secs > 0 ? pg.recv / secs / 1e6 : 0);
+	printf("rtt_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
+	       (unsigned long long)tn_hist_quantile(&pg.rtt, 0.5),
+	       (unsigned long long)tn_hist_quantile(&pg.rtt, 0.99),
+	       (unsigned long long)tn_hist_quantile(&pg.rtt, 0.999),
+	       (unsigned long long)pg.rtt.max);
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct tn_app app = {
+		.name = "tern-pktgen",
+		.usage = usage,
+		.parse_opt = parse_opt,
+		.value_opts = value_opts,
+		.rx = on_rx,
+		.main = gen_main,
+	};
+
+	return tn_main_app(argc, argv, &app);
+}

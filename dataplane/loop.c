@@ -1,0 +1,323 @@
+/* The per-core loop.  Each turn runs the same named phases, in order:
+ *
+ *   receive bursts -> packet handler -> ready tasks -> transmit bursts
+ *   -> timers -> cross-core mail -> other pollers -> idle policy
+ *
+ * Each phase reports whether it did work, so the idle policy (busy poll,
+ * or sleep until the next timer with --idle sleep) knows when nothing
+ * happened. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_thash.h>
+
+#include "tn_dp_internal.h"
+
+__thread struct tn_core *tn__core_self __attribute__((tls_model("initial-exec")));
+
+struct tn_core *tn_core_self(void)
+{
+	return tn__core_self;
+}
+
+unsigned tn_core_id(const struct tn_core *c)
+{
+	return c->id;
+}
+
+unsigned tn_core_count(void)
+{
+	return tn__rt ? tn__rt->ncores : 0;
+}
+
+struct rte_mempool *tn_core_mempool(struct tn_core *c)
+{
+	return c->mp;
+}
+
+/* The core that owns a packet's flow when the port has a single queue:
+ * the same symmetric hash the NIC would compute with RSS. */
+static unsigned flow_core(const struct rte_mbuf *m, unsigned ncores)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip;
+	uint32_t tuple[3], n = 2;
+	uint32_t hash;
+
+	if (m->data_len < sizeof(*eth) + sizeof(*ip) ||
+	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return 0; /* ARP and the rest: the main core */
+	ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	tuple[0] = rte_be_to_cpu_32(ip->src_addr);
+	tuple[1] = rte_be_to_cpu_32(ip->dst_addr);
+	if ((ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP) &&
+	    !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) &&
+	    m->data_len >= sizeof(*eth) + rte_ipv4_hdr_len(ip) + 4) {
+		const uint16_t *ports = (const uint16_t *)((const uint8_t *)ip + rte_ipv4_hdr_len(ip));
+		tuple[2] = ((uint32_t)rte_be_to_cpu_16(ports[0]) << 16) | rte_be_to_cpu_16(ports[1]);
+		n = 3;
+	}
+	hash = rte_softrss(tuple, n, tn__rss_key);
+	return hash % ncores;
+}
+
+/* Hands a burst to the application (or frees it), counting what it
+ * declined. */
+static void deliver(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct tn_app *app = c->rt->app;
+	uint16_t used = 0;
+
+	if (app && app->rx)
+		used = app->rx(c, pidx, pkts, n, app->arg);
+	if (used < n) {
+		c->stats[pidx].rx_drops += n - used;
+		rte_pktmbuf_free_bulk(pkts + used, n - used);
+	}
+}
+
+static bool rx_port(struct tn_core *c, uint16_t pidx)
+{
+	struct tn_runtime *rt = c->rt;
+	struct rte_mbuf *pkts[2 * TN_TXBUF];
+	uint16_t n, i;
+	uint64_t bytes = 0;
+
+	n = rte_eth_rx_burst(rt->port_ids[pidx], c->queue, pkts, (uint16_t)rt->cfg.burst);
+	if (c->fault_rx[pidx])
+		n = tn_fault_apply(c->fault_rx[pidx], pkts, n, RTE_DIM(pkts),
+				   tn_sched_update_clock(c->sched));
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	c->stats[pidx].rx_pkts += n;
+	c->stats[pidx].rx_bytes += bytes;
+	c->stats[pidx].rx_bursts++;
+	if (rt->pcap)
+		tn_pcap_capture(rt->pcap, pidx, c->queue, pkts, n, true);
+	if (rt->sw_steer[pidx] && rt->ncores > 1) {
+		/* Single-queue port: keep what is ours, ring the rest over. */
+		struct rte_mbuf *mine[2 * TN_TXBUF];
+		uint16_t nm = 0;
+
+		for (i = 0; i < n; i++) {
+			unsigned to = flow_core(pkts[i], rt->ncores);
+			pkts[i]->port = pidx;
+			if (to == c->id)
+				mine[nm++] = pkts[i];
+			else if (rte_ring_sp_enqueue(rt->cores[to]->steer_in, pkts[i]) != 0) {
+				c->stats[pidx].rx_drops++;
+				rte_pktmbuf_free(pkts[i]);
+			}
+		}
+		if (nm)
+			deliver(c, pidx, mine, nm);
+		return true;
+	}
+	deliver(c, pidx, pkts, n);
+	return true;
+}
+
+/* Packets core 0 steered here from single-queue ports. */
+static bool rx_steered(struct tn_core *c)
+{
+	struct rte_mbuf *pkts[TN_TXBUF];
+	unsigned n, i, start;
+
+	if (!c->steer_in)
+		return false;
+	n = rte_ring_sc_dequeue_burst(c->steer_in, (void **)pkts, TN_TXBUF, NULL);
+	/* Deliver in runs of the same port. */
+	for (start = 0, i = 1; i <= n; i++) {
+		if (i == n || pkts[i]->port != pkts[start]->port) {
+			deliver(c, pkts[start]->port, pkts + start, (uint16_t)(i - start));
+			start = i;
+		}
+	}
+	return n != 0;
+}
+
+static bool rx_phase(struct tn_core *c)
+{
+	bool did = false;
+	uint16_t p;
+
+	for (p = 0; p < c->rt->nports; p++)
+		if (c->polls[p])
+			did |= rx_port(c, p);
+	did |= rx_steered(c);
+	return did;
+}
+
+/* One loop turn. */
+static bool loop_turn(struct tn_core *c)
+{
+	struct tn_sched *s = c->sched;
+	bool did;
+
+	tn_sched_update_clock(s);
+	did = rx_phase(c);
+	did |= tn_sched_run_ready(s);
+	did |= tn__tx_phase(c);
+	did |= tn_sched_run_timers(s);
+	did |= tn__mail_phase(c);
+	did |= tn_sched_run_pollers(s);
+	if (!did)
+		tn_sched_idle(s);
+	return did;
+}
+
+static bool pcap_poll(void *arg)
+{
+	return tn_pcap_drain(arg);
+}
+
+static int core_setup(struct tn_core *c)
+{
+	struct tn_runtime *rt = c->rt;
+	struct tn_sched_config sc = {
+		.idle = rt->cfg.idle,
+		/* Laptops: wake at least every 200 us to look at the ports. */
+		.idle_sleep_max = 200 * TN_NS_PER_US,
+	};
+	uint16_t p;
+
+	c->sched = tn_sched_create(&sc);
+	if (!c->sched)
+		return -errno;
+	tn__core_self = c;
+	c->mp = rt->mp;
+	for (p = 0; p < rt->nports; p++) {
+		c->polls[p] = c->queue < rt->port_nq[p];
+		if (rt->fault_on && c->polls[p]) {
+			uint64_t id = ((uint64_t)c->id << 32) | ((uint64_t)p << 1);
+			c->fault_rx[p] = tn_fault_create(&rt->fault, id, c->mp);
+			c->fault_tx[p] = tn_fault_create(&rt->fault, id | 1, c->mp);
+			if (!c->fault_rx[p] || !c->fault_tx[p])
+				return -ENOMEM;
+		}
+	}
+	if (c->id == 0 && rt->pcap)
+		tn_poller_register(c->sched, pcap_poll, rt->pcap);
+	return tn__core_calls_init(c);
+}
+
+static void core_teardown(struct tn_core *c)
+{
+	struct tn_runtime *rt = c->rt;
+	uint16_t p;
+
+	tn__tx_drop_all(c);
+	for (p = 0; p < rt->nports; p++) {
+		if (c->fault_rx[p])
+			tn_fault_destroy(c->fault_rx[p]);
+		if (c->fault_tx[p])
+			tn_fault_destroy(c->fault_tx[p]);
+		c->fault_rx[p] = c->fault_tx[p] = NULL;
+	}
+	tn_sched_destroy(c->sched);
+	c->sched = NULL;
+	tn__core_self = NULL;
+}
+
+/* Cancels what still runs on this core and lets it unwind, bounded. */
+static void core_drain(struct tn_core *c)
+{
+	unsigned turns;
+
+	tn_sched_cancel_all(c->sched);
+	for (turns = 0; turns < 100000; turns++) {
+		struct tn_sched_stats st;
+
+		tn_sched_get_stats(c->sched, &st);
+		if (!st.live_tasks)
+			break;
+		loop_turn(c);
+	}
+	/* Send what the unwinding queued. */
+	tn__tx_phase(c);
+}
+
+static void take_result(void *arg, int err, intptr_t value)
+{
+	*(int *)arg = err;
+}
+
+/* main's outcome as an exit code: a cancellation (a signal) is a clean
+ * exit. */
+static int main_exit_code(struct tn_future *main_f)
+{
+	int err = 0;
+
+	if (!tn_future_done(main_f)) {
+		fprintf(stderr, "tern: the main task ignored its cancellation\n");
+		tn_future_detach(main_f);
+		return 1;
+	}
+	tn_future_then(main_f, take_result, &err);
+	if (err && err != -ECANCELED) {
+		fprintf(stderr, "tern: main task failed: %s\n", tn_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+int tn__core_run(void *arg)
+{
+	struct tn_core *c = arg;
+	struct tn_runtime *rt = c->rt;
+	const struct tn_app *app = rt->app;
+	struct tn_future *main_f = NULL;
+	int err;
+
+	err = core_setup(c);
+	if (err) {
+		fprintf(stderr, "tern: core %u: setup failed: %s\n", c->id, tn_strerror(err));
+		c->exit_code = 1;
+		tn_stop();
+		if (c->sched)
+			tn_sched_destroy(c->sched);
+		return err;
+	}
+	if (app && app->core_init && app->core_init(c, app->arg) != 0) {
+		c->exit_code = 1;
+		tn_stop();
+	}
+	__atomic_add_fetch(&rt->cores_ready, 1, __ATOMIC_RELEASE);
+	if (c->id == 0) {
+		/* Everyone polls before we say so. */
+		while (__atomic_load_n(&rt->cores_ready, __ATOMIC_ACQUIRE) < rt->ncores && !rt->stop)
+			rte_pause();
+		if (!rt->stop) {
+			printf("ready\n");
+			fflush(stdout);
+		}
+		if (app && app->main && !rt->stop) {
+			struct tn_task *t = tn_task_spawn_opts(app->main, app->arg,
+					&(struct tn_task_opts){.name = "main"});
+			main_f = t ? tn_task_join(t) : NULL;
+			if (!main_f) {
+				c->exit_code = 1;
+				tn_stop();
+			}
+		}
+	}
+	while (!rt->stop) {
+		loop_turn(c);
+		if (main_f && tn_future_done(main_f))
+			tn_stop();
+	}
+	if (main_f) {
+		if (!tn_future_done(main_f))
+			tn_future_cancel(main_f); /* a signal: cancel main */
+		core_drain(c);
+		c->exit_code = main_exit_code(main_f);
+	} else {
+		core_drain(c);
+	}
+	core_teardown(c);
+	return 0;
+}

@@ -1,0 +1,231 @@
+/* tn_main: EAL, ports and one loop per core, then the application's main
+ * task (asyncio.run() for a networked program), and an orderly exit on
+ * SIGINT/SIGTERM: stop polling, drain, stop ports, free everything. */
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "tn_dp_internal.h"
+#include "tn_xdp.h"
+
+struct tn_runtime *tn__rt;
+
+void tn_stop(void)
+{
+	if (tn__rt)
+		tn__rt->stop = 1;
+}
+
+bool tn_stopping(void)
+{
+	return tn__rt && tn__rt->stop;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	tn_stop(); /* a store: async-signal-safe */
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int make_cores(struct tn_runtime *rt)
+{
+	unsigned lcore, id = 0;
+
+	/* The main lcore is core 0; workers follow in lcore order. */
+	RTE_LCORE_FOREACH(lcore) {
+		struct tn_core *c;
+		unsigned cid;
+
+		if (id == TN_MAX_CORES)
+			break;
+		cid = lcore == rte_get_main_lcore() ? 0 : ++id;
+		if (cid >= TN_MAX_CORES)
+			break;
+		c = rte_zmalloc_socket("tn_core", sizeof(*c), RTE_CACHE_LINE_SIZE,
+				       (int)rte_lcore_to_socket_id(lcore));
+		if (!c)
+			return -ENOMEM;
+		c->id = cid;
+		c->lcore = lcore;
+		c->rt = rt;
+		c->queue = (uint16_t)cid;
+		rt->cores[cid] = c;
+	}
+	rt->ncores = id + 1;
+	return 0;
+}
+
+static int make_steer_rings(struct tn_runtime *rt)
+{
+	unsigned i;
+	char name[RTE_RING_NAMESIZE + 16];
+
+	for (i = 1; i < rt->ncores; i++) {
+		snprintf(name, sizeof(name), "tn_steer_%u", i);
+		rt->cores[i]->steer_in = rte_ring_create(name, 4096, (int)rte_socket_id(),
+							 RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!rt->cores[i]->steer_in)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_runtime(struct tn_runtime *rt)
+{
+	unsigned i;
+
+	if (rt->pcap) {
+		uint64_t lost = tn_pcap_close(rt->pcap);
+		if (lost)
+			fprintf(stderr, "tern: pcap: %llu packets not captured (ring full)\n",
+				(unsigned long long)lost);
+		rt->pcap = NULL;
+	}
+	tn__ports_fini(rt);
+	tn__mail_fini(rt);
+	for (i = 0; i < TN_MAX_CORES; i++) {
+		if (!rt->cores[i])
+			continue;
+		if (rt->cores[i]->steer_in) {
+			struct rte_mbuf *m;
+			while (rte_ring_dequeue(rt->cores[i]->steer_in, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(rt->cores[i]->steer_in);
+		}
+		free(rt->cores[i]->calls);
+		rte_free(rt->cores[i]);
+		rt->cores[i] = NULL;
+	}
+	rte_mempool_free(rt->mp);
+	rt->mp = NULL;
+}
+
+int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
+		   const struct tn_app *app)
+{
+	static struct tn_runtime runtime;
+	struct tn_runtime *rt = &runtime;
+	char **argv;
+	int argc, err, code = 0;
+	unsigned i;
+
+	if (tn__rt) {
+		fprintf(stderr, "tern: tn_main is already running in this process\n");
+		return 1;
+	}
+	memset(rt, 0, sizeof(*rt));
+	rt->cfg = *cfg;
+	rt->app = app;
+	if (cfg->fault_spec) {
+		char why[160];
+		if (tn_fault_parse(cfg->fault_spec, &rt->fault, why, sizeof(why)) != 0) {
+			fprintf(stderr, "tern: --fault: %s\n", why);
+			return 2;
+		}
+		rt->fault_on = true;
+	}
+	/* net_af_xdp ports get Tern's steering program. */
+	argv = tn_xdp_args_rewrite(eal_argc, eal_argv, &argc);
+	if (!argv) {
+		fprintf(stderr, "tern: %s\n", strerror(errno));
+		return 1;
+	}
+	err = rte_eal_init(argc, argv);
+	if (err < 0) {
+		fprintf(stderr, "tern: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		tn_xdp_args_free(argc, argv);
+		return 2;
+	}
+	tn__rt = rt;
+	install_signals();
+	err = make_cores(rt);
+	if (!err)
+		err = make_steer_rings(rt);
+	if (!err)
+		err = tn__ports_init(rt);
+	if (!err)
+		err = tn__mail_init(rt);
+	if (!err && cfg->pcap_path) {
+		rt->pcap = tn_pcap_open(cfg->pcap_path, rt->nports);
+		if (!rt->pcap) {
+			fprintf(stderr, "tern: --pcap %s: %s\n", cfg->pcap_path, strerror(errno));
+			err = -errno;
+		}
+	}
+	if (!err)
+		tn__stats_register(rt);
+	if (err) {
+		code = 1;
+		goto out;
+	}
+	for (i = 1; i < rt->ncores; i++) {
+		err = rte_eal_remote_launch(tn__core_run, rt->cores[i], rt->cores[i]->lcore);
+		if (err) {
+			fprintf(stderr, "tern: cannot start core %u\n", i);
+			tn_stop();
+			break;
+		}
+	}
+	tn__core_run(rt->cores[0]);
+	rte_eal_mp_wait_lcore();
+	for (i = 0; i < rt->ncores; i++)
+		if (rt->cores[i]->exit_code > code)
+			code = rt->cores[i]->exit_code;
+	if (cfg->stats_exit)
+		tn__stats_print(rt, stderr);
+out:
+	free_runtime(rt);
+	tn__rt = NULL;
+	rte_eal_cleanup();
+	tn_xdp_args_free(argc, argv);
+	return code;
+}
+
+int tn_main_app(int argc, char **argv, const struct tn_app *app)
+{
+	struct tn_config cfg;
+	const char *prog = argc > 0 ? basename(argv[0]) : "tern";
+	int sep, err;
+
+	tn_config_defaults(&cfg);
+	for (sep = 1; sep < argc; sep++)
+		if (strcmp(argv[sep], "--") == 0)
+			break;
+	/* Tern's options are checked before the EAL starts, so --help and
+	 * a typo answer at once and without hugepages or ports. */
+	if (sep < argc) {
+		err = tn__options_parse(argc - sep - 1, argv + sep + 1, &cfg, app, prog);
+		if (err == 1)
+			return 0;
+		if (err)
+			return 2;
+	}
+	return tn_main_config(sep, argv, &cfg, app);
+}
+
+int tn_main(int argc, char **argv, intptr_t (*fn)(void *arg), void *arg)
+{
+	struct tn_app app = {.main = fn, .arg = arg};
+
+	return tn_main_app(argc, argv, &app);
+}

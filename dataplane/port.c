@@ -1,0 +1,180 @@
+/* Port bring-up on any PMD: one RX/TX queue pair per polling core where
+ * the port has enough queues (RSS with a symmetric key spreads flows),
+ * software steering through core 0 where it has fewer; checksum and TSO
+ * offloads where the port offers them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "tn_dp_internal.h"
+
+/* 0x6d5a repeated: the well-known symmetric Toeplitz key (Woo and Park),
+ * under which (src, dst) and (dst, src) hash alike. */
+const uint8_t tn__rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int port_setup(struct tn_runtime *rt, unsigned idx)
+{
+	uint16_t port = rt->port_ids[idx];
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	uint16_t nq, nb_rxd = (uint16_t)rt->cfg.nb_rxd, nb_txd = (uint16_t)rt->cfg.nb_txd;
+	int err, socket = rte_eth_dev_socket_id(port);
+	uint16_t q;
+
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	err = rte_eth_dev_info_get(port, &info);
+	if (err)
+		return err;
+	nq = (uint16_t)RTE_MIN(rt->ncores, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
+	if (nq == 0)
+		nq = 1;
+	memset(&conf, 0, sizeof(conf));
+	if (nq > 1 && info.flow_type_rss_offloads) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)tn__rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(tn__rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
+			info.flow_type_rss_offloads;
+	} else if (nq > 1) {
+		nq = 1; /* several queues but no RSS: one queue, steer in software */
+	}
+	/* Offloads the port has; the stack computes the rest in software. */
+	conf.txmode.offloads = info.tx_offload_capa &
+		(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+		 RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO |
+		 RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	conf.rxmode.offloads = info.rx_offload_capa &
+		(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+		 RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+	err = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (err)
+		return err;
+	err = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	if (err)
+		return err;
+	for (q = 0; q < nq; q++) {
+		struct rte_eth_txconf txc = info.default_txconf;
+		struct rte_eth_rxconf rxc = info.default_rxconf;
+
+		txc.offloads = conf.txmode.offloads;
+		rxc.offloads = conf.rxmode.offloads;
+		err = rte_eth_rx_queue_setup(port, q, nb_rxd, (unsigned)socket, &rxc, rt->mp);
+		if (err)
+			return err;
+		err = rte_eth_tx_queue_setup(port, q, nb_txd, (unsigned)socket, &txc);
+		if (err)
+			return err;
+	}
+	rt->port_nq[idx] = nq;
+	rt->sw_steer[idx] = nq < rt->ncores;
+	err = rte_eth_dev_start(port);
+	if (err)
+		return err;
+	rt->port_started[idx] = true;
+	/* Not every PMD has a promiscuous mode (net_ring does not): fine. */
+	rte_eth_promiscuous_enable(port);
+	return 0;
+}
+
+/* Waits for every link to come up, polling without sleeping long. */
+static void wait_links(struct tn_runtime *rt)
+{
+	uint64_t deadline = rte_get_timer_cycles() +
+			    rte_get_timer_hz() * rt->cfg.link_timeout_ms / 1000;
+	unsigned i;
+
+	for (i = 0; i < rt->nports; i++) {
+		struct rte_eth_link link;
+
+		for (;;) {
+			memset(&link, 0, sizeof(link));
+			rte_eth_link_get_nowait(rt->port_ids[i], &link);
+			if (link.link_status == RTE_ETH_LINK_UP)
+				break;
+			if (rte_get_timer_cycles() >= deadline) {
+				fprintf(stderr, "tern: port %u: link still down after %u ms; "
+					"going on\n", rt->port_ids[i], rt->cfg.link_timeout_ms);
+				break;
+			}
+			usleep(1000);
+		}
+	}
+}
+
+int tn__ports_init(struct tn_runtime *rt)
+{
+	uint16_t port;
+	unsigned i;
+	int err;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		if (rt->nports == TN_MAX_PORTS) {
+			fprintf(stderr, "tern: more than %d ports; using the first %d\n",
+				TN_MAX_PORTS, TN_MAX_PORTS);
+			break;
+		}
+		rt->port_ids[rt->nports++] = port;
+	}
+	rt->mp = rte_pktmbuf_pool_create("tn_mbufs", rt->cfg.nb_mbufs, 256, 0,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (!rt->mp) {
+		fprintf(stderr, "tern: cannot create the mbuf pool (%u mbufs): %s\n",
+			rt->cfg.nb_mbufs, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	for (i = 0; i < rt->nports; i++) {
+		err = port_setup(rt, i);
+		if (err) {
+			fprintf(stderr, "tern: port %u: setup failed: %s\n", rt->port_ids[i],
+				rte_strerror(-err));
+			return err < 0 ? err : -EIO;
+		}
+	}
+	wait_links(rt);
+	return 0;
+}
+
+void tn__ports_fini(struct tn_runtime *rt)
+{
+	unsigned i;
+
+	for (i = 0; i < rt->nports; i++) {
+		if (rt->port_started[i])
+			rte_eth_dev_stop(rt->port_ids[i]);
+		/* Closing removes what the PMD created: tap devices, XDP
+		 * programs, vhost sockets. */
+		rte_eth_dev_close(rt->port_ids[i]);
+		rt->port_started[i] = false;
+	}
+}
+
+uint16_t tn_port_count(void)
+{
+	return tn__rt ? tn__rt->nports : 0;
+}
+
+int tn_port_mac(uint16_t port, uint8_t mac[6])
+{
+	struct rte_ether_addr a;
+	int err;
+
+	if (!tn__rt || port >= tn__rt->nports)
+		return -ENODEV;
+	err = rte_eth_macaddr_get(tn__rt->port_ids[port], &a);
+	if (err)
+		return err;
+	memcpy(mac, a.addr_bytes, 6);
+	return 0;
+}

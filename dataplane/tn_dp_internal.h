@@ -1,0 +1,129 @@
+/* dataplane/ internals shared between its files; not installed. */
+#ifndef TN_DP_INTERNAL_H
+#define TN_DP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "tern/dataplane.h"
+#include "tn_fault.h"
+#include "tn_pcap.h"
+
+#pragma GCC visibility push(hidden)
+
+#define TN_TXBUF 64          /* per core and port; flushed each loop turn */
+#define TN_CALLS_PER_CORE 4096 /* tn_submit_to records a core can run at once */
+#define TN_MAIL_RING 1024    /* messages per ordered pair of cores */
+#define TN_MAIL_BATCH 16     /* drained per ring per loop turn (Seastar's 16) */
+
+struct tn_txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[TN_TXBUF];
+};
+
+/* A cross-core call running on its target core. */
+struct tn_call {
+	intptr_t (*fn)(void *arg);
+	void *arg;
+	struct tn_future *reply_to; /* on the source core: opaque here */
+	unsigned src;
+	int err;
+	intptr_t value;
+	struct tn_call *next;       /* free list / pending replies */
+};
+
+/* What travels in a mail ring: a call or a reply. */
+struct tn_mail {
+	uint32_t kind;              /* TN_MAIL_CALL or TN_MAIL_REPLY */
+	int32_t err;
+	intptr_t (*fn)(void *arg);
+	void *arg;
+	struct tn_future *future;   /* only ever dereferenced on its own core */
+	intptr_t value;
+};
+enum { TN_MAIL_CALL = 1, TN_MAIL_REPLY = 2 };
+
+struct tn_runtime;
+
+/* Everything one polling core touches, written only by that core. */
+struct tn_core {
+	unsigned id;                 /* 0 .. ncores-1; 0 is the main core */
+	unsigned lcore;              /* EAL lcore id */
+	struct tn_runtime *rt;
+	struct tn_sched *sched;
+	struct rte_mempool *mp;
+	bool polls[TN_MAX_PORTS];    /* has an RX/TX queue on the port */
+	uint16_t queue;              /* its queue id on every port it polls */
+	struct tn_txbuf tx[TN_MAX_PORTS];
+	struct tn_port_stats stats[TN_MAX_PORTS];
+	struct tn_fault *fault_rx[TN_MAX_PORTS], *fault_tx[TN_MAX_PORTS];
+	struct rte_ring *steer_in;   /* packets core 0 steered to this core */
+	struct tn_call *calls;       /* records for tn_submit_to on this core */
+	struct tn_call *free_calls;
+	struct tn_call *pending_replies;
+	uint64_t mail_sent, mail_recv;
+	int exit_code;
+} __rte_cache_aligned;
+
+struct tn_runtime {
+	struct tn_config cfg;
+	const struct tn_app *app;
+	unsigned ncores;
+	struct tn_core *cores[TN_MAX_CORES];
+	uint16_t nports;
+	uint16_t port_ids[TN_MAX_PORTS];
+	uint16_t port_nq[TN_MAX_PORTS];   /* queues configured on the port */
+	bool port_started[TN_MAX_PORTS];
+	bool sw_steer[TN_MAX_PORTS];      /* fewer queues than cores */
+	struct rte_mempool *mp;
+	struct tn_pcap *pcap;
+	struct tn_fault_spec fault;
+	bool fault_on;
+	/* mail[from][to]: single producer, single consumer. */
+	struct rte_ring *mail[TN_MAX_CORES][TN_MAX_CORES];
+	volatile int stop;
+	volatile unsigned cores_ready;
+};
+
+/* The process's runtime while tn_main runs (read-only on the data path). */
+extern struct tn_runtime *tn__rt;
+extern __thread struct tn_core *tn__core_self __attribute__((tls_model("initial-exec")));
+
+/* options.c: parses the part of argv after "--".  Returns 0, 1 if --help
+ * was printed (exit 0), or -EINVAL after printing why (exit 2). */
+int tn__options_parse(int argc, char **argv, struct tn_config *cfg, const struct tn_app *app,
+		      const char *prog);
+void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app);
+
+/* port.c */
+int tn__ports_init(struct tn_runtime *rt);
+void tn__ports_fini(struct tn_runtime *rt);
+
+/* loop.c: one core's whole life: scheduler, loop, drain. */
+int tn__core_run(void *arg);
+
+/* tx.c */
+bool tn__tx_phase(struct tn_core *c);
+void tn__tx_drop_all(struct tn_core *c);
+
+/* mail.c */
+int tn__mail_init(struct tn_runtime *rt);
+void tn__mail_fini(struct tn_runtime *rt);
+int tn__core_calls_init(struct tn_core *c);
+bool tn__mail_phase(struct tn_core *c);
+
+/* stats.c */
+int tn__stats_register(struct tn_runtime *rt);
+void tn__stats_print(struct tn_runtime *rt, FILE *out);
+
+/* The symmetric Toeplitz key: a flow and its reverse hash alike, so both
+ * directions land on the same core. */
+extern const uint8_t tn__rss_key[40];
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,89 @@
+/* Transmit: packets queue per core and port, and leave in bursts in the
+ * loop's TX phase, so a handler that sends one packet at a time still
+ * costs one rte_eth_tx_burst per turn. */
+#include <rte_ethdev.h>
+
+#include "tn_dp_internal.h"
+
+static uint16_t flush(struct tn_core *c, uint16_t pidx)
+{
+	struct tn_runtime *rt = c->rt;
+	struct tn_txbuf *b = &c->tx[pidx];
+	uint16_t n = b->n, sent, i;
+	uint64_t bytes = 0;
+
+	if (!n && !c->fault_tx[pidx])
+		return 0;
+	/* Faults also release packets they delayed, so they run even on an
+	 * empty buffer. */
+	if (c->fault_tx[pidx])
+		n = tn_fault_apply(c->fault_tx[pidx], b->pkts, n, TN_TXBUF,
+				   tn_sched_update_clock(c->sched));
+	if (!n) {
+		b->n = 0;
+		return 0;
+	}
+	if (rt->pcap)
+		tn_pcap_capture(rt->pcap, pidx, c->queue, b->pkts, n, false);
+	for (i = 0; i < n; i++)
+		bytes += b->pkts[i]->pkt_len;
+	sent = rte_eth_tx_burst(rt->port_ids[pidx], c->queue, b->pkts, n);
+	for (i = sent; i < n; i++)
+		bytes -= b->pkts[i]->pkt_len;
+	c->stats[pidx].tx_pkts += sent;
+	c->stats[pidx].tx_bytes += bytes;
+	if (sent)
+		c->stats[pidx].tx_bursts++;
+	/* Keep what the queue did not take, in order, for the next turn;
+	 * the buffer bounds how much waits. */
+	for (i = sent; i < n; i++)
+		b->pkts[i - sent] = b->pkts[i];
+	b->n = (uint16_t)(n - sent);
+	return sent;
+}
+
+uint16_t tn_tx_burst(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tn_txbuf *b = &c->tx[pidx];
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (b->n == TN_TXBUF && (flush(c, pidx), b->n == TN_TXBUF)) {
+			/* The port is saturated: drop rather than block the loop. */
+			c->stats[pidx].tx_drops += n - i;
+			rte_pktmbuf_free_bulk(pkts + i, n - i);
+			return i;
+		}
+		b->pkts[b->n++] = pkts[i];
+	}
+	return n;
+}
+
+uint16_t tn_tx_flush(struct tn_core *c, uint16_t pidx)
+{
+	return flush(c, pidx);
+}
+
+bool tn__tx_phase(struct tn_core *c)
+{
+	bool did = false;
+	uint16_t p;
+
+	for (p = 0; p < c->rt->nports; p++)
+		if (c->tx[p].n || c->fault_tx[p])
+			did |= flush(c, p) != 0;
+	return did;
+}
+
+void tn__tx_drop_all(struct tn_core *c)
+{
+	uint16_t p;
+
+	for (p = 0; p < c->rt->nports; p++) {
+		if (c->tx[p].n) {
+			c->stats[p].tx_drops += c->tx[p].n;
+			rte_pktmbuf_free_bulk(c->tx[p].pkts, c->tx[p].n);
+			c->tx[p].n = 0;
+		}
+	}
+}
