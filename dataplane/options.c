@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "tn_dp_internal.h"
 
 void tn_config_defaults(struct tn_config *cfg)
@@ -34,7 +37,9 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app)
 		"  --burst N            RX/TX burst size, 1..%d (default 32)\n"
 		"  --rxd N, --txd N     descriptors per queue (default 1024)\n"
 		"  --mbufs N            mbufs in the pool (default 16383)\n"
-		"  --no-stats           do not print the counters at exit\n",
+		"  --no-stats           do not print the counters at exit\n"
+		"  --steer RULE         on net_af_xdp ports, traffic for Tern (repeatable):\n"
+		"                       udp:A.B.C.D:PORT, tcp:A.B.C.D:PORT or ip:A.B.C.D\n",
 		prog, TN_TXBUF);
 	if (app && app->usage)
 		fprintf(out, "\n%s options:\n%s", app->name ? app->name : prog, app->usage);
@@ -70,7 +75,7 @@ static bool app_takes_value(const struct tn_app *app, const char *name)
 }
 
 static const char *const tern_value_opts[] = {
-	"idle", "pcap", "fault", "link-timeout", "burst", "rxd", "txd", "mbufs", NULL,
+	"idle", "pcap", "fault", "link-timeout", "burst", "rxd", "txd", "mbufs", "steer", NULL,
 };
 
 static bool tern_takes_value(const char *name)
@@ -81,6 +86,51 @@ static bool tern_takes_value(const char *name)
 		if (strcmp(*v, name) == 0)
 			return true;
 	return false;
+}
+
+static int parse_steer(const char *prog, struct tn_config *cfg, const char *val)
+{
+	struct tn_steer_rule r = {0};
+	char buf[64], *addr, *port = NULL, *end;
+	struct in_addr a;
+	unsigned long p = 0;
+
+	if (cfg->nsteer == sizeof(cfg->steer) / sizeof(cfg->steer[0])) {
+		fprintf(stderr, "%s: too many --steer rules\n", prog);
+		return -EINVAL;
+	}
+	if (strlen(val) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, val);
+	addr = strchr(buf, ':');
+	if (!addr)
+		goto bad;
+	*addr++ = '\0';
+	if (strcmp(buf, "udp") == 0)
+		r.proto = IPPROTO_UDP;
+	else if (strcmp(buf, "tcp") == 0)
+		r.proto = IPPROTO_TCP;
+	else if (strcmp(buf, "ip") != 0)
+		goto bad;
+	port = strchr(addr, ':');
+	if (port)
+		*port++ = '\0';
+	if ((r.proto != 0) != (port != NULL) || inet_pton(AF_INET, addr, &a) != 1)
+		goto bad;
+	if (port) {
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || end == port || *end || p == 0 || p > 65535)
+			goto bad;
+	}
+	r.addr = a.s_addr;
+	r.port = htons((uint16_t)p);
+	cfg->steer[cfg->nsteer++] = r;
+	return 0;
+bad:
+	fprintf(stderr, "%s: --steer wants udp:A.B.C.D:PORT, tcp:A.B.C.D:PORT or ip:A.B.C.D, "
+		"not '%s'\n", prog, val);
+	return -EINVAL;
 }
 
 static int tern_opt(const char *prog, struct tn_config *cfg, const char *name, const char *val)
@@ -121,6 +171,8 @@ static int tern_opt(const char *prog, struct tn_config *cfg, const char *name, c
 		return parse_uint(prog, name, val, 64, 16384, &cfg->nb_txd);
 	if (strcmp(name, "mbufs") == 0)
 		return parse_uint(prog, name, val, 1024, 1u << 24, &cfg->nb_mbufs);
+	if (strcmp(name, "steer") == 0)
+		return parse_steer(prog, cfg, val);
 	if (strcmp(name, "no-stats") == 0) {
 		cfg->stats_exit = false;
 		return 0;

@@ -7,11 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
 #include "tn_dp_internal.h"
+#include "tn_xdp.h"
 
 /* 0x6d5a repeated: the well-known symmetric Toeplitz key (Woo and Park),
  * under which (src, dst) and (dst, src) hash alike. */
@@ -113,6 +116,33 @@ static void wait_links(struct tn_runtime *rt)
 	}
 }
 
+/* --steer rules go into the XDP program of every net_af_xdp port. */
+static int steer_af_xdp(struct tn_runtime *rt)
+{
+	unsigned i, r;
+
+	for (i = 0; i < rt->nports && rt->cfg.nsteer; i++) {
+		struct rte_eth_dev_info info;
+		char ifname[IF_NAMESIZE];
+
+		if (rte_eth_dev_info_get(rt->port_ids[i], &info) != 0 || !info.driver_name ||
+		    strcmp(info.driver_name, "net_af_xdp") != 0)
+			continue;
+		if (!info.if_index || !if_indextoname(info.if_index, ifname))
+			return -ENODEV;
+		for (r = 0; r < rt->cfg.nsteer; r++) {
+			const struct tn_steer_rule *s = &rt->cfg.steer[r];
+			int err = tn_xdp_steer_add(ifname, s->addr, s->proto, s->port);
+			if (err) {
+				fprintf(stderr, "tern: port %u (%s): steering rule %u: %s\n",
+					rt->port_ids[i], ifname, r + 1, strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
 int tn__ports_init(struct tn_runtime *rt)
 {
 	uint16_t port;
@@ -143,7 +173,7 @@ int tn__ports_init(struct tn_runtime *rt)
 		}
 	}
 	wait_links(rt);
-	return 0;
+	return steer_af_xdp(rt);
 }
 
 void tn__ports_fini(struct tn_runtime *rt)

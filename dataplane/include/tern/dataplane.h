@@ -63,6 +63,15 @@ struct tn_config {
 	unsigned nb_rxd, nb_txd; /* --rxd/--txd N descriptors (default 1024) */
 	unsigned nb_mbufs;       /* --mbufs N per socket (default 16383) */
 	bool stats_exit;         /* print the counters at exit (default on) */
+	/* --steer udp:A.B.C.D:PORT | tcp:A.B.C.D:PORT | ip:A.B.C.D (repeatable):
+	 * traffic the XDP program on net_af_xdp ports hands to Tern; all else
+	 * stays with the kernel.  (The stack adds its own as it binds.) */
+	unsigned nsteer;
+	struct tn_steer_rule {
+		uint32_t addr;  /* network byte order */
+		uint16_t port;  /* network byte order, 0 with proto 0 */
+		uint8_t proto;  /* IPPROTO_UDP, IPPROTO_TCP or 0 */
+	} steer[16];
 };
 
 /* Fills cfg with the defaults. */
