@@ -311,6 +311,42 @@ static void test_completion_wins_race(void **state)
 	assert_int_equal(tn_test_run(race_main, NULL, NULL), 0);
 }
 
+/* The same race on a join: the joiner is cancelled (and so made ready)
+ * while it awaits, then the task it joins ends before it runs again.  The
+ * join's completion must not queue the joiner a second time, and it wins:
+ * the value arrives and the request stays pending. */
+static intptr_t yield_then_42(void *arg)
+{
+	tn_yield();
+	return 42;
+}
+
+static intptr_t cancel_arg(void *arg)
+{
+	return tn_task_cancel(arg);
+}
+
+static intptr_t join_race_main(void *arg)
+{
+	struct tn_future *child = tn_task_join(tn_task_spawn(yield_then_42, NULL));
+	struct tn_future *canceller = tn_task_join(tn_task_spawn(cancel_arg, tn_task_current()));
+	intptr_t v = 0;
+
+	/* Runs: child (yields), canceller (wakes us), child (ends), us. */
+	assert_int_equal(tn_await(child, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(tn_task_cancelling(), 1);
+	assert_int_equal(tn_yield(), -ECANCELED);
+	assert_int_equal(tn_await(canceller, &v), 0);
+	assert_int_equal(v, 0);
+	return 0;
+}
+
+static void test_join_completion_wins_race(void **state)
+{
+	assert_int_equal(tn_test_run(join_race_main, NULL, NULL), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tn_test_setup, tn_test_teardown)
 
 int main(void)
@@ -325,6 +361,7 @@ int main(void)
 		T(test_timeout_keeps_outer_cancel),
 		T(test_nested_timeouts),
 		T(test_completion_wins_race),
+		T(test_join_completion_wins_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
