@@ -1,0 +1,154 @@
+/* A stack instance: creation, the input dispatch by EtherType, the
+ * output queue and the timers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mempool.h>
+
+#include "tn_stack_internal.h"
+
+struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now)
+{
+	struct tn_stack *s;
+
+	if (!cfg || !cfg->mp || cfg->prefix_len > 32 || !cfg->ip) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->cfg = *cfg;
+	if (!s->cfg.mtu)
+		s->cfg.mtu = 1500;
+	if (!s->cfg.arp_entries)
+		s->cfg.arp_entries = 1024;
+	if (!s->cfg.arp_ttl_ns)
+		s->cfg.arp_ttl_ns = 60ull * 1000000000ull;
+	if (!s->cfg.arp_pending)
+		s->cfg.arp_pending = 8;
+	memcpy(s->mac.addr_bytes, cfg->mac, 6);
+	s->ip = cfg->ip;
+	s->netmask = cfg->prefix_len ? rte_cpu_to_be_32(~0u << (32 - cfg->prefix_len)) : 0;
+	s->now = now;
+	s->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
+	s->ip_id = (uint16_t)tn__stack_rand(s);
+	s->icmp_tokens_t = now;
+	s->arp = tn__arp_create(s);
+	s->reass = tn__reass_create(s);
+	if (!s->arp || !s->reass) {
+		tn_stack_destroy(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	tn__arp_announce(s);
+	return s;
+}
+
+void tn_stack_destroy(struct tn_stack *s)
+{
+	if (!s)
+		return;
+	while (s->out_len) {
+		rte_pktmbuf_free(s->outq[s->out_head]);
+		s->out_head = (s->out_head + 1) % TN_STACK_OUTQ;
+		s->out_len--;
+	}
+	if (s->reass)
+		tn__reass_destroy(s->reass);
+	if (s->arp)
+		tn__arp_destroy(s->arp);
+	free(s);
+}
+
+void tn__stack_xmit(struct tn_stack *s, struct rte_mbuf *m)
+{
+	if (s->out_len == TN_STACK_OUTQ) {
+		s->st.tx_queue_full++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	s->outq[(s->out_head + s->out_len) % TN_STACK_OUTQ] = m;
+	s->out_len++;
+	s->st.tx_frames++;
+}
+
+struct rte_mbuf *tn__stack_alloc(struct tn_stack *s)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(s->cfg.mp);
+
+	if (!m)
+		s->st.no_mbuf++;
+	return m;
+}
+
+uint16_t tn_stack_output(struct tn_stack *s, struct rte_mbuf **out, uint16_t max)
+{
+	uint16_t n = 0;
+
+	while (n < max && s->out_len) {
+		out[n++] = s->outq[s->out_head];
+		s->out_head = (s->out_head + 1) % TN_STACK_OUTQ;
+		s->out_len--;
+	}
+	return n;
+}
+
+void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	uint16_t i;
+
+	s->now = now;
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth;
+		uint16_t type;
+
+		s->st.rx_frames++;
+		/* Parse only what is in the first segment: chained jumbo frames
+		 * keep their headers there on every PMD we use. */
+		if (m->data_len < sizeof(*eth)) {
+			s->st.eth_runt++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		if (!rte_is_same_ether_addr(&eth->dst_addr, &s->mac) &&
+		    !rte_is_broadcast_ether_addr(&eth->dst_addr) &&
+		    !rte_is_multicast_ether_addr(&eth->dst_addr)) {
+			s->st.eth_not_ours++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		type = rte_be_to_cpu_16(eth->ether_type);
+		if (type == RTE_ETHER_TYPE_ARP) {
+			tn__arp_input(s, m);
+		} else if (type == RTE_ETHER_TYPE_IPV4) {
+			tn__ip_input(s, m);
+		} else {
+			if (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ)
+				s->st.eth_vlan++;
+			else
+				s->st.eth_other_type++;
+			rte_pktmbuf_free(m);
+		}
+	}
+}
+
+uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now)
+{
+	uint64_t a, r;
+
+	s->now = now;
+	a = tn__arp_timers(s);
+	r = tn__reass_timers(s);
+	return a < r ? a : r;
+}
+
+void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st)
+{
+	*st = s->st;
+}

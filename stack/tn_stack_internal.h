@@ -1,0 +1,101 @@
+/* stack/ internals shared between its files; not installed.
+ *
+ * Layering inside one instance: stack.c dispatches received frames by
+ * EtherType (eth.c parses), ARP frames to arp.c, IPv4 to ipv4.c, which
+ * validates, reassembles (ipv4_reass.c) and hands ICMP to icmp.c.  On
+ * the way out, icmp.c (and later udp.c) builds an IPv4 payload and calls
+ * tn__ip_output, which routes, asks ARP for the next hop's MAC (queueing
+ * the packet while it resolves), fragments to the MTU, and appends the
+ * frames to the output queue that tn_stack_output drains. */
+#ifndef TN_STACK_INTERNAL_H
+#define TN_STACK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "tern/stack.h"
+
+#pragma GCC visibility push(hidden)
+
+#define TN_STACK_OUTQ 2048 /* frames waiting for tn_stack_output */
+
+struct tn_arp;
+struct tn_reass;
+
+struct tn_stack {
+	struct tn_stack_config cfg;
+	struct rte_ether_addr mac;
+	uint32_t ip, netmask;     /* network byte order */
+	uint64_t now;             /* time of the current call, ns */
+	struct tn_stack_stats st;
+	/* Output queue: a ring of frames in send order. */
+	struct rte_mbuf *outq[TN_STACK_OUTQ];
+	unsigned out_head, out_len;
+	struct tn_arp *arp;
+	struct tn_reass *reass;
+	uint16_t ip_id;
+	uint64_t rng;
+	/* ICMP error rate limit (token bucket) */
+	double icmp_tokens;
+	uint64_t icmp_tokens_t;
+};
+
+/* xorshift64*: cheap, seeded, deterministic. */
+static inline uint64_t tn__stack_rand(struct tn_stack *s)
+{
+	uint64_t x = s->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	s->rng = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* stack.c: queue a finished frame for sending (takes it; counts and
+ * frees it if the queue is full). */
+void tn__stack_xmit(struct tn_stack *s, struct rte_mbuf *m);
+/* A fresh mbuf with room for headers in front, or NULL (counted). */
+struct rte_mbuf *tn__stack_alloc(struct tn_stack *s);
+
+/* eth.c: prepend an Ethernet header and queue the frame. */
+int tn__eth_output(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ether_addr *dst,
+		   uint16_t ether_type);
+
+/* arp.c */
+struct tn_arp *tn__arp_create(struct tn_stack *s);
+void tn__arp_destroy(struct tn_arp *a);
+void tn__arp_input(struct tn_stack *s, struct rte_mbuf *m);
+/* Sends an IPv4 frame (the IPv4 header already in m) to next hop nh:
+ * at once if its MAC is known, else queued until ARP resolves it. */
+void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh);
+/* Learns (or refreshes) a mapping seen in traffic. */
+void tn__arp_learn(struct tn_stack *s, uint32_t ip, const struct rte_ether_addr *mac);
+uint64_t tn__arp_timers(struct tn_stack *s);
+void tn__arp_announce(struct tn_stack *s); /* gratuitous ARP */
+
+/* ipv4.c */
+void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m);
+/* m holds the IPv4 payload (transport header and data) with headroom;
+ * builds the IPv4 header, routes, fragments and sends.  Takes m. */
+int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto);
+
+/* ipv4_reass.c: returns the whole datagram when m completes one, else NULL. */
+struct tn_reass *tn__reass_create(struct tn_stack *s);
+void tn__reass_destroy(struct tn_reass *r);
+struct rte_mbuf *tn__reass_input(struct tn_stack *s, struct rte_mbuf *m);
+uint64_t tn__reass_timers(struct tn_stack *s);
+
+/* icmp.c */
+void tn__icmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
+/* An ICMP error about the datagram in orig (its IPv4 header first);
+ * rate-limited.  Does not take orig. */
+void tn__icmp_error(struct tn_stack *s, const struct rte_mbuf *orig, uint8_t type, uint8_t code);
+
+#pragma GCC visibility pop
+
+#endif
