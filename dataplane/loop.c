@@ -39,7 +39,7 @@ struct rte_mempool *tn_core_mempool(struct tn_core *c)
 
 /* The core that owns a packet's flow when the port has a single queue:
  * the same symmetric hash the NIC would compute with RSS. */
-static unsigned flow_core(const struct rte_mbuf *m, unsigned ncores)
+unsigned tn__flow_core(const struct rte_mbuf *m, unsigned ncores)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip;
@@ -104,7 +104,7 @@ static bool rx_port(struct tn_core *c, uint16_t pidx)
 		uint16_t nm = 0;
 
 		for (i = 0; i < n; i++) {
-			unsigned to = flow_core(pkts[i], rt->ncores);
+			unsigned to = tn__flow_core(pkts[i], rt->ncores);
 			pkts[i]->port = pidx;
 			if (to == c->id)
 				mine[nm++] = pkts[i];

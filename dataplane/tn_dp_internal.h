@@ -105,6 +105,9 @@ void tn__ports_fini(struct tn_runtime *rt);
 
 /* loop.c: one core's whole life: scheduler, loop, drain. */
 int tn__core_run(void *arg);
+/* The core that owns m's flow on a single-queue port: the symmetric hash
+ * of its IPv4 addresses and ports, so both directions agree. */
+unsigned tn__flow_core(const struct rte_mbuf *m, unsigned ncores);
 
 /* tx.c */
 bool tn__tx_phase(struct tn_core *c);
