@@ -12,7 +12,8 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 {
 	struct tn_stack *s;
 
-	if (!cfg || !cfg->mp || cfg->prefix_len > 32 || !cfg->ip) {
+	if (!cfg || !cfg->mp || cfg->prefix_len > 32 || !cfg->ip ||
+	    (cfg->mtu && cfg->mtu < TN_IP_MIN_MTU)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -36,6 +37,7 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 	s->now = now;
 	s->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
 	s->ip_id = (uint16_t)tn__stack_rand(s);
+	s->icmp_tokens = TN_ICMP_ERR_BURST;
 	s->icmp_tokens_t = now;
 	s->arp = tn__arp_create(s);
 	s->reass = tn__reass_create(s);

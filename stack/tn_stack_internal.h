@@ -22,6 +22,11 @@
 #pragma GCC visibility push(hidden)
 
 #define TN_STACK_OUTQ 2048 /* frames waiting for tn_stack_output */
+#define TN_IP_MIN_MTU 68   /* RFC 791: every host must take 68 bytes unfragmented */
+/* ICMP errors we send (tn__icmp_error): a token bucket of this many per second and burst
+ * (RFC 1812 4.3.2.8 asks for a limit; Linux defaults to about this). */
+#define TN_ICMP_ERR_RATE 100
+#define TN_ICMP_ERR_BURST 10
 
 struct tn_arp;
 struct tn_reass;
@@ -73,24 +78,36 @@ void tn__arp_input(struct tn_stack *s, struct rte_mbuf *m);
 /* Sends an IPv4 frame (the IPv4 header already in m) to next hop nh:
  * at once if its MAC is known, else queued until ARP resolves it. */
 void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh);
-/* Learns (or refreshes) a mapping seen in traffic. */
+/* IP traffic from on-link ip with source MAC mac: refreshes a resolved
+ * entry with that MAC; never creates or changes one (see arp.c). */
 void tn__arp_learn(struct tn_stack *s, uint32_t ip, const struct rte_ether_addr *mac);
 uint64_t tn__arp_timers(struct tn_stack *s);
 void tn__arp_announce(struct tn_stack *s); /* gratuitous ARP */
 
 /* ipv4.c */
 void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m);
+/* The address is a broadcast we accept and send to ff:ff:ff:ff:ff:ff:
+ * 255.255.255.255 or the subnet's directed broadcast. */
+bool tn__ip_is_bcast(const struct tn_stack *s, uint32_t a);
+/* The address is in our subnet. */
+static inline bool tn__ip_on_link(const struct tn_stack *s, uint32_t a)
+{
+	return ((a ^ s->ip) & s->netmask) == 0;
+}
 /* m holds the IPv4 payload (transport header and data) with headroom;
- * builds the IPv4 header, routes, fragments and sends.  Takes m. */
+ * builds the IPv4 header, routes, fragments and sends.  Takes m.  0, or
+ * -ENETUNREACH, -EMSGSIZE, -ENOBUFS (each counted). */
 int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto);
 
-/* ipv4_reass.c: returns the whole datagram when m completes one, else NULL. */
+/* ipv4_reass.c: m starts at its IPv4 header (l2_len 0, l3_len set, its
+ * padding trimmed); returns the whole datagram, in the same form, when m
+ * completes one, else NULL (m held or dropped and counted). */
 struct tn_reass *tn__reass_create(struct tn_stack *s);
 void tn__reass_destroy(struct tn_reass *r);
 struct rte_mbuf *tn__reass_input(struct tn_stack *s, struct rte_mbuf *m);
 uint64_t tn__reass_timers(struct tn_stack *s);
 
-/* icmp.c */
+/* icmp.c: m starts at the validated IPv4 header ip (l3_len set).  Takes m. */
 void tn__icmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
 /* An ICMP error about the datagram in orig (its IPv4 header first);
  * rate-limited.  Does not take orig. */

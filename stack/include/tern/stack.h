@@ -25,7 +25,7 @@ struct tn_stack_config {
 	uint32_t ip;            /* the interface address, network byte order */
 	uint8_t prefix_len;     /* on-link subnet */
 	uint32_t gw;            /* default gateway, network byte order; 0: none */
-	uint16_t mtu;           /* IP MTU (0: 1500) */
+	uint16_t mtu;           /* IP MTU (0: 1500; at least 68) */
 	struct rte_mempool *mp; /* for frames the stack builds */
 	unsigned arp_entries;   /* ARP cache size (0: 1024) */
 	uint64_t arp_ttl_ns;    /* cache entry lifetime (0: 60 s) */
@@ -36,24 +36,63 @@ struct tn_stack_config {
 /* Counters: every frame the stack drops is counted under its reason. */
 struct tn_stack_stats {
 	uint64_t rx_frames, tx_frames;
-	/* Ethernet */
+	/* Ethernet: shorter than a header, VLAN-tagged, another EtherType,
+	 * unicast to another MAC. */
 	uint64_t eth_runt, eth_vlan, eth_other_type, eth_not_ours;
-	/* ARP */
+	/* ARP.  arp_bad: malformed (lengths, types, opcode, group or zero
+	 * sender MAC, a sender claiming our address); arp_not_ours: neither
+	 * asks for our address nor updates an entry we hold (flood safety:
+	 * such frames never create entries); arp_rate_limited: requests not
+	 * sent because one went to that address less than 1 s ago;
+	 * arp_pending_dropped: frames dropped because an unresolved entry's
+	 * queue was full or the entry was evicted; arp_cache_full: frames
+	 * dropped because no entry could be made (only the gateway's left);
+	 * arp_unresolved: frames dropped when resolution gave up;
+	 * arp_evicted: entries evicted to make room.  arp_requests_sent does
+	 * not count the gratuitous ARP sent at create. */
 	uint64_t arp_rx, arp_bad, arp_not_ours, arp_requests_sent, arp_replies_sent,
-		arp_rate_limited, arp_pending_dropped, arp_cache_full, arp_unresolved;
-	/* IPv4 */
+		arp_rate_limited, arp_pending_dropped, arp_cache_full, arp_unresolved,
+		arp_evicted;
+	/* IPv4.  ip_bad_len: truncated header, total length below the header
+	 * or beyond the frame; ip_bad_options: an option TLV with a bad
+	 * length; ip_not_ours: another destination, or a unicast IP datagram
+	 * sent to a link-layer group address (RFC 1122 3.3.6); ip_bad_src: a
+	 * broadcast, multicast or our own source; ip_no_route: a send with no
+	 * route (off-link and no gateway); ip_tx_too_big: a send above 65,535
+	 * bytes or needing too many fragments.  Fragments: ip_frag_rx
+	 * received; ip_frag_bad dropped before reassembly (empty, a non-last
+	 * one not a multiple of 8 bytes, ending past 65,535); ip_frag_dropped
+	 * discarded by the reassembler (overlap, duplicate, several first or
+	 * last ones, too many, table full); ip_frag_timeout freed when their
+	 * datagram timed out; ip_frag_reassembled datagrams completed;
+	 * ip_frag_tx fragments sent. */
 	uint64_t ip_rx, ip_bad_version, ip_bad_ihl, ip_bad_len, ip_bad_csum, ip_bad_options,
-		ip_ttl_expired, ip_not_ours, ip_no_route, ip_unknown_proto,
-		ip_frag_rx, ip_frag_reassembled, ip_frag_dropped, ip_frag_tx;
-	/* ICMP */
-	uint64_t icmp_rx, icmp_bad, icmp_echo_replied, icmp_unreach_sent,
-		icmp_rate_limited, icmp_errors_rx;
+		ip_ttl_expired, ip_not_ours, ip_bad_src, ip_no_route, ip_tx_too_big,
+		ip_unknown_proto, ip_frag_rx, ip_frag_bad, ip_frag_reassembled,
+		ip_frag_dropped, ip_frag_timeout, ip_frag_tx;
+	/* UDP (until the UDP layer exists every port is closed): datagrams
+	 * dropped for want of a socket (answered by port unreachable). */
+	uint64_t udp_no_port;
+	/* ICMP.  icmp_bad: shorter than a header or a bad checksum;
+	 * icmp_echo_bcast: echo requests to a broadcast address, not
+	 * answered; icmp_echo_reply_rx: echo replies received;
+	 * icmp_errors_rx: errors received and parsed (delivered to sockets
+	 * once UDP/TCP exist); icmp_err_truncated: errors whose quoted header
+	 * is truncated or invalid; icmp_unhandled: other types;
+	 * icmp_err_suppressed: errors not sent because the datagram was an
+	 * ICMP error, a broadcast, from a non-unicast source or a non-first
+	 * fragment; icmp_rate_limited: errors not sent, over the rate. */
+	uint64_t icmp_rx, icmp_bad, icmp_echo_replied, icmp_echo_bcast, icmp_echo_reply_rx,
+		icmp_unreach_sent, icmp_rate_limited, icmp_err_suppressed, icmp_errors_rx,
+		icmp_err_truncated, icmp_unhandled;
 	/* frames the stack could not queue for sending, or build (no mbuf) */
 	uint64_t tx_queue_full, no_mbuf;
 };
 
-/* A stack for one interface on one core; NULL with errno.  now: the
- * current time in ns (the stack sends a gratuitous ARP at start). */
+/* A stack for one interface on one core; NULL with errno (EINVAL: no
+ * ip or mp, prefix_len > 32, mtu below 68; ENOMEM).  now: the current
+ * time in ns (the stack sends a gratuitous ARP at start).  DPDK's
+ * rte_ip_frag logs one INFO line when the reassembly table is made. */
 struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now);
 /* Frees the stack and every frame it holds. */
 void tn_stack_destroy(struct tn_stack *s);
@@ -69,7 +108,9 @@ uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now);
 
 void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st);
 
-/* Sends an ICMP echo request (for tests and ping-like tools). */
+/* Sends an ICMP echo request with len bytes of data (fragmented when
+ * larger than the MTU); 0 or -errno (-ENETUNREACH: no route, -ENOBUFS,
+ * -EMSGSIZE).  Replies are counted in icmp_echo_reply_rx. */
 int tn_stack_ping(struct tn_stack *s, uint32_t dst, uint16_t id, uint16_t seq,
 		  const void *data, uint16_t len, uint64_t now);
 
