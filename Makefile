@@ -45,14 +45,17 @@ test-aarch64: setup
 demo: build
 	./$(BUILD)/apps/tern-coro-demo
 
-# bench/run_micro.py runs the harness and writes bench/RESULTS.md; without
-# it, the raw Google Benchmark binary.
+# bench/run_micro.py runs the coro/ micro-benchmarks (bench/out/micro.json);
+# without it, the raw Google Benchmark binary.  Then bench/run_dataplane.py
+# runs tern-reflect against testpmd and raw-reflect over memif and vhost
+# (bench/out/dataplane.json and the Dataplane block of bench/RESULTS.md).
 bench: build
 	@if [ -f bench/run_micro.py ]; then \
 		python3 bench/run_micro.py; \
 	else \
 		./$(BUILD)/bench/tn-bench; \
 	fi
+	python3 bench/run_dataplane.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64

@@ -71,7 +71,8 @@ static int parse_num(const char *name, const char *v, double lo, double hi, doub
 	char *end;
 	double x = strtod(v, &end);
 
-	if (end == v || *end || x < lo || x > hi) {
+	/* Written so that NaN (which strtod accepts) fails too. */
+	if (end == v || *end || !(x >= lo && x <= hi)) {
 		fprintf(stderr, "tern-pktgen: --%s wants a number in %g..%g, not '%s'\n", name, lo,
 			hi, v);
 		return -EINVAL;
@@ -132,8 +133,10 @@ static void build_template(uint16_t port)
 	ip->total_length = rte_cpu_to_be_16(ip_len);
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
-	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 2));
+	/* 198u: DPDK 22.11's RTE_IPV4 shifts its first byte as an int, which
+	 * overflows (undefined behaviour) from 128 up. */
+	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198u, 18, 0, 1));
+	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198u, 18, 0, 2));
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16(9);
 	udp->dst_port = rte_cpu_to_be_16(9);

@@ -263,6 +263,11 @@ void tn_fault_stats_get(const struct tn_fault *f, struct tn_fault_stats *st)
 	*st = f->st;
 }
 
+uint64_t tn_fault_freed(const struct tn_fault *f)
+{
+	return f->st.dropped + f->st.overflow;
+}
+
 /* ---- the spec ---- */
 
 enum kind { PROB, U64 };

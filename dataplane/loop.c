@@ -86,9 +86,13 @@ static bool rx_port(struct tn_core *c, uint16_t pidx)
 	uint64_t bytes = 0;
 
 	n = rte_eth_rx_burst(rt->port_ids[pidx], c->queue, pkts, (uint16_t)rt->cfg.burst);
-	if (c->fault_rx[pidx])
-		n = tn_fault_apply(c->fault_rx[pidx], pkts, n, RTE_DIM(pkts),
-				   tn_sched_update_clock(c->sched));
+	if (c->fault_rx[pidx]) {
+		struct tn_fault *f = c->fault_rx[pidx];
+		uint64_t freed = tn_fault_freed(f);
+
+		n = tn_fault_apply(f, pkts, n, RTE_DIM(pkts), tn_sched_update_clock(c->sched));
+		c->stats[pidx].rx_drops += tn_fault_freed(f) - freed;
+	}
 	if (n == 0)
 		return false;
 	for (i = 0; i < n; i++)
@@ -165,7 +169,10 @@ static bool loop_turn(struct tn_core *c)
 	did |= tn_sched_run_timers(s);
 	did |= tn__mail_phase(c);
 	did |= tn_sched_run_pollers(s);
-	if (!did)
+	/* The ports are polled here, not as scheduler pollers, so the
+	 * scheduler would sleep an idle turn even under --idle poll (up to
+	 * idle_sleep_max: 200 us of latency on every quiet link). */
+	if (!did && c->rt->cfg.idle == TN_IDLE_SLEEP)
 		tn_sched_idle(s);
 	return did;
 }

@@ -22,6 +22,9 @@
 
 struct tn_txbuf {
 	uint16_t n;
+	/* pkts[0..left) are what the port did not take at the last flush:
+	 * they met --fault and --pcap then, and must not again. */
+	uint16_t left;
 	struct rte_mbuf *pkts[TN_TXBUF];
 };
 

@@ -82,5 +82,8 @@ uint16_t tn_fault_apply(struct tn_fault *f, struct rte_mbuf **pkts, uint16_t n,
 /* How many packets the stream holds (delayed or waiting to be reordered). */
 unsigned tn_fault_held(const struct tn_fault *f);
 void tn_fault_stats_get(const struct tn_fault *f, struct tn_fault_stats *st);
+/* Packets the stream has freed so far (dropped + overflow): callers count
+ * them as drops from the difference around tn_fault_apply. */
+uint64_t tn_fault_freed(const struct tn_fault *f);
 
 #endif

@@ -9,22 +9,30 @@ static uint16_t flush(struct tn_core *c, uint16_t pidx)
 {
 	struct tn_runtime *rt = c->rt;
 	struct tn_txbuf *b = &c->tx[pidx];
-	uint16_t n = b->n, sent, i;
+	uint16_t n = b->n, left = b->left, sent, i;
 	uint64_t bytes = 0;
 
 	if (!n && !c->fault_tx[pidx])
 		return 0;
 	/* Faults also release packets they delayed, so they run even on an
-	 * empty buffer. */
-	if (c->fault_tx[pidx])
-		n = tn_fault_apply(c->fault_tx[pidx], b->pkts, n, TN_TXBUF,
-				   tn_sched_update_clock(c->sched));
+	 * empty buffer.  What the port did not take last time is at the
+	 * front and has met the faults and the capture already: only the
+	 * rest does now. */
+	if (c->fault_tx[pidx]) {
+		struct tn_fault *f = c->fault_tx[pidx];
+		uint64_t freed = tn_fault_freed(f);
+
+		n = (uint16_t)(left + tn_fault_apply(f, b->pkts + left, (uint16_t)(n - left),
+						     (uint16_t)(TN_TXBUF - left),
+						     tn_sched_update_clock(c->sched)));
+		c->stats[pidx].tx_drops += tn_fault_freed(f) - freed;
+	}
 	if (!n) {
-		b->n = 0;
+		b->n = b->left = 0;
 		return 0;
 	}
-	if (rt->pcap)
-		tn_pcap_capture(rt->pcap, pidx, c->queue, b->pkts, n, false);
+	if (rt->pcap && n > left)
+		tn_pcap_capture(rt->pcap, pidx, c->queue, b->pkts + left, (uint16_t)(n - left), false);
 	for (i = 0; i < n; i++)
 		bytes += b->pkts[i]->pkt_len;
 	sent = rte_eth_tx_burst(rt->port_ids[pidx], c->queue, b->pkts, n);
@@ -38,7 +46,7 @@ static uint16_t flush(struct tn_core *c, uint16_t pidx)
 	 * the buffer bounds how much waits. */
 	for (i = sent; i < n; i++)
 		b->pkts[i - sent] = b->pkts[i];
-	b->n = (uint16_t)(n - sent);
+	b->n = b->left = (uint16_t)(n - sent);
 	return sent;
 }
 
@@ -83,7 +91,7 @@ void tn__tx_drop_all(struct tn_core *c)
 		if (c->tx[p].n) {
 			c->stats[p].tx_drops += c->tx[p].n;
 			rte_pktmbuf_free_bulk(c->tx[p].pkts, c->tx[p].n);
-			c->tx[p].n = 0;
+			c->tx[p].n = c->tx[p].left = 0;
 		}
 	}
 }

@@ -1,6 +1,6 @@
 /* ICMP: echo (answering, and tn_stack_ping), errors we send (rate
  * limited, RFC 1122 3.2.2's "never about" rules) and errors we receive
- * (parsed; delivered to sockets once UDP and TCP exist). */
+ * (parsed; those about UDP go to udp.c, TCP's will go to TCP). */
 #include <errno.h>
 #include <string.h>
 
@@ -21,8 +21,6 @@ static uint16_t cksum_mbuf(const struct rte_mbuf *m)
 	return (uint16_t)~sum;
 }
 
-static int append_chain(struct tn_stack *s, struct rte_mbuf *m, const uint8_t *d, uint32_t len);
-
 /* A fresh chain holding m's bytes from off on, or NULL (counted). */
 static struct rte_mbuf *copy_from(struct tn_stack *s, const struct rte_mbuf *m, uint32_t off)
 {
@@ -33,7 +31,7 @@ static struct rte_mbuf *copy_from(struct tn_stack *s, const struct rte_mbuf *m, 
 			off -= m->data_len;
 			continue;
 		}
-		if (append_chain(s, c, rte_pktmbuf_mtod_offset(m, const uint8_t *, off),
+		if (tn__mbuf_append(s, c, rte_pktmbuf_mtod_offset(m, const uint8_t *, off),
 				 m->data_len - off) < 0) {
 			rte_pktmbuf_free(c);
 			return NULL;
@@ -115,8 +113,9 @@ void tn__icmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv
 			s->st.icmp_err_truncated++;
 			break;
 		}
-		/* Sockets will get ev once UDP and TCP exist. */
 		s->st.icmp_errors_rx++;
+		if (ev.proto == IPPROTO_UDP)
+			tn__udp_icmp_error(s, &ev);
 		break;
 	}
 drop:
@@ -124,8 +123,8 @@ drop:
 }
 
 /* Whether RFC 1122 3.2.2 forbids an error about this datagram: about an
- * ICMP error, a broadcast, a non-unicast source or a non-first fragment
- * (so a storm cannot feed on itself). */
+ * ICMP error, a broadcast or multicast, a non-unicast source or a
+ * non-first fragment (so a storm cannot feed on itself). */
 static bool error_forbidden(const struct tn_stack *s, const struct rte_mbuf *orig,
 			    const struct rte_ipv4_hdr *ip)
 {
@@ -133,7 +132,8 @@ static bool error_forbidden(const struct tn_stack *s, const struct rte_mbuf *ori
 	uint8_t type;
 	const uint8_t *t;
 
-	if (tn__ip_is_bcast(s, ip->dst_addr) || tn__ip_is_bcast(s, ip->src_addr) ||
+	if (tn__ip_is_bcast(s, ip->dst_addr) || tn__ip_is_mcast(ip->dst_addr) ||
+	    tn__ip_is_bcast(s, ip->src_addr) ||
 	    src == 0 || (src >> 28) == 0xe || (src >> 24) == 127)
 		return true;
 	if (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK)
@@ -201,39 +201,6 @@ void tn__icmp_error(struct tn_stack *s, const struct rte_mbuf *orig, uint8_t typ
 	tn__ip_output(s, m, ip->src_addr, IPPROTO_ICMP);
 }
 
-/* Appends len bytes to m, chaining new segments as each fills. */
-static int append_chain(struct tn_stack *s, struct rte_mbuf *m, const uint8_t *d, uint32_t len)
-{
-	struct rte_mbuf *last = rte_pktmbuf_lastseg(m);
-
-	while (len) {
-		uint32_t k = rte_pktmbuf_tailroom(last);
-		struct rte_mbuf *seg;
-
-		if (k > len)
-			k = len;
-		if (k) {
-			memcpy(rte_pktmbuf_mtod_offset(last, uint8_t *, last->data_len), d, k);
-			last->data_len += k;
-			m->pkt_len += k;
-			d += k;
-			len -= k;
-			continue;
-		}
-		seg = tn__stack_alloc(s);
-		if (!seg)
-			return -ENOBUFS;
-		rte_pktmbuf_reset_headroom(seg);
-		seg->data_off = 0;
-		if (rte_pktmbuf_chain(m, seg) < 0) {
-			rte_pktmbuf_free(seg);
-			return -ENOBUFS;
-		}
-		last = seg;
-	}
-	return 0;
-}
-
 int tn_stack_ping(struct tn_stack *s, uint32_t dst, uint16_t id, uint16_t seq, const void *data,
 		  uint16_t len, uint64_t now)
 {
@@ -249,8 +216,8 @@ int tn_stack_ping(struct tn_stack *s, uint32_t dst, uint16_t id, uint16_t seq, c
 	m = tn__stack_alloc(s);
 	if (!m)
 		return -ENOBUFS;
-	if (append_chain(s, m, (const uint8_t *)&h, sizeof(h)) < 0 ||
-	    append_chain(s, m, data, len) < 0) {
+	if (tn__mbuf_append(s, m, (const uint8_t *)&h, sizeof(h)) < 0 ||
+	    tn__mbuf_append(s, m, data, len) < 0) {
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;
 	}

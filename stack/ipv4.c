@@ -5,6 +5,7 @@
  * means to us.  We are a host, not a router: datagrams for other
  * addresses are dropped, never forwarded. */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_ip_frag.h>
 
@@ -23,11 +24,6 @@ bool tn__ip_is_bcast(const struct tn_stack *s, uint32_t a)
 	/* /31 and /32 subnets have no directed broadcast (RFC 3021). */
 	return a == RTE_BE32(0xffffffff) ||
 	       (s->cfg.prefix_len < 31 && a == (s->ip | ~s->netmask));
-}
-
-static bool is_multicast(uint32_t a)
-{
-	return (rte_be_to_cpu_32(a) >> 28) == 0xe;
 }
 
 /* ---- input ---- */
@@ -64,10 +60,11 @@ static void demux(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_
 		tn__icmp_input(s, m, h);
 		return;
 	case IPPROTO_UDP:
-		/* No UDP layer yet: every port is closed. */
-		s->st.udp_no_port++;
-		tn__icmp_error(s, m, TN_ICMP_DEST_UNREACH, TN_ICMP_UNREACH_PORT);
-		break;
+		tn__udp_input(s, m, h);
+		return;
+	case IPPROTO_IGMP:
+		tn__igmp_input(s, m, h);
+		return;
 	case IPPROTO_TCP:
 		/* TCP will answer with resets; protocol unreachable would be
 		 * wrong for a protocol we are about to speak. */
@@ -98,7 +95,8 @@ void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m)
 		s->st.ip_ttl_expired++;
 		goto drop;
 	}
-	if (v.dst != s->ip && !tn__ip_is_bcast(s, v.dst)) {
+	if (v.dst != s->ip && !tn__ip_is_bcast(s, v.dst) &&
+	    !(tn__ip_is_mcast(v.dst) && tn__igmp_member(s, v.dst))) {
 		s->st.ip_not_ours++;
 		goto drop;
 	}
@@ -106,7 +104,7 @@ void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m)
 		s->st.ip_not_ours++;
 		goto drop;
 	}
-	if (tn__ip_is_bcast(s, v.src) || is_multicast(v.src) || v.src == s->ip) {
+	if (tn__ip_is_bcast(s, v.src) || tn__ip_is_mcast(v.src) || v.src == s->ip) {
 		s->st.ip_bad_src++;
 		goto drop;
 	}
@@ -136,16 +134,25 @@ drop:
 
 /* ---- output ---- */
 
+/* How a datagram leaves: to a next hop ARP resolves, or to the
+ * broadcast or a group MAC. */
+enum l2_kind { L2_UNICAST, L2_BCAST, L2_MCAST };
+
 /* Next hop for dst: 0, or -ENETUNREACH. */
-static int route(const struct tn_stack *s, uint32_t dst, uint32_t *nh, bool *bcast)
+static int route(const struct tn_stack *s, uint32_t dst, uint32_t *nh, enum l2_kind *kind)
 {
-	*bcast = tn__ip_is_bcast(s, dst);
-	if (*bcast) {
-		*nh = dst;
+	*nh = dst;
+	*kind = L2_UNICAST;
+	if (tn__ip_is_bcast(s, dst)) {
+		*kind = L2_BCAST;
 		return 0;
 	}
-	/* No loopback, and no multicast until IGMP exists. */
-	if (dst == 0 || dst == s->ip || is_multicast(dst))
+	if (tn__ip_is_mcast(dst)) {
+		*kind = L2_MCAST; /* one interface: no multicast routing */
+		return 0;
+	}
+	/* No loopback. */
+	if (dst == 0 || dst == s->ip)
 		return -ENETUNREACH;
 	if (tn__ip_on_link(s, dst)) {
 		*nh = dst;
@@ -157,30 +164,53 @@ static int route(const struct tn_stack *s, uint32_t dst, uint32_t *nh, bool *bca
 	return 0;
 }
 
-static void send_to(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh, bool bcast)
+int tn__ip_route_check(const struct tn_stack *s, uint32_t dst)
+{
+	enum l2_kind kind;
+	uint32_t nh;
+
+	return route(s, dst, &nh, &kind);
+}
+
+static void send_to(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh, enum l2_kind kind)
 {
 	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	struct rte_ether_addr mac;
 
 	/* In software for now; checksum offload can come later. */
 	h->hdr_checksum = 0;
 	h->hdr_checksum = rte_ipv4_cksum(h);
-	if (bcast)
+	switch (kind) {
+	case L2_BCAST:
 		tn__eth_output(s, m, &bcast_mac, RTE_ETHER_TYPE_IPV4);
-	else
+		break;
+	case L2_MCAST:
+		tn__ip_mcast_mac(nh, &mac); /* no ARP for groups */
+		tn__eth_output(s, m, &mac, RTE_ETHER_TYPE_IPV4);
+		break;
+	case L2_UNICAST:
 		tn__arp_resolve_output(s, m, nh);
+		break;
+	}
 }
 
 int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto)
 {
+	return tn__ip_output_opt(s, m, dst, proto, NULL, 0);
+}
+
+int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
+		      const void *opt, uint8_t optlen)
+{
 	struct rte_mbuf *frags[IP_MAX_FRAGS];
-	const uint16_t hl = sizeof(struct rte_ipv4_hdr);
+	const uint16_t hl = sizeof(struct rte_ipv4_hdr) + optlen;
 	uint16_t fragsz = (s->cfg.mtu - hl) & ~7u;
 	struct rte_ipv4_hdr *h;
+	enum l2_kind kind;
 	uint32_t nh;
-	bool bcast;
 	int n, i;
 
-	if (route(s, dst, &nh, &bcast) < 0) {
+	if (route(s, dst, &nh, &kind) < 0) {
 		s->st.ip_no_route++;
 		rte_pktmbuf_free(m);
 		return -ENETUNREACH;
@@ -197,19 +227,22 @@ int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t 
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;
 	}
-	h->version_ihl = RTE_IPV4_VHL_DEF;
+	h->version_ihl = 0x40 | (hl / 4);
 	h->type_of_service = 0;
 	h->total_length = rte_cpu_to_be_16(m->pkt_len);
 	h->packet_id = rte_cpu_to_be_16(s->ip_id++);
 	h->fragment_offset = 0; /* DF clear: we fragment, and so may routers */
-	h->time_to_live = IP_DEFAULT_TTL;
+	/* Groups stay on the link unless asked otherwise (RFC 1112 6.1). */
+	h->time_to_live = kind == L2_MCAST ? 1 : IP_DEFAULT_TTL;
 	h->next_proto_id = proto;
 	h->src_addr = s->ip;
 	h->dst_addr = dst;
+	if (optlen)
+		memcpy(h + 1, opt, optlen);
 	m->l2_len = 0;
 	m->l3_len = hl;
 	if (m->pkt_len <= s->cfg.mtu) {
-		send_to(s, m, nh, bcast);
+		send_to(s, m, nh, kind);
 		return 0;
 	}
 	/* Fragments are a direct mbuf with the header plus indirect mbufs
@@ -224,7 +257,7 @@ int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t 
 	}
 	for (i = 0; i < n; i++) {
 		s->st.ip_frag_tx++;
-		send_to(s, frags[i], nh, bcast);
+		send_to(s, frags[i], nh, kind);
 	}
 	return 0;
 }

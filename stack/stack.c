@@ -1,5 +1,5 @@
 /* A stack instance: creation, the input dispatch by EtherType, the
- * output queue and the timers. */
+ * output queue, the timers, and mbuf chain helpers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +41,9 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 	s->icmp_tokens_t = now;
 	s->arp = tn__arp_create(s);
 	s->reass = tn__reass_create(s);
-	if (!s->arp || !s->reass) {
+	s->igmp = tn__igmp_create(s);
+	s->udp = tn__udp_create(s);
+	if (!s->arp || !s->reass || !s->igmp || !s->udp) {
 		tn_stack_destroy(s);
 		errno = ENOMEM;
 		return NULL;
@@ -54,6 +56,12 @@ void tn_stack_destroy(struct tn_stack *s)
 {
 	if (!s)
 		return;
+	/* Sockets first: closing one may queue nothing (teardown is quiet)
+	 * but frees its datagrams. */
+	if (s->udp)
+		tn__udp_destroy(s);
+	if (s->igmp)
+		tn__igmp_destroy(s->igmp);
 	while (s->out_len) {
 		rte_pktmbuf_free(s->outq[s->out_head]);
 		s->out_head = (s->out_head + 1) % TN_STACK_OUTQ;
@@ -84,6 +92,62 @@ struct rte_mbuf *tn__stack_alloc(struct tn_stack *s)
 
 	if (!m)
 		s->st.no_mbuf++;
+	return m;
+}
+
+int tn__mbuf_append(struct tn_stack *s, struct rte_mbuf *m, const void *d, uint32_t len)
+{
+	struct rte_mbuf *last = rte_pktmbuf_lastseg(m);
+	const uint8_t *p = d;
+
+	while (len) {
+		uint32_t k = rte_pktmbuf_tailroom(last);
+		struct rte_mbuf *seg;
+
+		if (k > len)
+			k = len;
+		if (k) {
+			memcpy(rte_pktmbuf_mtod_offset(last, uint8_t *, last->data_len), p, k);
+			last->data_len += k;
+			m->pkt_len += k;
+			p += k;
+			len -= k;
+			continue;
+		}
+		seg = tn__stack_alloc(s);
+		if (!seg)
+			return -ENOBUFS;
+		seg->data_off = 0; /* later segments need no headroom */
+		if (rte_pktmbuf_chain(m, seg) < 0) {
+			rte_pktmbuf_free(seg);
+			return -ENOBUFS;
+		}
+		last = seg;
+	}
+	return 0;
+}
+
+struct rte_mbuf *tn__mbuf_adj(struct rte_mbuf *m, uint32_t len)
+{
+	/* Whole leading segments go; the new head takes over the chain's
+	 * length and segment count. */
+	while (m->next && len >= m->data_len) {
+		struct rte_mbuf *n = m->next;
+
+		len -= m->data_len;
+		n->pkt_len = m->pkt_len - m->data_len;
+		n->nb_segs = m->nb_segs - 1;
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		rte_pktmbuf_free_seg(m);
+		m = n;
+	}
+	if (len > m->data_len)
+		len = m->data_len;
+	m->data_off += len;
+	m->data_len -= len;
+	m->pkt_len -= len;
 	return m;
 }
 
@@ -118,9 +182,12 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		/* Group addresses: only those of the groups we joined (and
+		 * all-hosts, for IGMP queries). */
 		if (!rte_is_same_ether_addr(&eth->dst_addr, &s->mac) &&
 		    !rte_is_broadcast_ether_addr(&eth->dst_addr) &&
-		    !rte_is_multicast_ether_addr(&eth->dst_addr)) {
+		    !(rte_is_multicast_ether_addr(&eth->dst_addr) &&
+		      tn__igmp_mac_member(s, &eth->dst_addr))) {
 			s->st.eth_not_ours++;
 			rte_pktmbuf_free(m);
 			continue;
@@ -142,12 +209,15 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 
 uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now)
 {
-	uint64_t a, r;
+	uint64_t a, r, g;
 
 	s->now = now;
 	a = tn__arp_timers(s);
 	r = tn__reass_timers(s);
-	return a < r ? a : r;
+	g = tn__igmp_timers(s);
+	if (r < a)
+		a = r;
+	return g < a ? g : a;
 }
 
 void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st)

@@ -2,11 +2,15 @@
  *
  * Layering inside one instance: stack.c dispatches received frames by
  * EtherType (eth.c parses), ARP frames to arp.c, IPv4 to ipv4.c, which
- * validates, reassembles (ipv4_reass.c) and hands ICMP to icmp.c.  On
- * the way out, icmp.c (and later udp.c) builds an IPv4 payload and calls
+ * validates, reassembles (ipv4_reass.c) and hands ICMP to icmp.c, IGMP
+ * to igmp.c and UDP to udp.c (which hands ICMP errors about UDP to
+ * udp.c too).  udp.c keeps the sockets' protocol state and stays pure;
+ * udp_sock.c is the only file that wakes tasks (tn_waitq).  On the way
+ * out, icmp.c, igmp.c and udp.c build an IPv4 payload and call
  * tn__ip_output, which routes, asks ARP for the next hop's MAC (queueing
- * the packet while it resolves), fragments to the MTU, and appends the
- * frames to the output queue that tn_stack_output drains. */
+ * the packet while it resolves; multicast maps to its group MAC),
+ * fragments to the MTU, and appends the frames to the output queue that
+ * tn_stack_output drains. */
 #ifndef TN_STACK_INTERNAL_H
 #define TN_STACK_INTERNAL_H
 
@@ -30,6 +34,9 @@
 
 struct tn_arp;
 struct tn_reass;
+struct tn_udp;
+struct tn_igmp;
+struct tn__icmp_err_view;
 
 struct tn_stack {
 	struct tn_stack_config cfg;
@@ -42,6 +49,8 @@ struct tn_stack {
 	unsigned out_head, out_len;
 	struct tn_arp *arp;
 	struct tn_reass *reass;
+	struct tn_udp *udp;
+	struct tn_igmp *igmp;
 	uint16_t ip_id;
 	uint64_t rng;
 	/* ICMP error rate limit (token bucket) */
@@ -66,6 +75,12 @@ static inline uint64_t tn__stack_rand(struct tn_stack *s)
 void tn__stack_xmit(struct tn_stack *s, struct rte_mbuf *m);
 /* A fresh mbuf with room for headers in front, or NULL (counted). */
 struct rte_mbuf *tn__stack_alloc(struct tn_stack *s);
+/* Appends len bytes to m, chaining new segments from the stack's pool as
+ * each fills; 0 or -ENOBUFS (m then holds part of the bytes). */
+int tn__mbuf_append(struct tn_stack *s, struct rte_mbuf *m, const void *d, uint32_t len);
+/* Drops len bytes from the front of the chain m, freeing segments that
+ * empty; returns the new head (m, or a later segment). */
+struct rte_mbuf *tn__mbuf_adj(struct rte_mbuf *m, uint32_t len);
 
 /* eth.c: prepend an Ethernet header and queue the frame. */
 int tn__eth_output(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ether_addr *dst,
@@ -89,6 +104,22 @@ void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m);
 /* The address is a broadcast we accept and send to ff:ff:ff:ff:ff:ff:
  * 255.255.255.255 or the subnet's directed broadcast. */
 bool tn__ip_is_bcast(const struct tn_stack *s, uint32_t a);
+static inline bool tn__ip_is_mcast(uint32_t a)
+{
+	return (rte_be_to_cpu_32(a) >> 28) == 0xe;
+}
+/* A group's Ethernet address: 01:00:5e and its low 23 bits (RFC 1112). */
+static inline void tn__ip_mcast_mac(uint32_t group, struct rte_ether_addr *mac)
+{
+	uint32_t g = rte_be_to_cpu_32(group);
+
+	mac->addr_bytes[0] = 0x01;
+	mac->addr_bytes[1] = 0x00;
+	mac->addr_bytes[2] = 0x5e;
+	mac->addr_bytes[3] = (g >> 16) & 0x7f;
+	mac->addr_bytes[4] = (g >> 8) & 0xff;
+	mac->addr_bytes[5] = g & 0xff;
+}
 /* The address is in our subnet. */
 static inline bool tn__ip_on_link(const struct tn_stack *s, uint32_t a)
 {
@@ -98,6 +129,12 @@ static inline bool tn__ip_on_link(const struct tn_stack *s, uint32_t a)
  * builds the IPv4 header, routes, fragments and sends.  Takes m.  0, or
  * -ENETUNREACH, -EMSGSIZE, -ENOBUFS (each counted). */
 int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto);
+/* tn__ip_output with IP options (optlen a multiple of 4, at most 40).
+ * Multicast goes out with TTL 1, everything else with 64. */
+int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
+		      const void *opt, uint8_t optlen);
+/* Whether tn__ip_output could send to dst: 0 or -ENETUNREACH. */
+int tn__ip_route_check(const struct tn_stack *s, uint32_t dst);
 
 /* ipv4_reass.c: m starts at its IPv4 header (l2_len 0, l3_len set, its
  * padding trimmed); returns the whole datagram, in the same form, when m
@@ -112,6 +149,29 @@ void tn__icmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv
 /* An ICMP error about the datagram in orig (its IPv4 header first);
  * rate-limited.  Does not take orig. */
 void tn__icmp_error(struct tn_stack *s, const struct rte_mbuf *orig, uint8_t type, uint8_t code);
+
+/* udp.c: m starts at the validated IPv4 header ip (l3_len set).  Takes m. */
+struct tn_udp *tn__udp_create(struct tn_stack *s);
+/* Closes every socket still open (waking their waiters), frees the rest. */
+void tn__udp_destroy(struct tn_stack *s);
+void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
+/* An ICMP error (parsed by icmp.c) quoting a UDP datagram. */
+void tn__udp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev);
+
+/* igmp.c: the stack-wide group memberships (a reference count per group)
+ * and IGMPv2.  m starts at the validated IPv4 header ip.  Takes m. */
+struct tn_igmp *tn__igmp_create(struct tn_stack *s);
+void tn__igmp_destroy(struct tn_igmp *g);
+void tn__igmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
+/* One more member of group: the first sends a report.  0 or -ENOBUFS. */
+int tn__igmp_join(struct tn_stack *s, uint32_t group);
+/* One member fewer: the last sends a leave (unless quiet: at teardown). */
+void tn__igmp_leave(struct tn_stack *s, uint32_t group, bool quiet);
+/* We receive group: joined, or all-hosts 224.0.0.1. */
+bool tn__igmp_member(const struct tn_stack *s, uint32_t group);
+/* mac is a group MAC we receive (a joined group's or all-hosts'). */
+bool tn__igmp_mac_member(const struct tn_stack *s, const struct rte_ether_addr *mac);
+uint64_t tn__igmp_timers(struct tn_stack *s);
 
 #pragma GCC visibility pop
 

@@ -177,6 +177,60 @@ uint32_t st_udp(uint8_t *buf, uint16_t sport, uint16_t dport, const void *data, 
 	return 8 + len;
 }
 
+static uint16_t udp_cksum(uint32_t src, uint32_t dst, const uint8_t *u, uint32_t len)
+{
+	struct rte_ipv4_hdr ph = {
+		.version_ihl = 0x45,
+		.total_length = rte_cpu_to_be_16(20 + len),
+		.next_proto_id = IPPROTO_UDP,
+		.src_addr = src,
+		.dst_addr = dst,
+	};
+
+	return rte_ipv4_udptcp_cksum(&ph, u);
+}
+
+uint32_t st_udp_ck(uint8_t *buf, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+		   const void *data, uint32_t len)
+{
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)buf;
+	uint32_t n = st_udp(buf, sport, dport, data, len);
+
+	u->dgram_cksum = udp_cksum(src ? src : ST_IP_PEER, dst ? dst : ST_IP_US, buf, n);
+	return n;
+}
+
+struct rte_mbuf *st_udp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			      const struct rte_ether_addr *eth_dst, const void *data,
+			      uint32_t len)
+{
+	static uint8_t b[RTE_MBUF_DEFAULT_DATAROOM];
+	struct st_ip ip = { .proto = IPPROTO_UDP, .src = src, .dst = dst, .eth_dst = eth_dst };
+	uint32_t n = st_udp_ck(b, src, dst, sport, dport, data, len);
+
+	return st_ipv4(&ip, b, n);
+}
+
+const uint8_t *st_assert_udp(const uint8_t *f, int len, uint16_t sport, uint16_t dport,
+			     uint32_t *plen)
+{
+	const struct rte_ipv4_hdr *h = (const struct rte_ipv4_hdr *)(f + 14);
+	const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(h + 1);
+	uint32_t n = len - 14 - 20;
+
+	assert_int_equal(h->next_proto_id, IPPROTO_UDP);
+	assert_int_equal(rte_be_to_cpu_16(u->dgram_len), n);
+	if (sport)
+		assert_int_equal(rte_be_to_cpu_16(u->src_port), sport);
+	if (dport)
+		assert_int_equal(rte_be_to_cpu_16(u->dst_port), dport);
+	assert_int_not_equal(u->dgram_cksum, 0);
+	assert_int_equal(__rte_ipv4_udptcp_cksum(h, u), 0xffff);
+	if (plen)
+		*plen = n - 8;
+	return (const uint8_t *)(u + 1);
+}
+
 void st_feed(struct tn_stack *s, struct rte_mbuf *m)
 {
 	tn_stack_input(s, &m, 1, st_now);

@@ -74,6 +74,19 @@ uint32_t st_icmp(uint8_t *buf, uint8_t type, uint8_t code, uint32_t rest, const 
 uint32_t st_echo(uint8_t *buf, uint16_t id, uint16_t seq, const void *data, uint32_t len);
 /* A UDP datagram (checksum 0) into buf; returns its length. */
 uint32_t st_udp(uint8_t *buf, uint16_t sport, uint16_t dport, const void *data, uint32_t len);
+/* The same with the checksum for src -> dst (0: peer -> us). */
+uint32_t st_udp_ck(uint8_t *buf, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+		   const void *data, uint32_t len);
+/* A UDP frame from src:sport (0: the peer) to dst:dport (0: us), with a
+ * checksum; eth_dst NULL: our MAC. */
+struct rte_mbuf *st_udp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			      const struct rte_ether_addr *eth_dst, const void *data,
+			      uint32_t len);
+/* Asserts IPv4 frame f (header without options) carries a UDP datagram
+ * with these ports (0: any), a correct length and checksum; returns the
+ * payload and its length in *plen. */
+const uint8_t *st_assert_udp(const uint8_t *f, int len, uint16_t sport, uint16_t dport,
+			     uint32_t *plen);
 
 /* ---- driving ---- */
 void st_feed(struct tn_stack *s, struct rte_mbuf *m);

@@ -129,7 +129,7 @@ struct tn_port_stats {
 	uint64_t rx_pkts, rx_bytes, rx_bursts;
 	uint64_t tx_pkts, tx_bytes, tx_bursts;
 	uint64_t rx_drops;  /* handed back unhandled by the app, or faults */
-	uint64_t tx_drops;  /* the TX queue was full */
+	uint64_t tx_drops;  /* the TX queue was full, or faults */
 	uint64_t rx_nombuf; /* the port ran out of mbufs (from ethdev) */
 	uint64_t rx_missed; /* dropped by the port (from ethdev) */
 };

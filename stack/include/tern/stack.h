@@ -1,4 +1,5 @@
-/* The protocol stack: Ethernet, ARP, IPv4, ICMP (UDP and TCP to come).
+/* The protocol stack: Ethernet, ARP, IPv4, ICMP, IGMPv2, UDP (TCP to
+ * come).  UDP sockets are in tern/udp.h.
  *
  * Pure: a stack instance takes received frames and the time, and gives
  * back frames to send and its next deadline.  It never calls ethdev,
@@ -31,6 +32,9 @@ struct tn_stack_config {
 	uint64_t arp_ttl_ns;    /* cache entry lifetime (0: 60 s) */
 	unsigned arp_pending;   /* frames queued per unresolved address (0: 8) */
 	uint64_t seed;          /* IP IDs, rate-limiter jitter */
+	/* UDP ports tn_udp_bind(u, addr, 0) picks from, host order
+	 * (both 0: 49152-65535). */
+	uint16_t udp_eph_lo, udp_eph_hi;
 };
 
 /* Counters: every frame the stack drops is counted under its reason. */
@@ -70,9 +74,28 @@ struct tn_stack_stats {
 		ip_ttl_expired, ip_not_ours, ip_bad_src, ip_no_route, ip_tx_too_big,
 		ip_unknown_proto, ip_frag_rx, ip_frag_bad, ip_frag_reassembled,
 		ip_frag_dropped, ip_frag_timeout, ip_frag_tx;
-	/* UDP (until the UDP layer exists every port is closed): datagrams
-	 * dropped for want of a socket (answered by port unreachable). */
-	uint64_t udp_no_port;
+	/* UDP.  udp_rx: datagrams delivered to sockets (a multicast or
+	 * broadcast one once per socket); udp_tx: datagrams sent;
+	 * udp_bad_len: shorter than a header, or a length field that is not
+	 * the IP payload's length; udp_bad_csum: a non-zero checksum that is
+	 * wrong; udp_no_port: no socket for it (unicast ones are answered by
+	 * a rate-limited port unreachable); udp_rcvq_full: dropped because a
+	 * socket's receive queue was full; udp_icmp_err: ICMP errors handed
+	 * to a connected socket; udp_icmp_err_ignored: ICMP errors about UDP
+	 * that matched no connected socket (counted on an unconnected one's
+	 * stats too, as Linux does without IP_RECVERR); udp_copy_failed:
+	 * copies for a second multicast/broadcast receiver we had no mbuf
+	 * for. */
+	uint64_t udp_rx, udp_tx, udp_bad_len, udp_bad_csum, udp_no_port, udp_rcvq_full,
+		udp_icmp_err, udp_icmp_err_ignored, udp_copy_failed;
+	/* IGMPv2 (RFC 2236).  igmp_bad: short or a bad checksum;
+	 * igmp_queries_rx: queries (general or for a group we are in);
+	 * igmp_reports_sent: reports sent, unsolicited at a first join or
+	 * answering a query; igmp_reports_suppressed: answers not sent
+	 * because another host reported the group first; igmp_leaves_sent:
+	 * leave messages at a last leave. */
+	uint64_t igmp_rx, igmp_bad, igmp_queries_rx, igmp_reports_sent,
+		igmp_reports_suppressed, igmp_leaves_sent;
 	/* ICMP.  icmp_bad: shorter than a header or a bad checksum;
 	 * icmp_echo_bcast: echo requests to a broadcast address, not
 	 * answered; icmp_echo_reply_rx: echo replies received;
@@ -102,7 +125,8 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 /* Frames to send, oldest first: moves up to max into out, returns how
  * many.  The caller transmits (or frees) them. */
 uint16_t tn_stack_output(struct tn_stack *s, struct rte_mbuf **out, uint16_t max);
-/* Runs what is due at now (ARP retries and aging, reassembly timeouts)
+/* Runs what is due at now (ARP retries and aging, reassembly timeouts,
+ * delayed IGMP reports)
  * and returns the next deadline in ns (UINT64_MAX: none). */
 uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now);
 

@@ -1,0 +1,630 @@
+/* UDP (RFC 768): input validation and demultiplexing, ICMP errors for
+ * sockets, output, the port table and the non-blocking socket calls.
+ *
+ * Pure like the rest of stack/: no clock, no I/O, no waking.  What a
+ * datagram or an error does to waiting tasks is udp_sock.c's business
+ * (tn__udp_sock_deliver, tn__udp_sock_error).
+ *
+ * Demultiplexing: the sockets bound to a port hang off one of
+ * UDP_BUCKETS chains (most recently bound first).  A socket matches a
+ * datagram when its bound address is any or the destination and, if it
+ * is connected, the source is its peer.  A unicast datagram goes to the
+ * best match (connected before bound-to-an-address before any); a
+ * broadcast or multicast one to every match, the extra ones getting deep
+ * copies (rte_pktmbuf_copy), so no receiver sees another's changes.
+ *
+ * Input is strict: a length field that differs from the IP payload
+ * either way is dropped (RFC 768 would allow trailing bytes; Linux trims
+ * them; we count them as bad, as nothing legitimate sends them). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_udp.h>
+
+#include "tn_udp.h"
+#include "tn_wire.h"
+
+#define UDP_BUCKETS 256
+#define UDP_HDR_LEN 8
+#define UDP_EPH_LO 49152
+#define UDP_EPH_HI 65535
+/* Headroom a zero-copy send needs: Ethernet, IPv4, UDP headers. */
+#define UDP_TX_HEADROOM (RTE_ETHER_HDR_LEN + 20 + UDP_HDR_LEN)
+
+struct tn_udp {
+	struct tn_udp_sock *bucket[UDP_BUCKETS];
+	struct tn_udp_sock *all;
+	uint16_t eph_lo, eph_hi, eph_next;
+};
+
+static inline struct tn_udp_sock **bucket_of(struct tn_udp *t, uint16_t port)
+{
+	return &t->bucket[port % UDP_BUCKETS];
+}
+
+struct tn_udp *tn__udp_create(struct tn_stack *s)
+{
+	struct tn_udp *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->eph_lo = s->cfg.udp_eph_lo;
+	t->eph_hi = s->cfg.udp_eph_hi;
+	if (!t->eph_lo || t->eph_hi < t->eph_lo) {
+		t->eph_lo = UDP_EPH_LO;
+		t->eph_hi = UDP_EPH_HI;
+	}
+	/* Start somewhere seeded, so restarts do not reuse the same ports. */
+	t->eph_next = t->eph_lo + tn__stack_rand(s) % (t->eph_hi - t->eph_lo + 1u);
+	return t;
+}
+
+void tn__udp_destroy(struct tn_stack *s)
+{
+	struct tn_udp_sock *u;
+
+	while ((u = s->udp->all) != NULL) {
+		tn__udp_sock_closing(u);
+		tn__udp_free(u, true);
+	}
+	free(s->udp);
+	s->udp = NULL;
+}
+
+/* ---- checksums ---- */
+
+/* The one's-complement sum (not complemented) of the pseudo header and
+ * len bytes of m from off: 0xffff when a received checksum is right. */
+static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint32_t src,
+		       uint32_t dst)
+{
+	struct rte_ipv4_hdr ph = {
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16(sizeof(ph) + len),
+		.next_proto_id = IPPROTO_UDP,
+		.src_addr = src,
+		.dst_addr = dst,
+	};
+	uint16_t raw = 0;
+	uint32_t sum;
+
+	rte_raw_cksum_mbuf(m, off, len, &raw);
+	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(&ph, 0);
+	sum = (sum >> 16) + (sum & 0xffff);
+	return (uint16_t)((sum >> 16) + (sum & 0xffff));
+}
+
+/* ---- the port table ---- */
+
+static bool matches(const struct tn_udp_sock *u, uint16_t dport, uint32_t dst, uint32_t src,
+		    uint16_t sport)
+{
+	if (u->lport != dport || (u->laddr && u->laddr != dst))
+		return false;
+	return !u->connected || (u->raddr == src && u->rport == sport);
+}
+
+/* The best socket for a unicast datagram, or NULL. */
+static struct tn_udp_sock *lookup(struct tn_stack *s, uint32_t dst, uint16_t dport, uint32_t src,
+				  uint16_t sport)
+{
+	struct tn_udp_sock *u, *best = NULL;
+	int score, best_score = -1;
+
+	for (u = *bucket_of(s->udp, dport); u; u = u->hnext) {
+		if (!matches(u, dport, dst, src, sport))
+			continue;
+		score = (u->connected ? 2 : 0) + (u->laddr ? 1 : 0);
+		if (score > best_score) {
+			best = u;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static bool port_used(struct tn_udp *t, uint16_t port)
+{
+	const struct tn_udp_sock *x;
+
+	for (x = *bucket_of(t, port); x; x = x->hnext)
+		if (x->lport == port)
+			return true;
+	return false;
+}
+
+static bool port_conflict(struct tn_udp *t, const struct tn_udp_sock *u, uint32_t addr,
+			  uint16_t port)
+{
+	const struct tn_udp_sock *x;
+
+	for (x = *bucket_of(t, port); x; x = x->hnext)
+		if (x->lport == port && (!x->laddr || !addr || x->laddr == addr) &&
+		    !(x->reuse && u->reuse))
+			return true;
+	return false;
+}
+
+static void link_bound(struct tn_udp_sock *u, uint32_t addr, uint16_t port)
+{
+	struct tn_udp_sock **b = bucket_of(u->s->udp, port);
+
+	u->laddr = addr;
+	u->lport = port;
+	u->bound = true;
+	u->hnext = *b;
+	*b = u;
+}
+
+/* Binds u to a port of the ephemeral range no socket uses. */
+static int bind_ephemeral(struct tn_udp_sock *u, uint32_t addr)
+{
+	struct tn_udp *t = u->s->udp;
+	unsigned n = t->eph_hi - t->eph_lo + 1u, i;
+
+	for (i = 0; i < n; i++) {
+		uint16_t p = t->eph_next;
+
+		t->eph_next = p == t->eph_hi ? t->eph_lo : p + 1;
+		if (!port_used(t, p)) {
+			link_bound(u, addr, p);
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+/* ---- input ---- */
+
+/* Hands m (data at the payload) to every socket in targets; the last
+ * one gets m itself. */
+static void deliver_all(struct tn_stack *s, struct tn_udp_sock **targets, unsigned n,
+			struct rte_mbuf *m, uint32_t src, uint16_t sport)
+{
+	unsigned i;
+
+	for (i = 0; i + 1 < n; i++) {
+		struct rte_mbuf *c = rte_pktmbuf_copy(m, s->cfg.mp, 0, UINT32_MAX);
+
+		if (!c) {
+			s->st.udp_copy_failed++;
+			continue;
+		}
+		tn__udp_sock_deliver(targets[i], c, src, sport);
+	}
+	tn__udp_sock_deliver(targets[n - 1], m, src, sport);
+}
+
+void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t plen = m->pkt_len - m->l3_len, src = ip->src_addr, dst = ip->dst_addr;
+	struct tn_udp_sock *targets[16], *u;
+	struct rte_udp_hdr hb;
+	const struct rte_udp_hdr *uh;
+	uint16_t sport, dport;
+	unsigned n = 0;
+
+	if (plen < UDP_HDR_LEN) {
+		s->st.udp_bad_len++;
+		goto drop;
+	}
+	uh = rte_pktmbuf_read(m, m->l3_len, UDP_HDR_LEN, &hb);
+	if (rte_be_to_cpu_16(uh->dgram_len) != plen) {
+		s->st.udp_bad_len++;
+		goto drop;
+	}
+	/* A zero checksum means the sender computed none (RFC 768). */
+	if (uh->dgram_cksum &&
+	    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	    l4_sum(m, m->l3_len, plen, src, dst) != 0xffff) {
+		s->st.udp_bad_csum++;
+		goto drop;
+	}
+	sport = rte_be_to_cpu_16(uh->src_port);
+	dport = rte_be_to_cpu_16(uh->dst_port);
+	if (dst == s->ip) {
+		u = lookup(s, dst, dport, src, sport);
+		if (u)
+			targets[n++] = u;
+	} else {
+		/* Broadcast or multicast: everyone listening (up to 16). */
+		for (u = *bucket_of(s->udp, dport); u && n < RTE_DIM(targets); u = u->hnext)
+			if (matches(u, dport, dst, src, sport))
+				targets[n++] = u;
+	}
+	if (!n) {
+		s->st.udp_no_port++;
+		/* (Suppressed there for broadcasts and groups; rate-limited.) */
+		tn__icmp_error(s, m, TN_ICMP_DEST_UNREACH, TN_ICMP_UNREACH_PORT);
+		goto drop;
+	}
+	m = tn__mbuf_adj(m, m->l3_len + UDP_HDR_LEN);
+	m->l2_len = m->l3_len = 0;
+	m->packet_type = 0;
+	/* Receive offload flags say nothing about the payload; the flags
+	 * that make a segment indirect or external must stay. */
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	deliver_all(s, targets, n, m, src, sport);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+/* The errno an ICMP error means to a UDP socket (Linux's icmp_err_convert);
+ * 0: none (source quench, redirect). */
+static int icmp_errno(uint8_t type, uint8_t code)
+{
+	static const int unreach[] = {
+		ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE, EOPNOTSUPP,
+		ENETUNREACH, EHOSTDOWN, ENONET, ENETUNREACH, EHOSTUNREACH, ENETUNREACH,
+		EHOSTUNREACH, EHOSTUNREACH,
+	};
+
+	switch (type) {
+	case TN_ICMP_DEST_UNREACH:
+		return -(code < RTE_DIM(unreach) ? unreach[code] : EHOSTUNREACH);
+	case TN_ICMP_TIME_EXCEEDED:
+		return -EHOSTUNREACH;
+	case TN_ICMP_PARAM_PROBLEM:
+		return -EPROTO;
+	default:
+		return 0;
+	}
+}
+
+void tn__udp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev)
+{
+	int err = icmp_errno(ev->type, ev->code);
+	struct tn_udp_sock *u, *unconnected = NULL;
+	uint16_t sport, dport;
+
+	/* The quoted datagram is one we sent: from us, our port first. */
+	if (!err || ev->src != s->ip) {
+		s->st.udp_icmp_err_ignored++;
+		return;
+	}
+	sport = (uint16_t)(ev->l4[0] << 8 | ev->l4[1]);
+	dport = (uint16_t)(ev->l4[2] << 8 | ev->l4[3]);
+	for (u = *bucket_of(s->udp, sport); u; u = u->hnext) {
+		if (u->lport != sport || (u->laddr && u->laddr != ev->src))
+			continue;
+		if (u->connected && u->raddr == ev->dst && u->rport == dport) {
+			u->st.icmp_errors++;
+			s->st.udp_icmp_err++;
+			tn__udp_sock_error(u, err);
+			return;
+		}
+		if (!u->connected && !unconnected)
+			unconnected = u;
+	}
+	if (unconnected)
+		unconnected->st.icmp_errors++;
+	s->st.udp_icmp_err_ignored++;
+}
+
+/* ---- output ---- */
+
+/* m: the payload with headroom.  Takes m. */
+static int udp_output(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t dst, uint16_t dport)
+{
+	struct tn_stack *s = u->s;
+	struct rte_udp_hdr *uh;
+	uint16_t sum;
+	int err;
+
+	if (!dst || !dport) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (m->pkt_len > TN_UDP_MAX_PAYLOAD) {
+		err = -EMSGSIZE;
+		goto fail;
+	}
+	if (!u->bound && (err = bind_ephemeral(u, 0)) < 0)
+		goto fail;
+	uh = (struct rte_udp_hdr *)rte_pktmbuf_prepend(m, UDP_HDR_LEN);
+	if (!uh) {
+		err = -ENOBUFS;
+		goto fail;
+	}
+	uh->src_port = rte_cpu_to_be_16(u->lport);
+	uh->dst_port = rte_cpu_to_be_16(dport);
+	uh->dgram_len = rte_cpu_to_be_16(m->pkt_len);
+	uh->dgram_cksum = 0;
+	/* In software, over the whole chain; 0 goes out as 0xffff. */
+	sum = ~l4_sum(m, 0, m->pkt_len, s->ip, dst);
+	uh->dgram_cksum = sum ? sum : 0xffff;
+	err = tn__ip_output(s, m, dst, IPPROTO_UDP);
+	if (err == 0) {
+		u->st.tx++;
+		s->st.udp_tx++;
+	}
+	return err;
+fail:
+	rte_pktmbuf_free(m);
+	return err;
+}
+
+int tn_udp_sendto(struct tn_udp_sock *u, const void *buf, size_t len, uint32_t addr,
+		  uint16_t port)
+{
+	struct rte_mbuf *m;
+
+	if (len > TN_UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (!addr || !port)
+		return -EINVAL;
+	m = tn__stack_alloc(u->s);
+	if (!m)
+		return -ENOBUFS;
+	if (tn__mbuf_append(u->s, m, buf, (uint32_t)len) < 0) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	return udp_output(u, m, addr, port);
+}
+
+int tn_udp_send(struct tn_udp_sock *u, const void *buf, size_t len)
+{
+	if (!u->connected)
+		return -EDESTADDRREQ;
+	return tn_udp_sendto(u, buf, len, u->raddr, u->rport);
+}
+
+int tn_udp_send_mbuf(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr, uint16_t port)
+{
+	if (!addr && !port) {
+		if (!u->connected) {
+			rte_pktmbuf_free(m);
+			return -EDESTADDRREQ;
+		}
+		addr = u->raddr;
+		port = u->rport;
+	}
+	if (rte_pktmbuf_headroom(m) < UDP_TX_HEADROOM) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	return udp_output(u, m, addr, port);
+}
+
+/* ---- sockets ---- */
+
+struct tn_udp_sock *tn_udp_open(struct tn_stack *s)
+{
+	struct tn_udp_sock *u = calloc(1, sizeof(*u));
+	struct tn_udp *t = s->udp;
+
+	if (u)
+		u->rxq = calloc(TN_UDP_RCVQ_DEFAULT, sizeof(*u->rxq));
+	if (!u || !u->rxq) {
+		free(u);
+		errno = ENOMEM;
+		return NULL;
+	}
+	u->s = s;
+	u->rx_cap = TN_UDP_RCVQ_DEFAULT;
+	tn_waitq_init(&u->recvq);
+	tn_waitq_init(&u->readq);
+	u->all_next = t->all;
+	if (t->all)
+		t->all->all_prev = u;
+	t->all = u;
+	return u;
+}
+
+void tn__udp_free(struct tn_udp_sock *u, bool quiet)
+{
+	struct tn_udp *t = u->s->udp;
+	struct rte_mbuf *m;
+	uint32_t a;
+	uint16_t p;
+
+	if (u->bound) {
+		struct tn_udp_sock **pp = bucket_of(t, u->lport);
+
+		while (*pp != u)
+			pp = &(*pp)->hnext;
+		*pp = u->hnext;
+	}
+	while (u->ngroups)
+		tn__igmp_leave(u->s, u->groups[--u->ngroups], quiet);
+	while (tn__udp_dequeue(u, &m, &a, &p))
+		rte_pktmbuf_free(m);
+	if (u->all_prev)
+		u->all_prev->all_next = u->all_next;
+	else
+		t->all = u->all_next;
+	if (u->all_next)
+		u->all_next->all_prev = u->all_prev;
+	free(u->rxq);
+	free(u);
+}
+
+int tn_udp_bind(struct tn_udp_sock *u, uint32_t addr, uint16_t port)
+{
+	if (u->bound)
+		return -EINVAL;
+	if (addr && addr != u->s->ip && !tn__ip_is_mcast(addr))
+		return -EADDRNOTAVAIL;
+	if (!port)
+		return bind_ephemeral(u, addr);
+	if (port_conflict(u->s->udp, u, addr, port))
+		return -EADDRINUSE;
+	link_bound(u, addr, port);
+	return 0;
+}
+
+int tn_udp_set_reuseaddr(struct tn_udp_sock *u, bool on)
+{
+	if (u->bound)
+		return -EINVAL;
+	u->reuse = on;
+	return 0;
+}
+
+int tn_udp_connect(struct tn_udp_sock *u, uint32_t addr, uint16_t port)
+{
+	int err;
+
+	if (!addr && !port) {
+		u->connected = false;
+		u->raddr = 0;
+		u->rport = 0;
+		return 0;
+	}
+	if (!addr || !port)
+		return -EINVAL;
+	if ((err = tn__ip_route_check(u->s, addr)) < 0)
+		return err;
+	if (!u->bound && (err = bind_ephemeral(u, 0)) < 0)
+		return err;
+	u->raddr = addr;
+	u->rport = port;
+	u->connected = true;
+	return 0;
+}
+
+int tn_udp_getsockname(const struct tn_udp_sock *u, uint32_t *addr, uint16_t *port)
+{
+	if (addr)
+		*addr = u->laddr;
+	if (port)
+		*port = u->lport;
+	return 0;
+}
+
+int tn_udp_getpeername(const struct tn_udp_sock *u, uint32_t *addr, uint16_t *port)
+{
+	if (!u->connected)
+		return -ENOTCONN;
+	if (addr)
+		*addr = u->raddr;
+	if (port)
+		*port = u->rport;
+	return 0;
+}
+
+int tn_udp_take_error(struct tn_udp_sock *u)
+{
+	int err = u->err;
+
+	u->err = 0;
+	return err;
+}
+
+void tn_udp_stats_get(const struct tn_udp_sock *u, struct tn_udp_stats *st)
+{
+	*st = u->st;
+}
+
+/* ---- the receive queue ---- */
+
+bool tn__udp_enqueue(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr, uint16_t port)
+{
+	struct tn__udp_rxent *e;
+
+	if (u->rx_len == u->rx_cap) {
+		u->st.rx_dropped++;
+		u->s->st.udp_rcvq_full++;
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	e = &u->rxq[(u->rx_head + u->rx_len) % u->rx_cap];
+	e->m = m;
+	e->addr = addr;
+	e->port = port;
+	u->rx_len++;
+	u->st.rx++;
+	u->s->st.udp_rx++;
+	return true;
+}
+
+bool tn__udp_dequeue(struct tn_udp_sock *u, struct rte_mbuf **m, uint32_t *addr,
+		     uint16_t *port)
+{
+	struct tn__udp_rxent *e;
+
+	if (!u->rx_len)
+		return false;
+	e = &u->rxq[u->rx_head];
+	*m = e->m;
+	*addr = e->addr;
+	*port = e->port;
+	u->rx_head = (u->rx_head + 1) % u->rx_cap;
+	u->rx_len--;
+	return true;
+}
+
+int tn_udp_set_rcvq(struct tn_udp_sock *u, unsigned n)
+{
+	struct tn__udp_rxent *q;
+	unsigned i;
+
+	if (n < 1 || n > TN_UDP_RCVQ_MAX)
+		return -EINVAL;
+	if (u->rx_len > n)
+		return -EBUSY;
+	q = calloc(n, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (i = 0; i < u->rx_len; i++)
+		q[i] = u->rxq[(u->rx_head + i) % u->rx_cap];
+	free(u->rxq);
+	u->rxq = q;
+	u->rx_cap = n;
+	u->rx_head = 0;
+	return 0;
+}
+
+uint16_t tn_udp_recv_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
+			   struct tn_udp_addr *from, uint16_t max)
+{
+	uint16_t n = 0;
+	uint32_t a;
+	uint16_t p;
+
+	while (n < max && tn__udp_dequeue(u, &pkts[n], &a, &p)) {
+		if (from) {
+			from[n].addr = a;
+			from[n].port = p;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* ---- multicast membership ---- */
+
+int tn_udp_join(struct tn_udp_sock *u, uint32_t group)
+{
+	unsigned i;
+	int err;
+
+	if (!tn__ip_is_mcast(group))
+		return -EINVAL;
+	for (i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group)
+			return -EADDRINUSE;
+	if (u->ngroups == TN_UDP_MAX_MEMBERSHIPS)
+		return -ENOBUFS;
+	if ((err = tn__igmp_join(u->s, group)) < 0)
+		return err;
+	u->groups[u->ngroups++] = group;
+	return 0;
+}
+
+int tn_udp_leave(struct tn_udp_sock *u, uint32_t group)
+{
+	unsigned i;
+
+	for (i = 0; i < u->ngroups; i++) {
+		if (u->groups[i] == group) {
+			u->groups[i] = u->groups[--u->ngroups];
+			tn__igmp_leave(u->s, group, false);
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
