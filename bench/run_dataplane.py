@@ -410,39 +410,48 @@ def run_link(b, link, reflectors_tput, reflectors_rtt):
             r["round"] = rnd
             runs["rtt"].append(r)
 
+    def undisturbed(rs):
+        """The runs other load left alone; all of them if none was."""
+        return [r for r in rs if r["others_cpu"] <= a.max_disturb] or rs
+
     summary = {"throughput": {}, "rtt": {}}
     for kind in reflectors_tput:
         rs = [r for r in runs["throughput"] if r["reflector"] == kind]
+        good = undisturbed(rs)
         summary["throughput"][kind] = {
-            "rx_mpps_median": median([r["rx_mpps"] for r in rs]),
+            "rx_mpps_median": median([r["rx_mpps"] for r in good]),
             "rx_mpps_rounds": [r["rx_mpps"] for r in rs],
-            "reflector_cpu_share_median": median([r["reflector_cpu_share"] for r in rs]),
-            "others_cpu_max": max((r["others_cpu"] for r in rs), default=None),
+            "disturbed_rounds": [r["others_cpu"] > a.max_disturb for r in rs],
+            "rounds_used": len(good),
+            "reflector_cpu_share_median": median([r["reflector_cpu_share"] for r in good]),
+            "others_cpu_max": max((r["others_cpu"] for r in good), default=None),
             # Frames the link refused (the TX ring toward the reflector was
             # full): near 0 means the generator, not the reflector, was
             # the limit.
             "pktgen_tx_drop_share_median": median(
                 [r["pktgen_tx_drops"] / (r["pktgen_tx_drops"] + r["sent"])
-                 for r in rs if "pktgen_tx_drops" in r]),
+                 for r in good if "pktgen_tx_drops" in r]),
         }
     t = summary["throughput"]
     if "tern" in t and "testpmd" in t and t["testpmd"]["rx_mpps_median"]:
         summary["ratio"] = t["tern"]["rx_mpps_median"] / t["testpmd"]["rx_mpps_median"]
         summary["pass"] = summary["ratio"] >= TARGET_RATIO
         # The same, round by round (the two runs of a round are next to
-        # each other in time): how much the headline ratio can be trusted.
+        # each other in time): how far the headline ratio can be trusted.
         summary["ratio_rounds"] = [
             tn["rx_mpps"] / tp["rx_mpps"]
             for tp, tn in zip(*([r for r in runs["throughput"] if r["reflector"] == k]
                                 for k in ("testpmd", "tern")))
-            if tp["rx_mpps"]]
+            if tp["rx_mpps"] and max(tp["others_cpu"], tn["others_cpu"]) <= a.max_disturb]
     for kind in reflectors_rtt:
         rs = [r for r in runs["rtt"] if r["reflector"] == kind]
-        summary["rtt"][kind] = {k: median([r.get(k) for r in rs]) for k in
+        good = undisturbed(rs)
+        summary["rtt"][kind] = {k: median([r.get(k) for r in good]) for k in
                                 ("p50_ns", "p99_ns", "p999_ns", "rx_mpps",
                                  "reflector_cpu_share")}
-        summary["rtt"][kind]["max_ns"] = max((r.get("max_ns", 0) for r in rs), default=None)
-        summary["rtt"][kind]["others_cpu"] = max((r["others_cpu"] for r in rs), default=None)
+        summary["rtt"][kind]["max_ns"] = max((r.get("max_ns", 0) for r in good), default=None)
+        summary["rtt"][kind]["others_cpu"] = max((r["others_cpu"] for r in good), default=None)
+        summary["rtt"][kind]["rounds_used"] = len(good)
         summary["rtt"][kind]["p99_ns_rounds"] = [r.get("p99_ns") for r in rs]
     summary["reflector_crashes"] = [
         f"{r['reflector']} exited {r['reflector_exit']}"
@@ -461,11 +470,20 @@ def fmt_mpps(x):
 NAMES = {"testpmd": "testpmd macswap", "tern": "tern-reflect", "raw": "raw-reflect"}
 
 
+def rounds(t):
+    """A reflector's rounds, the disturbed ones (left out of the median)
+    in parentheses."""
+    return ", ".join(f"({x:.2f})" if bad else f"{x:.2f}" for x, bad in
+                     zip(t.get("rx_mpps_rounds", []), t.get("disturbed_rounds", [])))
+
+
 def tables(results, a):
     """The report as Markdown tables (also what goes into RESULTS.md)."""
     lines = [f"Throughput: 64-byte frames, tern-pktgen as fast as it can for "
-             f"{a.duration} s, median of {a.rounds} alternating rounds "
-             f"(rx Mpps = frames reflected back).", "",
+             f"{a.duration} s, {a.rounds} alternating rounds; the median of the rounds "
+             f"that other load left alone (rx Mpps = frames reflected back; a round in "
+             f"parentheses had more than {100 * a.max_disturb:.0f}% of the two CPUs "
+             f"taken by other load even after {a.retries} retries).", "",
              "| link | testpmd macswap | tern-reflect | tern / testpmd | target ≥ 95% | "
              "rounds testpmd | rounds tern |",
              "|---|---:|---:|---:|---|---|---|"]
@@ -478,11 +496,11 @@ def tables(results, a):
             f"{fmt_mpps(tn.get('rx_mpps_median'))} Mpps | "
             f"{'-' if ratio is None else f'{100 * ratio:.1f}%'} | "
             f"{'-' if ratio is None else ('PASS' if s['pass'] else '**FAIL**')} | "
-            f"{', '.join(f'{x:.2f}' for x in tp.get('rx_mpps_rounds', []))} | "
-            f"{', '.join(f'{x:.2f}' for x in tn.get('rx_mpps_rounds', []))} |")
+            f"{rounds(tp)} | {rounds(tn)} |")
     lines += ["", f"Round trip: tern-pktgen at {a.rtt_rate} pps, one frame per burst, "
               f"{a.rtt_rounds} alternating rounds of {a.rtt_duration} s: the median of "
-              f"the rounds' percentiles, and the largest max; microseconds.", "",
+              f"the undisturbed rounds' percentiles, and their largest max; "
+              f"microseconds.", "",
               "| link | reflector | p50 | p99 | p999 | max |",
               "|---|---|---:|---:|---:|---:|"]
     for link, s in results.items():
@@ -510,14 +528,17 @@ def notes(results, a):
                            f"rather than the reflector set this rate")
             share = t["reflector_cpu_share_median"]
             if share is not None and share < 0.9:
+                why = ("it slept instead of polling" if t["others_cpu_max"] <= a.max_disturb
+                       else "other load took the rest")
                 out.append(f"{link} throughput, {NAMES[kind]}: the reflector used only "
-                           f"{100 * share:.0f}% of its CPU while frames were waiting: it "
-                           f"slept instead of polling")
+                           f"{100 * share:.0f}% of its CPU while frames were waiting: "
+                           f"{why}")
         for c in s.get("reflector_crashes", []):
             out.append(f"{link}: a reflector did not exit cleanly on SIGINT: {c}")
         rr = s.get("ratio_rounds")
         if rr and len(rr) > 1:
-            out.append(f"{link} throughput: tern-reflect / testpmd round by round: "
+            out.append(f"{link} throughput: tern-reflect / testpmd round by round "
+                       f"(undisturbed rounds): "
                        f"{min(rr) * 100:.0f}% .. {max(rr) * 100:.0f}%")
         slow = [f"{NAMES[k]} {r['rx_mpps'] * 1e6:,.0f}" for k, r in s["rtt"].items()
                 if r["rx_mpps"] is not None and r["rx_mpps"] * 1e6 < 0.9 * a.rtt_rate]
@@ -529,7 +550,7 @@ def notes(results, a):
                        f"frames")
         for kind, r in s["rtt"].items():
             share = r["reflector_cpu_share"]
-            if share is not None and share < 0.9:
+            if share is not None and share < 0.9 and r["others_cpu"] <= a.max_disturb:
                 out.append(f"{link} RTT, {NAMES[kind]}: the reflector used "
                            f"{100 * share:.0f}% of its CPU (sleeping, not polling)")
             if r["others_cpu"] is not None and r["others_cpu"] > a.max_disturb:

@@ -64,6 +64,7 @@ struct tn_sched *tn_sched_create(const struct tn_sched_config *cfg)
 	s->idle = cfg->idle;
 	s->idle_sleep_max = cfg->idle_sleep_max ? cfg->idle_sleep_max : TN_NS_PER_MS;
 	s->clock = cfg->clock ? cfg->clock : monotonic_ns;
+	s->clock_real = !cfg->clock || cfg->clock_real;
 	s->clock_arg = cfg->clock_arg;
 	tn__pool_init(&s->task_pool, sizeof(struct tn_task), 256);
 	tn__pool_init(&s->future_pool, 128, 256);
@@ -162,7 +163,7 @@ bool tn_sched_idle(struct tn_sched *s)
 		return false;
 	/* A virtual clock does not move by sleeping: just jump the loop to
 	 * the next deadline's turn. */
-	if (s->clock != monotonic_ns)
+	if (!s->clock_real)
 		return false;
 	next = tn__wheel_next_deadline(&s->wheel);
 	if (next <= s->now)

@@ -297,6 +297,7 @@ struct tn_sched {
 	uint64_t now;
 	tn_clock_fn clock;
 	void *clock_arg;
+	bool clock_real;
 	size_t stack_size;
 	unsigned stack_cls;       /* tn__stack_class(stack_size) */
 	enum tn_idle_mode idle;

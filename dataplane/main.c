@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -157,6 +158,7 @@ int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 		return 2;
 	}
 	tn__rt = rt;
+	rt->tsc_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
 	install_signals();
 	err = make_cores(rt);
 	if (!err)

@@ -90,6 +90,7 @@ struct tn_runtime {
 	struct rte_ring *mail[TN_MAX_CORES][TN_MAX_CORES];
 	volatile int stop;
 	volatile unsigned cores_ready;
+	uint64_t tsc_mult;                /* ns = (tsc * tsc_mult) >> 32 */
 };
 
 /* The process's runtime while tn_main runs (read-only on the data path). */

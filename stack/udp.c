@@ -10,8 +10,9 @@
  * datagram when its bound address is any or the destination and, if it
  * is connected, the source is its peer.  A unicast datagram goes to the
  * best match (connected before bound-to-an-address before any); a
- * broadcast or multicast one to every match, the extra ones getting deep
- * copies (rte_pktmbuf_copy), so no receiver sees another's changes.
+ * broadcast or multicast one to every match (at most 16 sockets; known
+ * limit), the extra ones getting deep copies (rte_pktmbuf_copy), so no
+ * receiver sees another's changes.
  *
  * Input is strict: a length field that differs from the IP payload
  * either way is dropped (RFC 768 would allow trailing bytes; Linux trims

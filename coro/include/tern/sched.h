@@ -34,6 +34,10 @@ struct tn_sched_config {
 	uint64_t idle_sleep_max; /* longest idle sleep, ns (0: 1 ms) */
 	tn_clock_fn clock;       /* NULL: CLOCK_MONOTONIC */
 	void *clock_arg;
+	/* A custom clock that follows real time (e.g. the TSC), so the idle
+	 * policy may sleep on it; a virtual clock (tests) leaves it false and
+	 * idle turns never sleep. */
+	bool clock_real;
 };
 
 /* Leak and activity counters, read by tests and printed at exit. */

@@ -32,8 +32,8 @@ struct tn_stack_config {
 	uint64_t arp_ttl_ns;    /* cache entry lifetime (0: 60 s) */
 	unsigned arp_pending;   /* frames queued per unresolved address (0: 8) */
 	uint64_t seed;          /* IP IDs, rate-limiter jitter */
-	/* UDP ports tn_udp_bind(u, addr, 0) picks from, host order
-	 * (both 0: 49152-65535). */
+	/* UDP ports tn_udp_bind(u, addr, 0) picks from, host order,
+	 * inclusive (lo 0 or hi < lo: 49152-65535). */
 	uint16_t udp_eph_lo, udp_eph_hi;
 };
 
