@@ -15,6 +15,7 @@
 #include <rte_thash.h>
 
 #include "tn_dp_internal.h"
+#include "tern/stack.h"
 
 __thread struct tn_core *tn__core_self __attribute__((tls_model("initial-exec")));
 
@@ -36,6 +37,32 @@ unsigned tn_core_count(void)
 struct rte_mempool *tn_core_mempool(struct tn_core *c)
 {
 	return c->mp;
+}
+
+struct tn_stack *tn_core_stack(struct tn_core *c)
+{
+	return c ? c->stack : NULL;
+}
+
+/* The protocol stack's side of a turn: its frames join port 0's TX
+ * buffer, and its timers run when due. */
+static bool stack_phase(struct tn_core *c, uint64_t now)
+{
+	struct rte_mbuf *out[TN_TXBUF];
+	bool did = false;
+	uint16_t n;
+
+	if (!c->stack)
+		return false;
+	if (now >= c->stack_deadline) {
+		c->stack_deadline = tn_stack_timers(c->stack, now);
+		did = true;
+	}
+	while ((n = tn_stack_output(c->stack, out, TN_TXBUF)) != 0) {
+		tn_tx_burst(c, 0, out, n);
+		did = true;
+	}
+	return did;
 }
 
 /* The core that owns a packet's flow when the port has a single queue:
@@ -71,6 +98,13 @@ static void deliver(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, ui
 	const struct tn_app *app = c->rt->app;
 	uint16_t used = 0;
 
+	if (pidx == 0 && c->stack) {
+		uint64_t now = tn_sched_update_clock(c->sched);
+		tn_stack_input(c->stack, pkts, n, now);
+		/* Input may have armed timers (ARP retries, reassembly). */
+		c->stack_deadline = tn_stack_timers(c->stack, now);
+		return;
+	}
 	if (app && app->rx)
 		used = app->rx(c, pidx, pkts, n, app->arg);
 	if (used < n) {
@@ -166,6 +200,7 @@ static bool loop_turn(struct tn_core *c)
 	tn_sched_update_clock(s);
 	did = rx_phase(c);
 	did |= tn_sched_run_ready(s);
+	did |= stack_phase(c, tn_sched_update_clock(s));
 	did |= tn__tx_phase(c);
 	did |= tn_sched_run_timers(s);
 	did |= tn__mail_phase(c);
@@ -222,6 +257,27 @@ static int core_setup(struct tn_core *c)
 	}
 	if (c->id == 0 && rt->pcap)
 		tn_poller_register(c->sched, pcap_poll, rt->pcap);
+	if (rt->cfg.ip && rt->nports && c->polls[0]) {
+		struct tn_stack_config sc2 = {
+			.ip = rt->cfg.ip,
+			.prefix_len = rt->cfg.prefix_len,
+			.gw = rt->cfg.gw,
+			.mp = c->mp,
+			.seed = rte_rdtsc() ^ ((uint64_t)c->id << 48),
+		};
+		uint16_t mtu = 1500;
+
+		if (rt->cfg.mac_set)
+			memcpy(sc2.mac, rt->cfg.mac, 6);
+		else
+			tn_port_mac(0, sc2.mac);
+		if (rte_eth_dev_get_mtu(rt->port_ids[0], &mtu) == 0 && mtu >= 576)
+			sc2.mtu = mtu;
+		c->stack = tn_stack_create(&sc2, tn_sched_update_clock(c->sched));
+		if (!c->stack)
+			return -errno;
+		c->stack_deadline = 0;
+	}
 	return tn__core_calls_init(c);
 }
 
@@ -230,6 +286,11 @@ static void core_teardown(struct tn_core *c)
 	struct tn_runtime *rt = c->rt;
 	uint16_t p;
 
+	if (c->stack) {
+		/* Closes the sockets still open; their tasks already ended. */
+		tn_stack_destroy(c->stack);
+		c->stack = NULL;
+	}
 	tn__tx_drop_all(c);
 	for (p = 0; p < rt->nports; p++) {
 		if (c->fault_rx[p])

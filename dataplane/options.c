@@ -39,7 +39,10 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app)
 		"  --mbufs N            mbufs in the pool (default 16383)\n"
 		"  --no-stats           do not print the counters at exit\n"
 		"  --steer RULE         on net_af_xdp ports, traffic for Tern (repeatable):\n"
-		"                       udp:A.B.C.D:PORT, tcp:A.B.C.D:PORT or ip:A.B.C.D\n",
+		"                       udp:A.B.C.D:PORT, tcp:A.B.C.D:PORT or ip:A.B.C.D\n"
+		"  --ip A.B.C.D/N       port 0's address: the protocol stack serves it\n"
+		"  --gw A.B.C.D         default gateway\n"
+		"  --mac MAC            port 0's MAC for the stack (default: the port's)\n",
 		prog, TN_TXBUF);
 	if (app && app->usage)
 		fprintf(out, "\n%s options:\n%s", app->name ? app->name : prog, app->usage);
@@ -75,7 +78,7 @@ static bool app_takes_value(const struct tn_app *app, const char *name)
 }
 
 static const char *const tern_value_opts[] = {
-	"idle", "pcap", "fault", "link-timeout", "burst", "rxd", "txd", "mbufs", "steer", NULL,
+	"idle", "pcap", "fault", "link-timeout", "burst", "rxd", "txd", "mbufs", "steer", "ip", "gw", "mac", NULL,
 };
 
 static bool tern_takes_value(const char *name)
@@ -133,6 +136,33 @@ bad:
 	return -EINVAL;
 }
 
+static int parse_ip(const char *prog, struct tn_config *cfg, const char *val)
+{
+	char buf[32], *slash, *end;
+	struct in_addr a;
+	unsigned long len;
+
+	if (strlen(val) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, val);
+	slash = strchr(buf, '/');
+	if (!slash)
+		goto bad;
+	*slash++ = '\0';
+	errno = 0;
+	len = strtoul(slash, &end, 10);
+	if (errno || end == slash || *end || len < 1 || len > 32)
+		goto bad;
+	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0)
+		goto bad;
+	cfg->ip = a.s_addr;
+	cfg->prefix_len = (uint8_t)len;
+	return 0;
+bad:
+	fprintf(stderr, "%s: --ip wants A.B.C.D/N (N in 1..32), not '%s'\n", prog, val);
+	return -EINVAL;
+}
+
 static int tern_opt(const char *prog, struct tn_config *cfg, const char *name, const char *val)
 {
 	if (strcmp(name, "idle") == 0) {
@@ -173,6 +203,31 @@ static int tern_opt(const char *prog, struct tn_config *cfg, const char *name, c
 		return parse_uint(prog, name, val, 1024, 1u << 24, &cfg->nb_mbufs);
 	if (strcmp(name, "steer") == 0)
 		return parse_steer(prog, cfg, val);
+	if (strcmp(name, "ip") == 0)
+		return parse_ip(prog, cfg, val);
+	if (strcmp(name, "gw") == 0) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, val, &a) != 1 || a.s_addr == 0) {
+			fprintf(stderr, "%s: --gw wants an address A.B.C.D, not '%s'\n", prog, val);
+			return -EINVAL;
+		}
+		cfg->gw = a.s_addr;
+		return 0;
+	}
+	if (strcmp(name, "mac") == 0) {
+		unsigned b[6];
+		char extra;
+		if (sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+			   &b[5], &extra) != 6 || (b[0] & 1)) {
+			fprintf(stderr, "%s: --mac wants a unicast aa:bb:cc:dd:ee:ff, not '%s'\n",
+				prog, val);
+			return -EINVAL;
+		}
+		for (int i = 0; i < 6; i++)
+			cfg->mac[i] = (uint8_t)b[i];
+		cfg->mac_set = true;
+		return 0;
+	}
 	if (strcmp(name, "no-stats") == 0) {
 		cfg->stats_exit = false;
 		return 0;

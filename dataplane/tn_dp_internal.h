@@ -69,6 +69,8 @@ struct tn_core {
 	struct tn_call *free_calls;
 	struct tn_call *pending_replies;
 	uint64_t mail_sent, mail_recv;
+	struct tn_stack *stack;      /* port 0's protocol stack (--ip) */
+	uint64_t stack_deadline;
 	int exit_code;
 } __rte_cache_aligned;
 

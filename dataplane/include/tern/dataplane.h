@@ -24,6 +24,7 @@ extern "C" {
 
 struct rte_mbuf;
 struct tn_core;
+struct tn_stack;
 
 #define TN_MAX_PORTS 8
 #define TN_MAX_CORES 16
@@ -72,6 +73,13 @@ struct tn_config {
 		uint16_t port;  /* network byte order, 0 with proto 0 */
 		uint8_t proto;  /* IPPROTO_UDP, IPPROTO_TCP or 0 */
 	} steer[16];
+	/* --ip A.B.C.D/N, --gw A.B.C.D, --mac MAC: give port 0 an address;
+	 * the protocol stack (stack/) then owns port 0's traffic on every
+	 * core.  ip == 0: no stack, frames go to the app's rx handler. */
+	uint32_t ip, gw;         /* network byte order */
+	uint8_t prefix_len;
+	bool mac_set;
+	uint8_t mac[6];
 };
 
 /* Fills cfg with the defaults. */
@@ -108,6 +116,10 @@ int tn_port_mac(uint16_t port, uint8_t mac[6]);
 uint16_t tn_tx_burst(struct tn_core *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
 /* Sends what is queued now; returns how many left. */
 uint16_t tn_tx_flush(struct tn_core *c, uint16_t port);
+
+/* This core's protocol stack instance for port 0 (NULL without --ip).
+ * Sockets (tern/udp.h) are opened on it from tasks of this core. */
+struct tn_stack *tn_core_stack(struct tn_core *c);
 
 /* The mbuf pool of this core's socket, for building packets. */
 struct rte_mempool *tn_core_mempool(struct tn_core *c);
