@@ -1,0 +1,532 @@
+/* tern-echo: a UDP echo server and its client on the protocol stack.
+ *
+ *     tern-echo [EAL] -- --ip 10.0.0.2/24 --udp 7 [--udp 9000 ...]
+ *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --udp \
+ *                        --size 64 (--count N | --duration S) [--window N]
+ *
+ * Server: one task per socket on the main core sends every datagram back
+ * to its sender, byte for byte.  Client: datagrams carrying a sequence
+ * number and their send time, at most --window in flight; a reply must
+ * come back byte-exact within --timeout or the request counts as lost.
+ * At the end: round-trip percentiles and the loss.
+ *
+ * --udp is PORT for the server and a plain flag (the protocol) for the
+ * client, whose port is in --client: main() looks for --client before
+ * the command line is parsed to know which. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include <tern/dataplane.h>
+#include <tern/udp.h>
+
+#include "latency_hist.h"
+
+#define PROG "tern-echo"
+#define MAX_PORTS 8
+#define BUF_LEN 65535
+#define MAGIC 0x4f484345u /* "ECHO" */
+#define MAX_WINDOW 4096
+
+/* The head of every request; the rest is a pattern of seq. */
+struct stamp {
+	uint32_t magic;
+	uint32_t gen; /* this run: replies to an earlier run are ignored */
+	uint64_t seq;
+	uint64_t tsc;
+} __attribute__((packed));
+
+struct echo_sock {
+	uint16_t port;
+	struct tn_udp_sock *u;
+	uint8_t *buf;
+	uint64_t echoed, bytes, send_errors, truncated;
+};
+
+struct slot {
+	uint64_t seq;
+	uint64_t deadline; /* tn_now() domain */
+	bool active;
+};
+
+static struct {
+	bool client;
+	/* server */
+	unsigned nports;
+	struct echo_sock socks[MAX_PORTS];
+	/* client */
+	uint32_t dst;  /* network order */
+	uint16_t dport;
+	unsigned size, window;
+	uint64_t count;
+	double duration;
+	uint64_t timeout_ns;
+	bool count_set, duration_set;
+} opt = {
+	.size = 64,
+	.window = 1,
+	.timeout_ns = 100 * TN_NS_PER_MS,
+};
+
+static const char usage[] =
+	"  server:\n"
+	"  --udp PORT      echo UDP datagrams on PORT (repeatable, up to 8)\n"
+	"  client (--client):\n"
+	"  --client A.B.C.D:PORT  send requests to this echo server\n"
+	"  --udp           over UDP (the default and only protocol)\n"
+	"  --size N        payload bytes, 24..65507 (default 64)\n"
+	"  --count N       requests to send\n"
+	"  --duration S    seconds to send (default 5 unless --count)\n"
+	"  --window N      requests in flight, 1..4096 (default 1)\n"
+	"  --timeout MS    a request without a reply by then is lost (default 100)\n"
+	"  Both need --ip for port 0.\n";
+
+/* "udp" is taken out for the client (see main). */
+static const char *value_opts[] = {
+	"client", "size", "count", "duration", "window", "timeout", "udp", NULL,
+};
+
+static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (end == v || *end || !(x >= lo && x <= hi)) {
+		fprintf(stderr, PROG ": --%s wants a number in %g..%g, not '%s'\n", name, lo, hi, v);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_client(const char *v)
+{
+	char host[32];
+	const char *colon = strrchr(v, ':');
+	struct in_addr a;
+	double port;
+
+	if (!colon || (size_t)(colon - v) >= sizeof(host)) {
+		fprintf(stderr, PROG ": --client wants A.B.C.D:PORT, not '%s'\n", v);
+		return -EINVAL;
+	}
+	memcpy(host, v, (size_t)(colon - v));
+	host[colon - v] = '\0';
+	if (inet_pton(AF_INET, host, &a) != 1 || a.s_addr == 0) {
+		fprintf(stderr, PROG ": --client wants A.B.C.D:PORT, not '%s'\n", v);
+		return -EINVAL;
+	}
+	if (parse_num("client port", colon + 1, 1, 65535, &port))
+		return -EINVAL;
+	opt.dst = a.s_addr;
+	opt.dport = (uint16_t)port;
+	return 0;
+}
+
+static int wrong_mode(const char *name)
+{
+	fprintf(stderr, PROG ": --%s is a %s option%s\n", name, opt.client ? "server" : "client",
+		opt.client ? " (the client's port goes in --client A.B.C.D:PORT)"
+			   : " (add --client A.B.C.D:PORT)");
+	return -EINVAL;
+}
+
+static int parse_opt(void *arg, const char *name, const char *v)
+{
+	double x;
+
+	(void)arg;
+	if (strcmp(name, "udp") == 0) {
+		if (opt.client)
+			return 0; /* the flag */
+		if (parse_num(name, v, 1, 65535, &x))
+			return -EINVAL;
+		for (unsigned i = 0; i < opt.nports; i++)
+			if (opt.socks[i].port == (uint16_t)x) {
+				fprintf(stderr, PROG ": --udp %u given twice\n", (unsigned)x);
+				return -EINVAL;
+			}
+		if (opt.nports == MAX_PORTS) {
+			fprintf(stderr, PROG ": at most %d --udp ports\n", MAX_PORTS);
+			return -EINVAL;
+		}
+		opt.socks[opt.nports++].port = (uint16_t)x;
+		return 0;
+	}
+	if (strcmp(name, "client") && strcmp(name, "size") && strcmp(name, "count") &&
+	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout"))
+		return -ENOENT;
+	if (!opt.client)
+		return wrong_mode(name);
+	if (strcmp(name, "client") == 0)
+		return parse_client(v);
+	if (strcmp(name, "size") == 0) {
+		if (parse_num(name, v, sizeof(struct stamp), TN_UDP_MAX_PAYLOAD, &x))
+			return -EINVAL;
+		opt.size = (unsigned)x;
+	} else if (strcmp(name, "count") == 0) {
+		if (parse_num(name, v, 1, 1e15, &x))
+			return -EINVAL;
+		opt.count = (uint64_t)x;
+		opt.count_set = true;
+	} else if (strcmp(name, "duration") == 0) {
+		if (parse_num(name, v, 0.001, 86400, &opt.duration))
+			return -EINVAL;
+		opt.duration_set = true;
+	} else if (strcmp(name, "window") == 0) {
+		if (parse_num(name, v, 1, MAX_WINDOW, &x))
+			return -EINVAL;
+		opt.window = (unsigned)x;
+	} else {
+		if (parse_num(name, v, 1, 60000, &x))
+			return -EINVAL;
+		opt.timeout_ns = (uint64_t)(x * TN_NS_PER_MS);
+	}
+	if (opt.count_set && opt.duration_set) {
+		fprintf(stderr, PROG ": --count and --duration exclude each other\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- server ---- */
+
+static intptr_t echo_task(void *arg)
+{
+	struct echo_sock *s = arg;
+
+	for (;;) {
+		uint32_t addr;
+		uint16_t port;
+		ssize_t n = tn_udp_recvfrom(s->u, s->buf, BUF_LEN, &addr, &port);
+
+		if (n == -ECANCELED || n == -EBADF || n == -EPERM)
+			break;
+		if (n < 0)
+			continue; /* an ICMP error: unconnected sockets only count them */
+		if (n > BUF_LEN) {
+			s->truncated++; /* cannot happen with IPv4's 65,507 */
+			n = BUF_LEN;
+		}
+		if (tn_udp_sendto(s->u, s->buf, (size_t)n, addr, port) == 0) {
+			s->echoed++;
+			s->bytes += (uint64_t)n;
+		} else {
+			s->send_errors++;
+		}
+	}
+	return 0;
+}
+
+static intptr_t server_main(struct tn_stack *st)
+{
+	struct tn_task *tasks[MAX_PORTS] = {0};
+	intptr_t rc = 0;
+	unsigned i;
+
+	for (i = 0; i < opt.nports; i++) {
+		struct echo_sock *s = &opt.socks[i];
+		int err;
+
+		s->buf = malloc(BUF_LEN);
+		s->u = tn_udp_open(st);
+		if (!s->buf || !s->u) {
+			fprintf(stderr, PROG ": out of memory\n");
+			rc = -ENOMEM;
+			goto out;
+		}
+		err = tn_udp_bind(s->u, 0, s->port);
+		if (err) {
+			fprintf(stderr, PROG ": bind udp %u: %s\n", s->port, strerror(-err));
+			rc = err;
+			goto out;
+		}
+		tasks[i] = tn_task_spawn(echo_task, s);
+		if (!tasks[i]) {
+			rc = -errno;
+			fprintf(stderr, PROG ": spawn: %s\n", strerror(errno));
+			goto out;
+		}
+		printf("echo: udp port %u\n", s->port);
+	}
+	fflush(stdout);
+	/* Until SIGINT/SIGTERM cancels us. */
+	while (tn_sleep(TN_NS_PER_S) == 0)
+		;
+	tn_task_uncancel();
+out:
+	for (i = 0; i < opt.nports; i++) {
+		struct echo_sock *s = &opt.socks[i];
+
+		if (tasks[i]) {
+			tn_task_cancel(tasks[i]);
+			tn_await(tn_task_join(tasks[i]), NULL);
+		}
+		if (s->u) {
+			struct tn_udp_stats us;
+
+			tn_udp_stats_get(s->u, &us);
+			printf("udp %u: echoed %llu datagrams %llu bytes, send errors %llu, "
+			       "rx dropped %llu\n",
+			       s->port, (unsigned long long)s->echoed, (unsigned long long)s->bytes,
+			       (unsigned long long)s->send_errors, (unsigned long long)us.rx_dropped);
+			tn_udp_close(s->u);
+		}
+		free(s->buf);
+	}
+	fflush(stdout);
+	return rc;
+}
+
+/* ---- client ---- */
+
+struct client {
+	struct tn_udp_sock *u;
+	uint8_t *req, *rep;
+	struct slot *slots;
+	uint32_t gen;
+	uint64_t tsc_hz;
+	uint64_t next, lo; /* next seq to send; oldest that may be in flight */
+	uint64_t sent, recv, lost, bad, late, refused, send_errors;
+	struct tn_hist rtt;
+};
+
+static void fill(uint8_t *p, unsigned size, uint64_t seq)
+{
+	for (unsigned i = sizeof(struct stamp); i < size; i++)
+		p[i] = (uint8_t)(seq * 131 + i * 7);
+}
+
+static int send_one(struct client *c)
+{
+	struct stamp sp = {MAGIC, c->gen, c->next, 0};
+	struct slot *sl = &c->slots[c->next % opt.window];
+	int err;
+
+	fill(c->req, opt.size, c->next);
+	sp.tsc = rte_rdtsc();
+	memcpy(c->req, &sp, sizeof(sp));
+	err = tn_udp_send(c->u, c->req, opt.size);
+	sl->seq = c->next;
+	sl->deadline = tn_now() + opt.timeout_ns;
+	sl->active = true;
+	c->next++;
+	c->sent++;
+	if (err) {
+		c->send_errors++; /* it will time out as lost */
+		if (err != -ENOBUFS)
+			return err;
+	}
+	return 0;
+}
+
+/* A reply: in flight, byte-exact, then its round trip. */
+static void on_reply(struct client *c, ssize_t n)
+{
+	struct stamp sp;
+	struct slot *sl;
+
+	if (n != (ssize_t)opt.size) {
+		c->bad++;
+		return;
+	}
+	memcpy(&sp, c->rep, sizeof(sp));
+	if (sp.magic != MAGIC || sp.gen != c->gen) {
+		c->bad++;
+		return;
+	}
+	sl = &c->slots[sp.seq % opt.window];
+	if (sp.seq < c->lo || sp.seq >= c->next || !sl->active || sl->seq != sp.seq) {
+		c->late++; /* after its timeout, or a duplicate */
+		return;
+	}
+	fill(c->req, opt.size, sp.seq);
+	memcpy(c->req, &sp, sizeof(sp));
+	if (memcmp(c->req, c->rep, opt.size) != 0) {
+		c->bad++;
+		return;
+	}
+	sl->active = false;
+	c->recv++;
+	tn_hist_record(&c->rtt, (rte_rdtsc() - sp.tsc) * 1000000000ull / c->tsc_hz);
+}
+
+static int client_run(struct client *c)
+{
+	uint64_t end = opt.count_set ? UINT64_MAX : tn_now() + (uint64_t)(opt.duration * 1e9);
+	bool stopped = false;
+
+	for (;;) {
+		struct tn_timeout to;
+		struct slot *old;
+		ssize_t n;
+		int err;
+
+		/* Retire the oldest: answered, or past its deadline. */
+		while (c->lo < c->next) {
+			old = &c->slots[c->lo % opt.window];
+			if (old->active && tn_now() < old->deadline)
+				break;
+			if (old->active) {
+				old->active = false;
+				c->lost++;
+			}
+			c->lo++;
+		}
+		if (opt.count_set ? c->next >= opt.count : tn_now() >= end)
+			stopped = true;
+		while (!stopped && c->next - c->lo < opt.window &&
+		       (!opt.count_set || c->next < opt.count)) {
+			err = send_one(c);
+			if (err) {
+				fprintf(stderr, PROG ": send: %s\n", strerror(-err));
+				return err;
+			}
+		}
+		if (c->lo == c->next)
+			return 0; /* all answered or lost, and nothing more to send */
+		old = &c->slots[c->lo % opt.window];
+		tn_timeout_enter(&to, old->deadline);
+		n = tn_udp_recvfrom(c->u, c->rep, BUF_LEN, NULL, NULL);
+		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		if (err == -ETIMEDOUT)
+			continue;
+		if (err == -ECONNREFUSED) {
+			c->refused++; /* ICMP port unreachable; the request is lost */
+			continue;
+		}
+		if (err == -EHOSTUNREACH || err == -ENETUNREACH || err == -EMSGSIZE ||
+		    err == -ENOPROTOOPT || err == -EPROTO)
+			continue;
+		if (err)
+			return err; /* -ECANCELED: a signal */
+		on_reply(c, n);
+	}
+}
+
+static intptr_t client_main(struct tn_stack *st)
+{
+	struct client c = {0};
+	uint64_t t0;
+	int err;
+
+	c.req = malloc(BUF_LEN);
+	c.rep = malloc(BUF_LEN);
+	c.slots = calloc(opt.window, sizeof(*c.slots));
+	c.u = tn_udp_open(st);
+	if (!c.req || !c.rep || !c.slots || !c.u) {
+		fprintf(stderr, PROG ": out of memory\n");
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Connected, so ICMP errors about our requests reach us. */
+	err = tn_udp_connect(c.u, opt.dst, opt.dport);
+	if (err) {
+		fprintf(stderr, PROG ": connect: %s\n", strerror(-err));
+		goto out;
+	}
+	c.gen = (uint32_t)rte_rdtsc();
+	c.tsc_hz = rte_get_tsc_hz();
+	if (!opt.count_set && !opt.duration_set)
+		opt.duration = 5;
+	t0 = tn_now();
+	err = client_run(&c);
+	if (err == -ECANCELED)
+		err = 0; /* SIGINT/SIGTERM: report what we have */
+	double secs = (double)(tn_now() - t0) / 1e9;
+	/* Requests still in flight when a signal stopped us count as lost. */
+	c.lost += c.sent - c.recv - c.lost;
+	printf("summary: sent %llu recv %llu lost %llu bad %llu late %llu refused %llu "
+	       "in %.3f s\n",
+	       (unsigned long long)c.sent, (unsigned long long)c.recv,
+	       (unsigned long long)c.lost, (unsigned long long)c.bad,
+	       (unsigned long long)c.late, (unsigned long long)c.refused, secs);
+	printf("rtt_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
+	       (unsigned long long)tn_hist_quantile(&c.rtt, 0.5),
+	       (unsigned long long)tn_hist_quantile(&c.rtt, 0.99),
+	       (unsigned long long)tn_hist_quantile(&c.rtt, 0.999),
+	       (unsigned long long)c.rtt.max);
+	printf("lost %llu\n", (unsigned long long)c.lost);
+	fflush(stdout);
+out:
+	if (c.u)
+		tn_udp_close(c.u);
+	free(c.req);
+	free(c.rep);
+	free(c.slots);
+	return err;
+}
+
+static intptr_t echo_main(void *arg)
+{
+	struct tn_stack *st = tn_core_stack(tn_core_self());
+
+	(void)arg;
+	if (!st) {
+		fprintf(stderr, PROG ": no protocol stack on this core (give port 0 --ip "
+				"A.B.C.D/N and an EAL port, e.g. --vdev=net_tap0)\n");
+		return -ENODEV;
+	}
+	return opt.client ? client_main(st) : server_main(st);
+}
+
+/* Looks at the Tern part of the command line (after "--") for whole
+ * words: --client decides what --udp means before parsing starts, and
+ * the required options are checked here (parse_opt sees one at a time).
+ * 0, 1 for --help, or -EINVAL after a message. */
+static int prescan(int argc, char **argv)
+{
+	bool tern = false, help = false, ip = false, udp = false, client = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		help |= strcmp(a, "--help") == 0;
+		if (!tern) {
+			tern = strcmp(a, "--") == 0;
+			continue;
+		}
+		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
+		udp |= strcmp(a, "--udp") == 0 || strncmp(a, "--udp=", 6) == 0;
+		client |= strcmp(a, "--client") == 0 || strncmp(a, "--client=", 9) == 0;
+	}
+	opt.client = client;
+	if (help)
+		return 1;
+	if (!ip) {
+		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
+		return -EINVAL;
+	}
+	if (!udp) {
+		fprintf(stderr, PROG ": needs --udp %s\n",
+			client ? "(the protocol)" : "PORT (or --client A.B.C.D:PORT)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct tn_app app = {
+		.name = PROG,
+		.usage = usage,
+		.parse_opt = parse_opt,
+		.value_opts = (const char *const *)value_opts,
+		.main = echo_main,
+	};
+
+	if (prescan(argc, argv) < 0)
+		return 2;
+	if (opt.client) {
+		/* The client's --udp is a flag: drop it from the value options
+		 * (it is last). */
+		for (unsigned i = 0; value_opts[i]; i++)
+			if (strcmp(value_opts[i], "udp") == 0)
+				value_opts[i] = NULL;
+	}
+	return tn_main_app(argc, argv, &app);
+}
