@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-asan test-aarch64 demo bench clean
+.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench clean
 
 all: build
 
@@ -42,6 +42,11 @@ test-asan: setup
 test-aarch64: setup
 	bash scripts/cross_aarch64.sh
 
+# libFuzzer (clang, ASan+UBSan) on the protocol stack for 60 s from the
+# seed corpus tests/fuzz/corpus/ (tests/fuzz/make_corpus.py).
+fuzz: setup
+	bash scripts/fuzz.sh 60
+
 demo: build
 	./$(BUILD)/apps/tern-coro-demo
 
@@ -58,4 +63,4 @@ bench: build
 	python3 bench/run_dataplane.py
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64
+	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64 build-fuzz

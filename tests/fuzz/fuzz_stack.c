@@ -1,0 +1,234 @@
+/* libFuzzer target for the protocol stack (stack/): built by
+ * scripts/fuzz.sh, not by meson.
+ *
+ * Each input is a fresh stack instance (10.0.0.2/24 gw 10.0.0.1, a
+ * 16-entry ARP table, MTU 1500) with one UDP socket bound to port 7 that
+ * joined 239.1.2.3, driven by a sequence of records:
+ *
+ *   [1 byte op][2 bytes len, big endian][len bytes]
+ *
+ * except that ops 1 and 2 carry no bytes (len is only a number, so a
+ * 60 s tick fits in 3 bytes); a record whose len runs past the input's
+ * end gets what is left.
+ *   op % 4 == 0  feed those bytes as one received frame; if op >> 2 is
+ *                non-zero the frame is chained in segments of
+ *                (op >> 2) * 16 bytes, else segments of the full data room
+ *   op % 4 == 1  advance the virtual clock by len ms and run the timers
+ *   op % 4 == 2  drain the socket (tn_udp_recv_burst) and free
+ *   op % 4 == 3  send a UDP datagram of len bytes (the record's bytes) to
+ *                port 7 of, by (op >> 2) % 4: 10.0.0.x, 192.0.2.x (via the
+ *                gateway), the joined group, or 10.0.0.255, where x is
+ *                the first byte
+ * After every record the stack's output is drained and freed.  At the
+ * end the stack is destroyed and the pool must be full again: a missing
+ * mbuf aborts, so libFuzzer reports it as a crash. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <tern/stack.h>
+#include <tern/udp.h>
+
+#define FZ_POOL_N 8191u
+#define FZ_MS 1000000ull
+#define FZ_IP(a, b, c, d) rte_cpu_to_be_32(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
+#define FZ_GROUP FZ_IP(239, 1, 2, 3)
+#define FZ_PORT 7
+#define FZ_BURST 32
+
+static struct rte_mempool *fz_pool;
+static int fz_verbose; /* FUZZ_STACK_STATS set: print counters per input */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static char prefix[32];
+	char *eal_argv[] = { "fuzz", "--no-huge", "-m", "512", "--no-pci", "--file-prefix",
+			     prefix, "--log-level", "*:error", "--no-telemetry", NULL };
+
+	(void)argc;
+	(void)argv;
+	fz_verbose = getenv("FUZZ_STACK_STATS") != NULL;
+	snprintf(prefix, sizeof(prefix), "tnfuzz%d", (int)getpid());
+	if (rte_eal_init(10, eal_argv) < 0) {
+		fprintf(stderr, "fuzz_stack: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+		abort();
+	}
+	/* No per-lcore cache, so the available count is exact at once. */
+	fz_pool = rte_pktmbuf_pool_create("fz_pool", FZ_POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	if (!fz_pool) {
+		fprintf(stderr, "fuzz_stack: no mempool: %s\n", rte_strerror(rte_errno));
+		abort();
+	}
+	return 0;
+}
+
+/* A frame of len bytes in segments of seg bytes (at most the data room);
+ * NULL if the pool is dry. */
+static struct rte_mbuf *make_frame(const uint8_t *p, uint32_t len, uint32_t seg)
+{
+	struct rte_mbuf *head = NULL, *last = NULL;
+	uint32_t room = rte_pktmbuf_data_room_size(fz_pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t off = 0;
+
+	if (!seg || seg > room)
+		seg = room;
+	do {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(fz_pool);
+		uint32_t k = len - off < seg ? len - off : seg;
+
+		if (!m) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		if (k)
+			memcpy(rte_pktmbuf_append(m, k), p + off, k);
+		off += k;
+		if (!head) {
+			head = m;
+		} else {
+			last->next = m;
+			head->nb_segs++;
+			head->pkt_len += k;
+		}
+		last = m;
+	} while (off < len);
+	return head;
+}
+
+static void drain_output(struct tn_stack *s)
+{
+	struct rte_mbuf *out[FZ_BURST];
+	uint16_t n;
+
+	while ((n = tn_stack_output(s, out, FZ_BURST)) > 0)
+		rte_pktmbuf_free_bulk(out, n);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	struct tn_stack_config cfg;
+	struct tn_stack *s;
+	struct tn_udp_sock *u;
+	uint64_t now = 1000 * FZ_MS;
+	size_t pos = 0;
+	unsigned avail;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.mac, mac, 6);
+	cfg.ip = FZ_IP(10, 0, 0, 2);
+	cfg.prefix_len = 24;
+	cfg.gw = FZ_IP(10, 0, 0, 1);
+	cfg.mtu = 1500;
+	cfg.mp = fz_pool;
+	cfg.arp_entries = 16;
+	cfg.seed = 1;
+	s = tn_stack_create(&cfg, now);
+	if (!s) {
+		fprintf(stderr, "fuzz_stack: tn_stack_create failed\n");
+		abort();
+	}
+	u = tn_udp_open(s);
+	if (!u || tn_udp_bind(u, 0, FZ_PORT) != 0 || tn_udp_join(u, FZ_GROUP) != 0) {
+		fprintf(stderr, "fuzz_stack: socket setup failed\n");
+		abort();
+	}
+	drain_output(s);
+
+	while (size - pos >= 3) {
+		uint8_t op = data[pos];
+		uint32_t len = (uint32_t)data[pos + 1] << 8 | data[pos + 2];
+		const uint8_t *p = data + pos + 3;
+
+		pos += 3;
+		if (op % 4 == 0 || op % 4 == 3) {
+			if (len > size - pos)
+				len = size - pos;
+			pos += len;
+		}
+
+		switch (op % 4) {
+		case 0: {
+			struct rte_mbuf *m = make_frame(p, len, (uint32_t)(op >> 2) * 16);
+
+			if (m)
+				tn_stack_input(s, &m, 1, now);
+			break;
+		}
+		case 1:
+			now += (uint64_t)len * FZ_MS;
+			tn_stack_timers(s, now);
+			break;
+		case 2: {
+			struct rte_mbuf *in[FZ_BURST];
+			struct tn_udp_addr from[FZ_BURST];
+			uint16_t n;
+
+			while ((n = tn_udp_recv_burst(u, in, from, FZ_BURST)) > 0)
+				rte_pktmbuf_free_bulk(in, n);
+			break;
+		}
+		default: {
+			uint8_t x = len ? p[0] : 1;
+			uint32_t dst;
+
+			switch ((op >> 2) % 4) {
+			case 0:
+				dst = FZ_IP(10, 0, 0, x);
+				break;
+			case 1:
+				dst = FZ_IP(192, 0, 2, x);
+				break;
+			case 2:
+				dst = FZ_GROUP;
+				break;
+			default:
+				dst = FZ_IP(10, 0, 0, 255);
+				break;
+			}
+			(void)tn_udp_sendto(u, p, len, dst, FZ_PORT);
+			break;
+		}
+		}
+		drain_output(s);
+	}
+
+	if (fz_verbose) {
+		struct tn_stack_stats st;
+
+		tn_stack_stats_get(s, &st);
+		fprintf(stderr,
+			"rx %lu tx %lu runt %lu vlan %lu arp_rx %lu arp_bad %lu arp_replies %lu "
+			"arp_req %lu ip_rx %lu ip_bad_csum %lu ip_bad_opt %lu frag_rx %lu "
+			"reass %lu frag_drop %lu frag_timeout %lu frag_bad %lu udp_rx %lu "
+			"udp_tx %lu udp_bad_csum %lu udp_no_port %lu icmp_rx %lu echo_replied %lu "
+			"unreach_sent %lu icmp_err_rx %lu igmp_rx %lu igmp_queries %lu "
+			"igmp_reports %lu igmp_suppressed %lu held %u\n",
+			st.rx_frames, st.tx_frames, st.eth_runt, st.eth_vlan, st.arp_rx, st.arp_bad,
+			st.arp_replies_sent, st.arp_requests_sent, st.ip_rx, st.ip_bad_csum,
+			st.ip_bad_options, st.ip_frag_rx, st.ip_frag_reassembled, st.ip_frag_dropped,
+			st.ip_frag_timeout, st.ip_frag_bad, st.udp_rx, st.udp_tx, st.udp_bad_csum,
+			st.udp_no_port, st.icmp_rx, st.icmp_echo_replied, st.icmp_unreach_sent,
+			st.icmp_errors_rx, st.igmp_rx, st.igmp_queries_rx, st.igmp_reports_sent,
+			st.igmp_reports_suppressed, FZ_POOL_N - rte_mempool_avail_count(fz_pool));
+	}
+	tn_stack_destroy(s);
+	avail = rte_mempool_avail_count(fz_pool);
+	if (avail != FZ_POOL_N) {
+		fprintf(stderr, "fuzz_stack: mbuf leak: %u of %u mbufs back in the pool\n", avail,
+			FZ_POOL_N);
+		abort();
+	}
+	return 0;
+}
