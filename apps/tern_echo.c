@@ -24,6 +24,7 @@
 #include <tern/dataplane.h>
 #include <tern/udp.h>
 
+#include "app_opts.h"
 #include "latency_hist.h"
 
 #define PROG "tern-echo"
@@ -92,15 +93,7 @@ static const char *value_opts[] = {
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
 {
-	char *end;
-	double x = strtod(v, &end);
-
-	if (end == v || *end || !(x >= lo && x <= hi)) {
-		fprintf(stderr, PROG ": --%s wants a number in %g..%g, not '%s'\n", name, lo, hi, v);
-		return -EINVAL;
-	}
-	*out = x;
-	return 0;
+	return tn_app_parse_num(PROG, name, v, lo, hi, out);
 }
 
 static int parse_client(const char *v)

@@ -16,6 +16,7 @@
 
 #include <tern/dataplane.h>
 
+#include "app_opts.h"
 #include "latency_hist.h"
 
 #define MAGIC 0x5447u /* "TG" */
@@ -68,17 +69,7 @@ static const char *const value_opts[] = {
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
 {
-	char *end;
-	double x = strtod(v, &end);
-
-	/* Written so that NaN (which strtod accepts) fails too. */
-	if (end == v || *end || !(x >= lo && x <= hi)) {
-		fprintf(stderr, "tern-pktgen: --%s wants a number in %g..%g, not '%s'\n", name, lo,
-			hi, v);
-		return -EINVAL;
-	}
-	*out = x;
-	return 0;
+	return tn_app_parse_num("tern-pktgen", name, v, lo, hi, out);
 }
 
 static int parse_opt(void *arg, const char *name, const char *v)

@@ -57,6 +57,8 @@ import sys
 import tempfile
 import time
 
+from run_micro import machine_name  # one definition for both scripts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "bench", "out")
 RESULTS_MD = os.path.join(ROOT, "bench", "RESULTS.md")
@@ -89,19 +91,6 @@ RTT_RE = re.compile(r"rtt_ns p50=(\d+) p99=(\d+) p999=(\d+) max=(\d+)")
 
 class BenchError(Exception):
     pass
-
-
-def machine_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True,
-                             check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-                return f"{os.cpu_count()}-core {model}"
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return f"{os.cpu_count()}-core {platform.processor() or platform.machine()}"
 
 
 def hugepages_free_mib():

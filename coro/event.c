@@ -29,14 +29,11 @@ bool tn_event_is_set(const struct tn_event *e)
 
 int tn_event_wait(struct tn_event *e)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	struct tn_waiter w;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	if (e->set)
 		return 0;

@@ -17,14 +17,11 @@ void tn_mutex_init(struct tn_mutex *m)
 
 int tn_mutex_lock(struct tn_mutex *m)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	struct tn_waiter w;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	if (!m->locked) {
 		m->locked = true;

@@ -95,14 +95,11 @@ static int get_now(struct tn_queue *q, intptr_t *item)
 
 int tn_queue_put(struct tn_queue *q, intptr_t item)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	struct tn_waiter w;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	if ((err = put_now(q, item)) != -EAGAIN)
 		return err;
@@ -114,14 +111,11 @@ int tn_queue_put(struct tn_queue *q, intptr_t item)
 
 int tn_queue_get(struct tn_queue *q, intptr_t *item)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	struct tn_waiter w;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	if ((err = get_now(q, item)) != -EAGAIN)
 		return err;

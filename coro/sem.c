@@ -13,14 +13,11 @@ void tn_sem_init(struct tn_sem *s, unsigned long count)
 
 int tn_sem_acquire(struct tn_sem *s)
 {
-	struct tn_sched *sc = tn__self;
-	struct tn_task *t = sc ? sc->current : NULL;
+	struct tn_task *t;
 	struct tn_waiter w;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	if (s->count > 0) {
 		s->count--;

@@ -49,20 +49,17 @@ static void wake_task(struct tn_timer *tm, void *arg)
 
 int tn_sleep_until(uint64_t deadline_ns)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	struct tn_timer tm;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	tn_timer_init(&tm, wake_task, t);
 	tn_timer_start(&tm, deadline_ns);
 	for (;;) {
 		t->state = TN_TASK_SUSPENDED;
-		tn__task_park(s, t);
+		tn__task_park(t->sched, t);
 		/* A fired timer wins over a racing cancellation, which then
 		 * stays pending for the next await. */
 		if (!tm.armed)

@@ -398,17 +398,14 @@ unsigned tn_task_cancelling(void)
 
 int tn_yield(void)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	t->state = TN_TASK_READY;
-	tn__ready_push(s, t);
-	tn__task_park(s, t);
+	tn__ready_push(t->sched, t);
+	tn__task_park(t->sched, t);
 	return 0;
 }
 
@@ -426,16 +423,13 @@ const char *tn_task_name(const struct tn_task *t)
 
 int tn_task_suspend(void)
 {
-	struct tn_sched *s = tn__self;
-	struct tn_task *t = s ? s->current : NULL;
+	struct tn_task *t;
 	int err;
 
-	if (!t)
-		return -EPERM;
-	if ((err = tn__take_cancel(t)))
+	if ((err = tn__await_enter(&t)))
 		return err;
 	t->state = TN_TASK_SUSPENDED;
-	tn__task_park(s, t);
+	tn__task_park(t->sched, t);
 	return tn__take_cancel(t);
 }
 

@@ -395,6 +395,19 @@ static inline int tn__take_cancel(struct tn_task *t)
 /* Cancels every live task (tn_run's shutdown). */
 void tn__task_cancel_all(struct tn_sched *s);
 
+/* How every await point begins: the running task in *tp (-EPERM outside
+ * one), then delivery of a pending cancellation (-ECANCELED), else 0. */
+static inline int tn__await_enter(struct tn_task **tp)
+{
+	struct tn_sched *s = tn__self;
+	struct tn_task *t = s ? s->current : NULL;
+
+	if (!t)
+		return -EPERM;
+	*tp = t;
+	return tn__take_cancel(t);
+}
+
 /* futures (future.c) */
 int tn__await(struct tn_future *f, intptr_t *value, bool *by_task);
 /* Consumes a done future outside a task; returns its error. */

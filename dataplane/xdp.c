@@ -246,7 +246,8 @@ static int steer_key(struct tn__xdp_key *key, uint32_t addr, uint8_t proto,
 	return 0;
 }
 
-int tn_xdp_steer_add(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port)
+/* Adds (add) or removes the entry in the interface's tn_steer map. */
+static int steer_update(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port, bool add)
 {
 	struct tn__xdp_key key;
 	uint8_t one = 1;
@@ -258,23 +259,20 @@ int tn_xdp_steer_add(const char *ifname, uint32_t addr, uint8_t proto, uint16_t 
 	fd = steer_map(ifname);
 	if (fd < 0)
 		return fd;
-	err = bpf_map_update_elem(fd, &key, &one, BPF_ANY) ? -errno : 0;
+	if (add)
+		err = bpf_map_update_elem(fd, &key, &one, BPF_ANY) ? -errno : 0;
+	else
+		err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
 	close(fd);
 	return err;
 }
 
+int tn_xdp_steer_add(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port)
+{
+	return steer_update(ifname, addr, proto, port, true);
+}
+
 int tn_xdp_steer_del(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port)
 {
-	struct tn__xdp_key key;
-	int fd, err;
-
-	err = steer_key(&key, addr, proto, port);
-	if (err)
-		return err;
-	fd = steer_map(ifname);
-	if (fd < 0)
-		return fd;
-	err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
-	close(fd);
-	return err;
+	return steer_update(ifname, addr, proto, port, false);
 }

@@ -11,9 +11,7 @@ int tn__udp_await_enter(void);
  * as every coro/ await point does first, or returns 0. */
 int tn__udp_await_enter(void)
 {
-	struct tn_task *t = tn__self ? tn__self->current : NULL;
+	struct tn_task *t;
 
-	if (!t)
-		return -EPERM;
-	return tn__take_cancel(t);
+	return tn__await_enter(&t);
 }
