@@ -1,5 +1,6 @@
 /* The stack tests' fixture (see stack_test.h). */
 #include "stack_test.h"
+#include "eal_test.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,14 +19,8 @@ const struct rte_ether_addr st_mac_bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xf
 
 int st_group_setup(const char *prefix)
 {
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
-			 (char *)prefix, "--log-level", "lib.eal:error", NULL };
-
-	setvbuf(stdout, NULL, _IONBF, 0);
-	if (rte_eal_init(9, argv) < 0) {
-		printf("rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+	if (tn_test_eal_init(prefix, NULL) != 0)
 		return -1;
-	}
 	/* No per-lcore cache, so the available count is exact at once. */
 	st_pool = rte_pktmbuf_pool_create("st_pool", ST_POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  SOCKET_ID_ANY);
@@ -35,7 +30,7 @@ int st_group_setup(const char *prefix)
 int st_group_teardown(void)
 {
 	rte_mempool_free(st_pool);
-	rte_eal_cleanup();
+	tn_test_eal_fini();
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "eal_test.h"
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
@@ -30,15 +32,9 @@ static struct rte_mempool *g_pool;
 
 static int group_setup(void **state)
 {
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
-			 "tn_test_fault", "--log-level", "lib.eal:error", NULL };
-
 	(void)state;
-	setvbuf(stdout, NULL, _IONBF, 0);
-	if (rte_eal_init(9, argv) < 0) {
-		printf("rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+	if (tn_test_eal_init("tn_test_fault", NULL) != 0)
 		return -1;
-	}
 	/* No per-lcore cache, so the available count is exact at once. */
 	g_pool = rte_pktmbuf_pool_create("test_fault", POOL_N, 0, 0,
 					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -49,7 +45,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	rte_mempool_free(g_pool);
-	rte_eal_cleanup();
+	tn_test_eal_fini();
 	return 0;
 }
 

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "eal_test.h"
+
 #include <rte_byteorder.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -38,16 +40,11 @@ static char g_path[64];
 
 static int group_setup(void **state)
 {
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
-			 "tn_test_pcap", "--log-level", "lib.eal:error",
-			 "--vdev=net_null0", "--vdev=net_null1", NULL };
+	static const char *const ports[] = { "--vdev=net_null0", "--vdev=net_null1", NULL };
 
 	(void)state;
-	setvbuf(stdout, NULL, _IONBF, 0);
-	if (rte_eal_init(11, argv) < 0) {
-		printf("rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+	if (tn_test_eal_init("tn_test_pcap", ports) != 0)
 		return -1;
-	}
 	if (rte_eth_dev_count_avail() != 2) {
 		printf("expected 2 net_null ports, got %u\n", rte_eth_dev_count_avail());
 		return -1;
@@ -63,7 +60,7 @@ static int group_teardown(void **state)
 	(void)state;
 	unlink(g_path);
 	rte_mempool_free(g_pool);
-	rte_eal_cleanup();
+	tn_test_eal_fini();
 	return 0;
 }
 
