@@ -240,9 +240,10 @@ static unsigned cookie_mss_idx(uint16_t peer, uint16_t ours)
 	return i;
 }
 
-/* Our timestamp on a cookie SYN-ACK carries what the cookie cannot:
- * the window scale we announced (4 bits, 0xf: none) and SACK permitted
- * (bit 4), in its low 5 bits, echoed back in the ACK's TSecr. */
+/* Our timestamp on a cookie SYN-ACK carries what the cookie cannot, as
+ * Linux's does: the peer's window scale (4 bits, 0xf: none) and SACK
+ * permitted (bit 4) in its low 5 bits, echoed back in the ACK's TSecr.
+ * Our own scale follows from the listener's options again. */
 #define COOKIE_TS_BITS 5
 
 static void listen_syn_cookie(struct tn_tcp_listener *l, const struct tn__tcp_seg *g)
@@ -262,7 +263,8 @@ static void listen_syn_cookie(struct tn_tcp_listener *l, const struct tn__tcp_se
 		uint32_t off = ts_offset(s, g->dst, g->dport, g->src, g->sport);
 
 		tsval = (((uint32_t)(s->now / 1000000) + off) & ~((1u << COOKIE_TS_BITS) - 1)) |
-			(ws ? tmp.rcv_wscale : 0xf) | (sack ? 0x10 : 0);
+			(ws ? (g->ws > TN_TCP_WSCALE_MAX ? TN_TCP_WSCALE_MAX : g->ws) : 0xf) |
+			(sack ? 0x10 : 0);
 	} else {
 		ws = sack = false; /* nowhere to keep them */
 	}
@@ -315,11 +317,8 @@ static struct tn_tcp_conn *listen_cookie_ack(struct tn_tcp_listener *l,
 		if (g->tsecr & 0x10)
 			c->f |= TF_SACK;
 		if (wsc != 0xf) {
-			/* The peer's own scale was not kept: RFC 4987's known
-			 * loss; assume none. */
 			c->f |= TF_WS;
-			c->rcv_wscale = (uint8_t)wsc;
-			c->snd_wscale = 0;
+			c->snd_wscale = (uint8_t)wsc;
 		} else {
 			c->rcv_wscale = 0;
 		}
@@ -493,9 +492,11 @@ static bool new_ack(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 	sack_prune(c);
 	if (c->f & TF_IN_RECOVERY) {
 		if (tn__seq_geq(g->ack, c->recover)) {
-			/* RFC 6582 3.2 (3): a full ACK ends recovery, with
-			 * cwnd = min(ssthresh, FlightSize + SMSS). */
-			uint32_t fl = tn__tcp_flight(c) + c->mss;
+			/* RFC 6582 3.2 (3) option 1: a full ACK ends recovery,
+			 * cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS). */
+			uint32_t fl = tn__tcp_flight(c);
+
+			fl = (fl > c->mss ? fl : c->mss) + c->mss;
 
 			c->f &= ~TF_IN_RECOVERY;
 			c->cwnd = c->ssthresh < fl ? c->ssthresh : fl;

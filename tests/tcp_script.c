@@ -416,7 +416,8 @@ static intptr_t op_task(void *arg)
 static void op_start(struct ts_op *op)
 {
 	op->ret = 1;
-	op->fu = tn_task_join(tn_task_spawn(op_task, op));
+	op->t = tn_task_spawn(op_task, op);
+	op->fu = tn_task_join(op->t);
 	assert_non_null(op->fu);
 	tn_test_settle();
 }

@@ -115,6 +115,7 @@ struct ts_seg *ts_recv(struct tn_stack *s, struct ts_peer *p, uint8_t flags, uin
 
 /* Each spawns a task and runs it as far as it goes now. */
 struct ts_op {
+	struct tn_task *t;
 	struct tn_future *fu;
 	struct tn_tcp_conn *c;
 	struct tn_tcp_listener *l;

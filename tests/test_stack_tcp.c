@@ -478,6 +478,486 @@ static void test_abort(void **state)
 	finish(s, NULL);
 }
 
+
+/* ---- resets ---- */
+
+static void test_rst_established(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .ws = 7 };
+	struct ts_seg g;
+	struct ts_op rd;
+	uint8_t buf[8];
+	int i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_RST;
+	g.sport = p.port;
+	g.dport = LPORT;
+	/* In the window but not exact (RFC 5961 3.2): a challenge ACK. */
+	g.seq = p.seq + 100;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, p.ack, p.seq, 0);
+	/* Outside the window: nothing. */
+	g.seq = p.seq + 100000000;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_bad_seq, 1);
+	/* Challenge ACKs are limited to 10 a second per connection. */
+	g.seq = p.seq + 1;
+	for (i = 0; i < 11; i++)
+		ts_inject(s, &g);
+	assert_int_equal(st_drain(s), 9);
+	assert_int_equal(st_stats(s).tcp_challenge_ack, 10);
+	assert_int_equal(st_stats(s).tcp_challenge_ack_limited, 2);
+	ts_advance(s, ST_SEC);
+	ts_inject(s, &g);
+	assert_int_equal(st_drain(s), 1);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	/* Exact: reset.  A waiting reader learns it. */
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	g.seq = p.seq;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&rd), -ECONNRESET);
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSED);
+	assert_int_equal(st_stats(s).tcp_estab_resets, 1);
+	ts_op_write(&rd, p.c, ts_pl, 4);
+	assert_int_equal(ts_op_wait(&rd), -ECONNRESET);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	finish(s, NULL);
+}
+
+static void test_rst_syn_sent(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_op con;
+	struct ts_seg *o, g = { .ws = -1, .sport = 9000 };
+	uint32_t iss;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	iss = o->seq;
+	g.dport = o->sport;
+	/* Without an ACK, or acknowledging something else: ignored. */
+	g.flags = TH_RST;
+	ts_inject(s, &g);
+	g.flags = TH_RST | TH_ACK;
+	g.ack = iss + 5;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_false(ts_op_done(&con));
+	/* An ACK for something else without RST: answered by a RST. */
+	g.flags = TH_ACK;
+	g.seq = 77;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, iss + 5, TS_ANY, 0);
+	g.flags = TH_RST | TH_ACK;
+	g.ack = iss + 1;
+	ts_inject(s, &g);
+	assert_int_equal(ts_op_wait(&con), -ECONNREFUSED);
+	ts_expect_none(s);
+	finish(s, NULL);
+}
+
+static void test_rst_syn_received(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l;
+	struct ts_op acc;
+	struct ts_seg *o, g = { .ws = -1, .sport = 4000, .dport = LPORT, .win = 1000 };
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 4, NULL, &l), 0);
+	ts_op_accept(&acc, l);
+	g.flags = TH_SYN;
+	g.seq = 100;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 101, 0);
+	iss = o->seq;
+	/* Their SYN again: our SYN-ACK again. */
+	ts_inject(s, &g);
+	ts_expect(s, TH_SYN | TH_ACK, iss, 101, 0);
+	g.flags = TH_RST;
+	g.seq = 101;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	/* Gone: its ACK now meets the listener, which resets it. */
+	g.flags = TH_ACK;
+	g.ack = iss + 1;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, iss + 1, TS_ANY, 0);
+	assert_false(ts_op_done(&acc));
+	tn_tcp_listener_close(l);
+	assert_int_equal(ts_op_wait(&acc), -EBADF);
+	finish(s, NULL);
+}
+
+/* An exact RST ends every synchronized state but TIME-WAIT (RFC 1337). */
+static void test_rst_closing_states(void **state)
+{
+	static const uint8_t want[] = { TN_TCP_FIN_WAIT_1, TN_TCP_FIN_WAIT_2, TN_TCP_CLOSE_WAIT,
+					TN_TCP_CLOSING, TN_TCP_LAST_ACK, TN_TCP_TIME_WAIT };
+	struct tn_stack *s = ts_stack(NULL);
+	unsigned k;
+
+	(void)state;
+	for (k = 0; k < sizeof(want); k++) {
+		struct ts_peer p = { .ts = true, .port = (uint16_t)(41000 + k) };
+		struct ts_seg g;
+		uint8_t st = want[k];
+
+		ts_passive(s, &p, (uint16_t)(LPORT + k), NULL, NULL, NULL);
+		if (st == TN_TCP_CLOSE_WAIT || st == TN_TCP_LAST_ACK) {
+			ts_send(s, &p, TH_FIN | TH_ACK, 0);
+			ts_recv(s, &p, TH_ACK, 0);
+		}
+		if (st != TN_TCP_CLOSE_WAIT) {
+			tn_tcp_shutdown(p.c);
+			ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+		}
+		if (st == TN_TCP_FIN_WAIT_2 || st == TN_TCP_TIME_WAIT)
+			ts_send(s, &p, TH_ACK, 0);
+		if (st == TN_TCP_CLOSING || st == TN_TCP_TIME_WAIT) {
+			p.ack--; /* their FIN does not acknowledge ours */
+			ts_send(s, &p, TH_FIN | TH_ACK, 0);
+			p.ack++;
+			st_drain(s);
+			if (st == TN_TCP_TIME_WAIT)
+				ts_send(s, &p, TH_ACK, 0);
+		}
+		assert_int_equal(info(p.c).state, st);
+		memset(&g, 0, sizeof(g));
+		g.ws = -1;
+		g.flags = TH_RST;
+		g.seq = p.seq;
+		g.sport = p.port;
+		g.dport = (uint16_t)(LPORT + k);
+		ts_inject(s, &g);
+		ts_expect_none(s);
+		if (st == TN_TCP_TIME_WAIT) {
+			assert_int_equal(info(p.c).state, TN_TCP_TIME_WAIT);
+			/* Still there: their FIN again is ACKed. */
+			p.seq--;
+			ts_send(s, &p, TH_FIN | TH_ACK, 0);
+			ts_recv(s, &p, TH_ACK, 0);
+		} else {
+			assert_int_equal(info(p.c).state, TN_TCP_CLOSED);
+			assert_int_equal(info(p.c).err, -ECONNRESET);
+		}
+		tn_tcp_close(p.c);
+	}
+	ts_advance(s, 61ull * ST_SEC);
+	finish(s, NULL);
+}
+
+/* A SYN with a newer timestamp takes over a TIME-WAIT connection
+ * (RFC 6191); an old one gets an ACK. */
+static void test_timewait_reuse(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l = NULL;
+	struct ts_peer p = { .ts = true }, q;
+	struct ts_seg g;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, &l, NULL);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+	ts_send(s, &p, TH_FIN | TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	/* An old SYN (timestamp not newer): an ACK, nothing more. */
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_SYN;
+	g.seq = p.seq + 5;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, p.ack, p.seq, 0);
+	/* A new incarnation. */
+	q = (struct ts_peer){ .ts = true, .port = p.port, .iss = p.seq + 100000, .tsval = p.tsval + 10 };
+	ts_passive(s, &q, LPORT, NULL, &l, NULL);
+	assert_int_equal(st_stats(s).tcp_tw_reuse, 1);
+	assert_int_equal(info(q.c).state, TN_TCP_ESTABLISHED);
+	tn_tcp_listener_close(l);
+	finish(s, &q);
+}
+
+/* ---- timers ---- */
+
+/* RFC 6298: the RTO doubles per timeout up to rto_max; retransmitted
+ * data gives no RTT sample (Karn); new data does. */
+static void test_rto_backoff_karn(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rto_max_ns = 1000 * TS_MS };
+	struct ts_peer p = { .ts = true };
+	uint64_t waits[] = { 200, 400, 800, 1000, 1000 }, srtt;
+	unsigned i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(info(p.c).rto_ns, 200 * TS_MS); /* rto_min */
+	srtt = info(p.c).srtt_ns;
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	for (i = 0; i < 5; i++) {
+		ts_advance(s, waits[i] * TS_MS - TS_MS);
+		ts_expect_none(s);
+		ts_advance(s, TS_MS);
+		p.ack -= 100;
+		ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	}
+	assert_int_equal(info(p.c).rto_expiries, 5);
+	assert_int_equal(info(p.c).retransmits, 5);
+	assert_int_equal(st_stats(s).tcp_rto, 5);
+	ts_advance(s, 5 * TS_MS);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).srtt_ns, srtt); /* Karn */
+	/* The backoff is over: new data is timed, and its RTO is 200 ms. */
+	ts_write(p.c, 100, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 10 * TS_MS);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).srtt_ns, (7 * srtt + 10 * TS_MS) / 8);
+	ts_write(p.c, 110, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 199 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	p.ack -= 10;
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	finish(s, &p);
+}
+
+static void test_rto_gives_up(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .retries = 3 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_advance(s, 200 * TS_MS);
+	ts_advance(s, 400 * TS_MS);
+	ts_advance(s, 800 * TS_MS);
+	assert_int_equal(st_drain(s), 3);
+	assert_false(ts_op_done(&rd));
+	ts_advance(s, 1600 * TS_MS);
+	ts_expect_none(s); /* no RST: the peer is unreachable anyway */
+	assert_int_equal(ts_op_wait(&rd), -ETIMEDOUT);
+	assert_int_equal(st_stats(s).tcp_timeouts, 1);
+	finish(s, &p);
+}
+
+/* A SYN nobody answers: again after 1 s, 2 s..., then -ETIMEDOUT. */
+static void test_syn_retries(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .syn_retries = 2 };
+	struct ts_op con;
+	uint32_t iss;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, &o);
+	iss = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0)->seq;
+	ts_advance(s, 999 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_SYN, iss, TS_ANY, 0);
+	ts_advance(s, 2000 * TS_MS);
+	ts_expect(s, TH_SYN, iss, TS_ANY, 0);
+	assert_false(ts_op_done(&con));
+	ts_advance(s, 4000 * TS_MS);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&con), -ETIMEDOUT);
+	finish(s, NULL);
+}
+
+/* ---- loss recovery ---- */
+
+/* NewReno (RFC 6582) without SACK: three duplicate ACKs resend the
+ * first segment, a partial ACK the next hole, a full ACK ends it. */
+static void test_fast_retransmit_newreno(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .cc = TN_TCP_CC_NEWRENO };
+	struct ts_peer p = { .ts = true };
+	uint32_t a0, i;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(info(p.c).cwnd, 10 * M);
+	a0 = p.ack;
+	ts_write(p.c, 0, 10 * M);
+	for (i = 0; i < 10; i++)
+		ts_recv(s, &p, i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+	ts_expect_none(s);
+	p.ack = a0 + M;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).cwnd, 11 * M);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0 + M, p.seq, M);
+	assert_int_equal(info(p.c).ssthresh, 9 * M / 2);
+	assert_int_equal(info(p.c).cwnd, 9 * M / 2 + 3 * M);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	ts_send(s, &p, TH_ACK, 0); /* inflates */
+	assert_int_equal(info(p.c).cwnd, 9 * M / 2 + 4 * M);
+	/* A partial ACK: the next hole at once. */
+	p.ack = a0 + 2 * M;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0 + 2 * M, p.seq, M);
+	ts_expect_none(s);
+	/* The full ACK. */
+	p.ack = a0 + 10 * M;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).cwnd, 2 * M);
+	assert_int_equal(info(p.c).retransmits, 2);
+	assert_int_equal(info(p.c).rto_expiries, 0);
+	finish(s, &p);
+}
+
+/* SACK (RFC 6675): segments 0, 2 and 3 lost.  Recovery starts when
+ * more than two segments' worth above the first hole are SACKed (3.
+ * IsLost), and the holes go at once as the pipe allows. */
+static void test_sack_recovery(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg g;
+	uint32_t a0, i;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 10 * M);
+	for (i = 0; i < 10; i++)
+		ts_recv(s, &p, i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK;
+	g.seq = p.seq;
+	g.ack = a0;
+	g.win = p.win;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.tsecr = p.their_ts;
+	g.nsack = 1;
+	g.sack[0][0] = a0 + M;
+	g.sack[0][1] = a0 + 2 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	g.nsack = 2;
+	g.sack[0][0] = a0 + 4 * M;
+	g.sack[0][1] = a0 + 5 * M;
+	g.sack[1][0] = a0 + M;
+	g.sack[1][1] = a0 + 2 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	g.sack[0][1] = a0 + 7 * M;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, a0, p.seq, M);
+	ts_expect(s, TH_ACK, a0 + 2 * M, p.seq, M);
+	ts_expect(s, TH_ACK, a0 + 3 * M, p.seq, M);
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	assert_int_equal(info(p.c).retransmits, 3);
+	assert_int_equal(info(p.c).ssthresh, 10 * M * 7 / 10);
+	/* Everything arrives: recovery ends. */
+	g.nsack = 0;
+	g.ack = a0 + 10 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).unacked, 0);
+	finish(s, &p);
+}
+
+/* A shut window is probed (RFC 9293 3.8.6.1) with backoff; when it
+ * opens, data flows. */
+static void test_zero_window_probe(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint64_t waits[] = { 200, 400, 800, 1600 };
+	unsigned i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.win = 0;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).snd_wnd, 0);
+	ts_write(p.c, 0, 100);
+	ts_expect_none(s);
+	for (i = 0; i < 4; i++) {
+		ts_advance(s, waits[i] * TS_MS - TS_MS);
+		ts_expect_none(s);
+		ts_advance(s, TS_MS);
+		ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+		ts_send(s, &p, TH_ACK, 0); /* still shut */
+		ts_expect_none(s);
+	}
+	assert_int_equal(st_stats(s).tcp_zwp, 4);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	p.win = 1000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	finish(s, &p);
+}
+
+/* Keepalive: probes after the idle time, each interval; answered, the
+ * connection lives; unanswered ka_cnt times, it ends. */
+static void test_keepalive(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = 10 * ST_SEC,
+				 .ka_intvl_ns = ST_SEC, .ka_cnt = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_advance(s, 10 * ST_SEC - TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_send(s, &p, TH_ACK, 0); /* answered */
+	ts_advance(s, ST_SEC);
+	ts_expect_none(s);
+	ts_advance(s, 9 * ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_advance(s, ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	assert_false(ts_op_done(&rd));
+	ts_advance(s, ST_SEC);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&rd), -ETIMEDOUT);
+	finish(s, &p);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -510,6 +990,18 @@ int main(void)
 		T(test_half_close),
 		T(test_close_unread_resets),
 		T(test_abort),
+		T(test_rst_established),
+		T(test_rst_syn_sent),
+		T(test_rst_syn_received),
+		T(test_rst_closing_states),
+		T(test_timewait_reuse),
+		T(test_rto_backoff_karn),
+		T(test_rto_gives_up),
+		T(test_syn_retries),
+		T(test_fast_retransmit_newreno),
+		T(test_sack_recovery),
+		T(test_zero_window_probe),
+		T(test_keepalive),
 	};
 
 	if (getenv("ST_FILTER"))
