@@ -303,7 +303,8 @@ static struct tn_tcp_conn *listen_cookie_ack(struct tn_tcp_listener *l,
 	c->f |= TF_PASSIVE | TF_COOKIE;
 	c->irs = g->seq - 1;
 	c->rcv_nxt = g->seq;
-	c->rcv_adv = g->seq;
+	/* What the cookie's SYN-ACK announced. */
+	c->rcv_adv = g->seq + (c->o.rcvbuf > 65535 ? 65535 : c->o.rcvbuf);
 	c->iss = g->ack - 1;
 	c->snd_una = c->snd_nxt = c->snd_max = c->sb_seq = g->ack;
 	c->recover = c->iss;
@@ -567,8 +568,10 @@ static void dup_ack(struct tn_tcp_conn *c)
 	tn__tcp_rexmt_arm(c);
 }
 
-/* true if c was closed. */
-static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
+/* What ack_input decided. */
+enum { ACK_OK, ACK_DROP, ACK_CLOSED };
+
+static int ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 {
 	struct tn_stack *s = c->s;
 	uint32_t wnd = (uint32_t)g->win << c->snd_wscale, old_wnd = c->snd_wnd;
@@ -580,17 +583,17 @@ static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		 * or older than any window: ACK and drop. */
 		s->st.tcp_bad_ack++;
 		tn__tcp_send_ack_limited(c, tn__seq_lt(g->ack, c->snd_una));
-		return false;
+		return ACK_DROP;
 	}
 	if (c->state == TN_TCP_SYN_RECEIVED) {
 		if (!tn__seq_gt(g->ack, c->snd_una)) {
 			s->st.tcp_bad_ack++;
 			tn__tcp_reply_rst(s, g);
-			return false;
+			return ACK_DROP;
 		}
 		if ((c->f & TF_PASSIVE) && c->l && c->l->aq_len >= c->l->backlog) {
 			s->st.tcp_syn_drop++; /* nobody accepts: the peer will retry */
-			return false;
+			return ACK_DROP;
 		}
 		c->state = TN_TCP_ESTABLISHED;
 		c->snd_una = g->ack;
@@ -607,7 +610,7 @@ static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		if (c->f & TF_PASSIVE)
 			tn__tcp_listener_established(c);
 		tn__tcp_sock_state(c);
-		return false;
+		return ACK_OK;
 	}
 	if (c->f & TF_SACK)
 		sack_news = sack_update(c, g);
@@ -627,14 +630,14 @@ static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		}
 	}
 	if (tn__seq_gt(g->ack, c->snd_una))
-		return new_ack(c, g);
+		return new_ack(c, g) ? ACK_CLOSED : ACK_OK;
 	if (c->f & TF_PERSIST)
 		c->nrexmt = 0; /* the probe was answered: the peer lives */
 	if (c->snd_max != c->snd_una &&
 	    ((g->len == 0 && !(g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) &&
 	      wnd == old_wnd) || sack_news))
 		dup_ack(c);
-	return false;
+	return ACK_OK;
 }
 
 /* ---- data and FIN ---- */
@@ -789,10 +792,16 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		c->ts_recent = g->tsval;
 		c->ts_recent_at = s->now;
 	}
-	if (ack_input(c, g))
-		goto drop; /* closed (LAST-ACK done) */
+	switch (ack_input(c, g)) {
+	case ACK_CLOSED:
+		goto drop; /* (LAST-ACK done: c is gone) */
+	case ACK_DROP:
+		goto drop;
+	default:
+		break;
+	}
 	if (c->state == TN_TCP_SYN_RECEIVED || c->state == TN_TCP_CLOSED)
-		goto drop; /* not accepted yet (queue full), or reset */
+		goto drop; /* not accepted yet (queue full) */
 	if (c->state == TN_TCP_TIME_WAIT) {
 		/* CLOSING -> TIME-WAIT on this ACK; a FIN now is a duplicate. */
 		goto out;
@@ -818,7 +827,7 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		goto drop;
 	}
 	if (len) {
-		bool in_order = seq == c->rcv_nxt;
+		bool in_order = seq == c->rcv_nxt, had_ooo = c->ooo.head;
 
 		if (len > c->rcv_seg_max)
 			c->rcv_seg_max = len < c->rcv_mss ? len : c->rcv_mss;
@@ -837,8 +846,10 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		tn__tcp_rcv_data(c, m, seq, len);
 		m = NULL;
 		if (in_order) {
-			if (tn__tcp_ooo_pull(c) || c->ooo.head)
+			if (had_ooo) {
+				tn__tcp_ooo_pull(c);
 				c->f |= TF_ACK_NOW; /* a hole filled (RFC 5681 4.2) */
+			}
 			else if (ack_now(c))
 				c->f |= TF_ACK_NOW;
 			else

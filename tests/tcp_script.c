@@ -227,30 +227,28 @@ bool ts_pop(struct tn_stack *s, struct ts_seg *o)
 	return true;
 }
 
-struct ts_seg *ts_expect(struct tn_stack *s, uint8_t flags, int64_t seq, int64_t ack,
-			 int64_t len)
+struct ts_seg *ts_expect_at(int line, struct tn_stack *s, uint8_t flags, int64_t seq,
+			    int64_t ack, int64_t len)
 {
 	if (!ts_pop(s, &last))
-		fail_msg("no segment sent; wanted flags 0x%02x", flags);
-	if (last.flags != flags)
-		fail_msg("flags 0x%02x, wanted 0x%02x (seq %u ack %u len %u)", last.flags, flags,
-			 last.seq, last.ack, last.len);
-	if (seq != TS_ANY)
-		assert_int_equal(last.seq, (uint32_t)seq);
-	if (ack != TS_ANY)
-		assert_int_equal(last.ack, (uint32_t)ack);
-	if (len != TS_ANY)
-		assert_int_equal(last.len, (uint32_t)len);
+		fail_msg("line %d: no segment sent; wanted flags 0x%02x", line, flags);
+	if (last.flags != flags || (seq != TS_ANY && last.seq != (uint32_t)seq) ||
+	    (ack != TS_ANY && last.ack != (uint32_t)ack) ||
+	    (len != TS_ANY && last.len != (uint32_t)len))
+		fail_msg("line %d: got flags 0x%02x seq %u ack %u len %u, wanted 0x%02x %lld %lld "
+			 "%lld", line, last.flags, last.seq, last.ack, last.len, flags,
+			 (long long)(seq == TS_ANY ? -1 : (uint32_t)seq),
+			 (long long)(ack == TS_ANY ? -1 : (uint32_t)ack), (long long)len);
 	return &last;
 }
 
-void ts_expect_none(struct tn_stack *s)
+void ts_expect_none_at(int line, struct tn_stack *s)
 {
 	struct ts_seg o;
 
 	if (ts_pop(s, &o))
-		fail_msg("unexpected segment: flags 0x%02x seq %u ack %u len %u", o.flags, o.seq,
-			 o.ack, o.len);
+		fail_msg("line %d: unexpected segment: flags 0x%02x seq %u ack %u len %u", line,
+			 o.flags, o.seq, o.ack, o.len);
 }
 
 /* ---- the scripted peer ---- */
@@ -283,9 +281,11 @@ void ts_send(struct tn_stack *s, struct ts_peer *p, uint8_t flags, uint32_t len)
 	p->seq += len + !!(flags & TH_FIN);
 }
 
-struct ts_seg *ts_recv(struct tn_stack *s, struct ts_peer *p, uint8_t flags, uint32_t len)
+struct ts_seg *ts_recv_at(int line, struct tn_stack *s, struct ts_peer *p, uint8_t flags,
+			  uint32_t len)
 {
-	struct ts_seg *o = ts_expect(s, flags, TS_ANY, (flags & TH_ACK) ? p->seq : TS_ANY, len);
+	struct ts_seg *o = ts_expect_at(line, s, flags, (len || (flags & TH_FIN)) ? p->ack : TS_ANY,
+					(flags & TH_ACK) ? p->seq : TS_ANY, len);
 
 	assert_int_equal(o->sport, p->our_port);
 	assert_int_equal(o->dport, p->port);

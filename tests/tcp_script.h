@@ -87,9 +87,12 @@ void ts_inject(struct tn_stack *s, const struct ts_seg *seg);
 bool ts_pop(struct tn_stack *s, struct ts_seg *out);
 /* Pops one segment and asserts flags, seq, ack (TS_ANY: any) and
  * payload length; returns it (a static one, overwritten by the next). */
-struct ts_seg *ts_expect(struct tn_stack *s, uint8_t flags, int64_t seq, int64_t ack,
-			 int64_t len);
-void ts_expect_none(struct tn_stack *s);
+struct ts_seg *ts_expect_at(int line, struct tn_stack *s, uint8_t flags, int64_t seq,
+			    int64_t ack, int64_t len);
+void ts_expect_none_at(int line, struct tn_stack *s);
+/* (The wrappers report the caller's line.) */
+#define ts_expect(...) ts_expect_at(__LINE__, __VA_ARGS__)
+#define ts_expect_none(s) ts_expect_none_at(__LINE__, s)
 
 /* ---- a connection with the scripted peer ---- */
 
@@ -109,7 +112,9 @@ void ts_send(struct tn_stack *s, struct ts_peer *p, uint8_t flags, uint32_t len)
 /* Pops a segment from the stack, asserts flags/len and that it fits the
  * peer's view (seq == p->ack for data, ack == p->seq), updates p->ack
  * and p->their_ts; returns it. */
-struct ts_seg *ts_recv(struct tn_stack *s, struct ts_peer *p, uint8_t flags, uint32_t len);
+struct ts_seg *ts_recv_at(int line, struct tn_stack *s, struct ts_peer *p, uint8_t flags,
+			  uint32_t len);
+#define ts_recv(...) ts_recv_at(__LINE__, __VA_ARGS__)
 
 /* ---- the coroutine API from the test's thread ---- */
 

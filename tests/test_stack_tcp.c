@@ -958,6 +958,435 @@ static void test_keepalive(void **state)
 	finish(s, &p);
 }
 
+
+/* ---- defences ---- */
+
+/* RFC 5961: a SYN on an open connection gets a challenge ACK; an ACK of
+ * data never sent, or older than any window, is dropped with an ACK. */
+static void test_rfc5961_syn_and_ack(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_seg g;
+	uint32_t ack = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.flags = TH_SYN;
+	g.seq = p.seq + 1000;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, p.ack, p.seq, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	assert_int_equal(st_stats(s).tcp_challenge_ack, 1);
+	/* Data with an ACK of 5 bytes we never sent: not taken. */
+	ack = p.ack;
+	p.ack += 5;
+	ts_send(s, &p, TH_ACK | TH_PSH, 20);
+	ts_expect(s, TH_ACK, ack, p.seq - 20, 0);
+	assert_int_equal(info(p.c).bytes_received, 0);
+	assert_int_equal(info(p.c).unacked, 10);
+	/* An ACK from before the window: dropped, challenged. */
+	p.seq -= 20;
+	p.ack = ack - 10 - 70000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, ack, p.seq, 0);
+	assert_int_equal(st_stats(s).tcp_bad_ack, 2);
+	assert_int_equal(st_stats(s).tcp_challenge_ack, 2);
+	p.ack = ack;
+	ts_send(s, &p, TH_ACK | TH_PSH, 20);
+	assert_int_equal(info(p.c).unacked, 0);
+	ts_read_check(p.c, 0, 20);
+	finish(s, &p);
+}
+
+/* PAWS (RFC 7323 5): a segment with an older timestamp is a stale
+ * duplicate: dropped, ACKed. */
+static void test_paws(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .tsval = 100000 };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.tsval -= 10;
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_expect(s, TH_ACK, p.ack, p.seq - 10, 0);
+	assert_int_equal(st_stats(s).tcp_paws, 1);
+	assert_int_equal(info(p.c).bytes_received, 0);
+	p.seq -= 10;
+	p.tsval += 20;
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_read_check(p.c, 0, 10);
+	/* The timestamp we echo is the newest in-window one. */
+	ts_advance(s, 40 * TS_MS);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->tsecr, 100010);
+	finish(s, &p);
+}
+
+/* Thousands of tiny out-of-order segments: bounded by segments held,
+ * adjacent ones merged, every mbuf accounted for. */
+static void test_ooo_bound(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	uint32_t hole, i;
+	unsigned before;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	before = rte_mempool_avail_count(st_pool);
+	hole = p.seq;
+	/* 1,000 one-byte segments with a gap after each: 128 kept. */
+	for (i = 0; i < 1000; i++) {
+		p.seq = hole + 1 + 2 * i;
+		ts_send(s, &p, TH_ACK, 1);
+		assert_int_equal(st_drain(s), 1);
+	}
+	assert_int_equal(st_stats(s).tcp_ooo_drop, 1000 - 128);
+	assert_true(rte_mempool_avail_count(st_pool) >= before - 128);
+	/* The hole's byte joins the first of them. */
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 1);
+	ts_expect(s, TH_ACK, TS_ANY, hole + 2, 0);
+	ts_read_check(p.c, 0, 2);
+	finish(s, &p);
+
+	/* 2,000 adjacent one-byte segments after a gap: merged into few
+	 * mbufs, then delivered whole. */
+	s = ts_stack(NULL);
+	p = (struct ts_peer){ .ts = true, .sack = true, .ws = 7 };
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	before = rte_mempool_avail_count(st_pool);
+	hole = p.seq;
+	p.seq = hole + 10;
+	for (i = 0; i < 2000; i++) {
+		ts_send(s, &p, TH_ACK, 1);
+		assert_int_equal(st_drain(s), 1);
+	}
+	assert_int_equal(st_stats(s).tcp_ooo_drop, 0);
+	assert_true(rte_mempool_avail_count(st_pool) >= before - 4);
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 10);
+	ts_expect(s, TH_ACK, TS_ANY, hole + 2010, 0);
+	ts_read_check(p.c, 0, 2010);
+	finish(s, &p);
+}
+
+/* Out-of-order data reassembled; overlapping and duplicate pieces
+ * trimmed; SACK blocks most recent first. */
+static void test_ooo_reassembly(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg *o;
+	uint32_t base;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	base = p.seq;
+	p.seq = base + 1000;
+	ts_send(s, &p, TH_ACK, 500); /* [1000, 1500) */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base + 3000;
+	ts_send(s, &p, TH_ACK, 100); /* [3000, 3100) */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 2);
+	assert_int_equal(o->sack[0][0], base + 3000);
+	assert_int_equal(o->sack[1][0], base + 1000);
+	p.seq = base + 1200;
+	ts_send(s, &p, TH_ACK, 600); /* overlaps: [1500, 1800) is new */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->sack[0][0], base + 1000);
+	assert_int_equal(o->sack[0][1], base + 1800);
+	p.seq = base + 1100;
+	ts_send(s, &p, TH_ACK, 100); /* a duplicate */
+	st_drain(s);
+	p.seq = base;
+	ts_send(s, &p, TH_ACK, 1000);
+	o = ts_expect(s, TH_ACK, TS_ANY, base + 1800, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base + 1800;
+	ts_send(s, &p, TH_ACK, 1300); /* [1800, 3100), the rest overlapping */
+	o = ts_expect(s, TH_ACK, TS_ANY, base + 3100, 0);
+	assert_int_equal(o->nsack, 0);
+	p.seq = base + 3100;
+	ts_read_check(p.c, 0, 3100);
+	finish(s, &p);
+}
+
+/* ---- ICMP (RFC 5927) ---- */
+
+static void feed_icmp(struct tn_stack *s, uint8_t type, uint8_t code, uint16_t mtu,
+		      uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	struct st_ip ip = { .proto = IPPROTO_ICMP, .src = ST_IP_GW };
+	struct rte_ipv4_hdr *h;
+	uint8_t q[28], b[64], r[4] = { 0, 0, (uint8_t)(mtu >> 8), (uint8_t)mtu };
+	uint32_t rest, n;
+
+	memset(q, 0, sizeof(q));
+	h = (struct rte_ipv4_hdr *)q;
+	h->version_ihl = 0x45;
+	h->total_length = rte_cpu_to_be_16(60);
+	h->time_to_live = 64;
+	h->next_proto_id = IPPROTO_TCP;
+	h->src_addr = ST_IP_US;
+	h->dst_addr = ST_IP_PEER;
+	h->hdr_checksum = ~rte_raw_cksum(h, 20);
+	q[20] = (uint8_t)(sport >> 8);
+	q[21] = (uint8_t)sport;
+	q[22] = (uint8_t)(dport >> 8);
+	q[23] = (uint8_t)dport;
+	q[24] = (uint8_t)(seq >> 24);
+	q[25] = (uint8_t)(seq >> 16);
+	q[26] = (uint8_t)(seq >> 8);
+	q[27] = (uint8_t)seq;
+	memcpy(&rest, r, 4);
+	n = st_icmp(b, type, code, rest, q, 28);
+	st_feed(s, st_ipv4(&ip, b, n));
+}
+
+static void test_icmp_errors(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .retries = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+	uint32_t una;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	una = p.ack;
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	/* Fragmentation needed: the MSS follows the MTU, not below 64. */
+	feed_icmp(s, 3, 4, 1000, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 1000 - 40 - 12);
+	feed_icmp(s, 3, 4, 60, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 64);
+	assert_int_equal(st_stats(s).tcp_pmtu_clamp, 2);
+	/* About data not in flight: not believed. */
+	feed_icmp(s, 3, 1, 0, LPORT, p.port, una + 100);
+	feed_icmp(s, 3, 1, 0, LPORT, p.port, una - 1);
+	assert_int_equal(st_stats(s).tcp_icmp_err_ignored, 2);
+	/* Host unreachable: soft; the connection lives, and reports it
+	 * only when it times out. */
+	feed_icmp(s, 3, 1, 0, LPORT, p.port, una);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	assert_int_equal(tn_tcp_set_opts(p.c, &o), 0);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_advance(s, 200 * TS_MS);
+	ts_advance(s, 400 * TS_MS);
+	ts_advance(s, 800 * TS_MS);
+	assert_int_equal(ts_op_wait(&rd), -EHOSTUNREACH);
+	st_drain(s);
+	finish(s, &p);
+}
+
+/* In SYN-SENT, port unreachable is a hard error (RFC 1122 4.2.3.9). */
+static void test_icmp_refused(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_op con;
+	struct ts_seg *o;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	feed_icmp(s, 3, 1, 0, o->sport, 9000, o->seq); /* host: soft */
+	assert_false(ts_op_done(&con));
+	feed_icmp(s, 3, 3, 0, o->sport, 9000, o->seq);
+	assert_int_equal(ts_op_wait(&con), -ECONNREFUSED);
+	finish(s, NULL);
+}
+
+/* ---- ISNs, cookies ---- */
+
+static uint32_t syn_isn(struct tn_stack *s, uint16_t port, struct ts_op *op, uint16_t *sport)
+{
+	struct ts_seg *o;
+
+	ts_op_connect(op, s, port, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	if (sport)
+		*sport = o->sport;
+	return o->seq;
+}
+
+/* RFC 6528: the ISN is a keyed hash of the tuple plus a clock, so it
+ * differs per tuple and, for one seed and clock, is the same. */
+static void test_isn(void **state)
+{
+	struct tn_stack_config cfg;
+	struct tn_stack *a, *b, *c;
+	struct ts_op o1, o2, o3, o4;
+	uint32_t i1, i2, i3, i4;
+	uint16_t p1, p2;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	a = ts_stack(&cfg);
+	b = ts_stack(&cfg);
+	cfg.seed = 43;
+	c = ts_stack(&cfg);
+	i1 = syn_isn(a, 9000, &o1, &p1);
+	i2 = syn_isn(b, 9000, &o2, &p2);
+	assert_int_equal(p1, p2);
+	assert_int_equal(i1, i2);
+	i3 = syn_isn(a, 9001, &o3, NULL);
+	assert_int_not_equal(i1, i3);
+	i4 = syn_isn(c, 9000, &o4, NULL);
+	assert_int_not_equal(i1, i4);
+	tn_stack_destroy(a);
+	tn_stack_destroy(b);
+	st_destroy(c);
+	assert_int_equal(ts_op_wait(&o1), -EBADF);
+	assert_int_equal(ts_op_wait(&o2), -EBADF);
+	assert_int_equal(ts_op_wait(&o3), -EBADF);
+	assert_int_equal(ts_op_wait(&o4), -EBADF);
+}
+
+/* Past the half-open bound, SYN cookies (RFC 4987) answer; a valid one
+ * makes the connection, with MSS, SACK and window scale kept. */
+static void test_syn_cookies(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l;
+	struct ts_op acc;
+	struct ts_seg g, *o;
+	struct tn_tcp_info i;
+	uint32_t cookie, tsv;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 1, NULL, &l), 0);
+	memset(&g, 0, sizeof(g));
+	g.ws = 7;
+	g.mss = 1460;
+	g.sack_ok = true;
+	g.ts = true;
+	g.tsval = 777;
+	g.flags = TH_SYN;
+	g.seq = 100;
+	g.win = 65535;
+	g.dport = LPORT;
+	g.sport = 4000;
+	ts_inject(s, &g); /* half-open: the one allowed */
+	ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 101, 0);
+	g.sport = 4001;
+	g.seq = 5000;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 5001, 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_sent, 1);
+	assert_int_equal(o->mss, 1460);
+	assert_int_equal(o->ws, 3);
+	assert_true(o->sack_ok);
+	assert_int_equal(o->tsecr, 777);
+	cookie = o->seq;
+	tsv = o->tsval;
+	/* A wrong cookie: reset. */
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK;
+	g.seq = 5001;
+	g.ack = cookie + 0x400001;
+	g.win = 1000;
+	g.dport = LPORT;
+	g.sport = 4001;
+	g.ts = true;
+	g.tsval = 778;
+	g.tsecr = tsv;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, cookie + 0x400001, TS_ANY, 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_bad, 1);
+	/* The right one, with data. */
+	g.ack = cookie + 1;
+	g.flags = TH_ACK | TH_PSH;
+	g.len = 5;
+	g.data = (const uint8_t *)"hello";
+	ts_inject(s, &g);
+	ts_op_accept(&acc, l);
+	assert_int_equal(ts_op_wait(&acc), 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_ok, 1);
+	i = info(acc.out);
+	assert_int_equal(i.state, TN_TCP_ESTABLISHED);
+	assert_int_equal(i.mss, 1448);
+	assert_true(i.sack);
+	assert_true(i.timestamps);
+	assert_int_equal(i.snd_wscale, 7);
+	assert_int_equal(i.rcv_wscale, 3);
+	assert_int_equal(i.snd_wnd, 1000u << 7);
+	assert_int_equal(i.bytes_received, 5);
+	tn_tcp_abort(acc.out);
+	tn_tcp_listener_close(l);
+	finish(s, NULL);
+}
+
+/* ---- windows ---- */
+
+/* The receive window shrinks as data waits, shuts, and reopens by a
+ * window update when the reader frees it. */
+static void test_receive_window(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rcvbuf = 4096 };
+	struct ts_peer p = { .ts = true };
+	struct ts_seg sa, *r;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, &sa);
+	assert_int_equal(sa.win, 4096);
+	assert_int_equal(sa.ws, 0);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 1200);
+	ts_send(s, &p, TH_ACK, 1200);
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 0);
+	/* A byte into the shut window: dropped, ACKed. */
+	ts_send(s, &p, TH_ACK, 1);
+	r = ts_expect(s, TH_ACK, TS_ANY, p.seq - 1, 0);
+	assert_int_equal(r->win, 0);
+	p.seq--;
+	assert_int_equal(st_stats(s).tcp_rcvwnd_drop, 1);
+	ts_read_check(p.c, 0, 4096);
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 4096);
+	finish(s, &p);
+}
+
+/* The peer's scaled window bounds what we send; a sliver of window
+ * below half the largest seen is not used while more data waits
+ * (sender SWS avoidance, RFC 1122 4.2.3.4). */
+static void test_send_window(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .ws = 2 };
+	int i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.win = 1000; /* 4,000 bytes */
+	ts_send(s, &p, TH_ACK, 0);
+	ts_write(p.c, 0, 10000);
+	for (i = 0; i < 3; i++) {
+		ts_recv(s, &p, TH_ACK, 1448);
+		ts_recv(s, &p, TH_ACK, 1448);
+		ts_expect_none(s);
+		ts_send(s, &p, TH_ACK, 0);
+	}
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10000 - 6 * 1448);
+	finish(s, &p);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1002,6 +1431,16 @@ int main(void)
 		T(test_sack_recovery),
 		T(test_zero_window_probe),
 		T(test_keepalive),
+		T(test_rfc5961_syn_and_ack),
+		T(test_paws),
+		T(test_ooo_bound),
+		T(test_ooo_reassembly),
+		T(test_icmp_errors),
+		T(test_icmp_refused),
+		T(test_isn),
+		T(test_syn_cookies),
+		T(test_receive_window),
+		T(test_send_window),
 	};
 
 	if (getenv("ST_FILTER"))
