@@ -1387,6 +1387,345 @@ static void test_send_window(void **state)
 	finish(s, &p);
 }
 
+
+/* ---- bad input ---- */
+
+static void test_bad_segments(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct st_ip ip = { .proto = IPPROTO_TCP };
+	struct ts_seg g;
+	static const uint8_t bad_opt[4] = { 2, 1, 0, 0 }; /* MSS with length 1 */
+	uint8_t b[64];
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.sport = 4000;
+	g.dport = 9999;
+	g.seq = 100;
+	/* A SYN to a closed port: RST|ACK acknowledging it. */
+	g.flags = TH_SYN;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST | TH_ACK, 0, 101, 0);
+	/* An ACK: RST from its acknowledgment number. */
+	g.flags = TH_ACK;
+	g.ack = 5555;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, 5555, TS_ANY, 0);
+	/* A RST: nothing. */
+	g.flags = TH_RST;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_no_conn, 3);
+	/* Dropped and counted, never answered. */
+	g.flags = TH_SYN;
+	g.bad_csum = true;
+	ts_inject(s, &g);
+	g.bad_csum = false;
+	g.flags = TH_SYN | TH_FIN;
+	ts_inject(s, &g);
+	g.flags = TH_SYN;
+	g.opt = bad_opt;
+	g.optlen = 4;
+	ts_inject(s, &g);
+	memset(b, 0, sizeof(b));
+	st_feed(s, st_ipv4(&ip, b, 12)); /* shorter than a header */
+	b[12] = 0x40;                    /* data offset 4 */
+	st_feed(s, st_ipv4(&ip, b, 20));
+	b[12] = 0xf0;                    /* 60 bytes of header in 20 */
+	st_feed(s, st_ipv4(&ip, b, 20));
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_bad_csum, 1);
+	assert_int_equal(st_stats(s).tcp_bad_flags, 1);
+	assert_int_equal(st_stats(s).tcp_bad_opts, 1);
+	assert_int_equal(st_stats(s).tcp_bad_len, 3);
+	assert_int_equal(st_stats(s).tcp_rx, 3);
+	finish(s, NULL);
+}
+
+static void test_listen_errors(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l, *l2;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, 0, 4, NULL, &l), -EINVAL);
+	assert_int_equal(tn_tcp_listen(s, ST_IP(10, 0, 0, 9), 80, 4, NULL, &l), -EADDRNOTAVAIL);
+	assert_int_equal(tn_tcp_listen(s, ST_IP_US, 80, 4, NULL, &l), 0);
+	assert_int_equal(tn_tcp_listen(s, 0, 80, 4, NULL, &l2), -EADDRINUSE);
+	tn_tcp_listener_close(l);
+	assert_int_equal(tn_tcp_listen(s, 0, 80, 4, NULL, &l2), 0);
+	tn_tcp_listener_close(l2);
+	finish(s, NULL);
+}
+
+/* ---- the coroutine API ---- */
+
+static void test_co_read_cancel(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[16];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	assert_int_equal(tn_tcp_read(p.c, buf, 4), -EPERM);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	tn_task_cancel(rd.t);
+	assert_int_equal(ts_op_wait(&rd), -ECANCELED);
+	/* Still usable. */
+	ts_send(s, &p, TH_ACK | TH_PSH, 7);
+	ts_read_check(p.c, 0, 7);
+	/* Data that raced the cancellation is returned; nothing is lost. */
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_send(s, &p, TH_ACK | TH_PSH, 3);
+	tn_task_cancel(rd.t);
+	assert_int_equal(ts_op_wait(&rd), 3);
+	finish(s, &p);
+}
+
+struct co_args {
+	struct tn_stack *s;
+	struct tn_tcp_conn *c;
+	uint64_t timeout;
+	ssize_t r;
+	uint8_t buf[64];
+};
+
+static intptr_t connect_timeout_task(void *arg)
+{
+	struct co_args *a = arg;
+	struct tn_timeout to;
+
+	tn_timeout_enter(&to, tn_now() + a->timeout);
+	a->r = tn_tcp_connect(a->s, ST_IP_PEER, 9000, NULL, &a->c);
+	a->r = tn_timeout_exit(&to, (int)a->r);
+	return 0;
+}
+
+/* A connect in a timeout scope: -ETIMEDOUT, the attempt forgotten. */
+static void test_co_connect_timeout(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct co_args a = { .s = s, .timeout = 50 * TS_MS };
+	struct tn_future *fu;
+	struct ts_seg *o, g;
+	uint16_t port;
+
+	(void)state;
+	fu = tn_task_join(tn_task_spawn(connect_timeout_task, &a));
+	ts_settle();
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	port = o->sport;
+	ts_advance(s, 49 * TS_MS);
+	assert_false(tn_future_done(fu));
+	ts_advance(s, 2 * TS_MS); /* (the scheduler's timers fire just after) */
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.r, -ETIMEDOUT);
+	ts_expect_none(s);
+	/* A late SYN-ACK finds no one. */
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_SYN | TH_ACK;
+	g.sport = 9000;
+	g.dport = port;
+	g.ack = o->seq + 1;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, g.ack, TS_ANY, 0);
+	finish(s, NULL);
+}
+
+/* write awaits room in the send buffer; drain awaits every ACK. */
+static void test_co_backpressure_drain(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .sndbuf = 4096 };
+	struct ts_peer p = { .ts = true, .ws = 7 };
+	struct ts_op w, d;
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 4096);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 1200);
+	ts_op_write(&w, p.c, ts_pl + 4096, 3000);
+	assert_false(ts_op_done(&w));
+	/* 1,448 bytes of room: not enough for 3,000; no wakeup. */
+	p.ack = a0 + 1448;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_false(ts_op_done(&w));
+	p.ack = a0 + 4096;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(ts_op_wait(&w), 0);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 104);
+	ts_op_drain(&d, p.c);
+	assert_false(ts_op_done(&d));
+	p.ack -= 104;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_false(ts_op_done(&d));
+	p.ack += 104;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(ts_op_wait(&d), 0);
+	finish(s, &p);
+}
+
+static intptr_t read_until_task(void *arg)
+{
+	struct co_args *a = arg;
+
+	a->r = tn_tcp_read_until(a->c, a->buf, sizeof(a->buf), "\r\n", 2);
+	return 0;
+}
+
+static intptr_t read_exactly_task(void *arg)
+{
+	struct co_args *a = arg;
+
+	a->r = tn_tcp_read_exactly(a->c, a->buf, 10);
+	return 0;
+}
+
+static ssize_t co_run(tn_task_fn fn, struct co_args *a, bool want_done)
+{
+	struct tn_future *fu = tn_task_join(tn_task_spawn(fn, a));
+
+	ts_settle();
+	if (!want_done) {
+		assert_false(tn_future_done(fu));
+		tn_future_detach(fu);
+		return 1;
+	}
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	return a->r;
+}
+
+static void test_co_read_until_exactly(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct co_args a = { 0 };
+	struct ts_seg g;
+	static const char msg[] = "hello\r\nwor";
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a.c = p.c;
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK | TH_PSH;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.seq = p.seq;
+	g.ack = p.ack;
+	g.win = p.win;
+	g.data = (const uint8_t *)msg;
+	g.len = 10;
+	ts_inject(s, &g);
+	assert_int_equal(co_run(read_until_task, &a, true), 7);
+	assert_memory_equal(a.buf, "hello\r\n", 7);
+	/* "wor" waits for its delimiter, split across segments. */
+	co_run(read_until_task, &a, false);
+	g.seq += 10;
+	g.data = (const uint8_t *)"ld\r";
+	g.len = 3;
+	ts_inject(s, &g);
+	ts_settle();
+	g.seq += 3;
+	g.data = (const uint8_t *)"\nABCDEFGHIJKLMNOPQRSTU";
+	g.len = 22;
+	ts_inject(s, &g);
+	ts_settle();
+	assert_int_equal(a.r, 7);
+	assert_memory_equal(a.buf, "world\r\n", 7);
+	/* read_exactly: 10 of the 21 bytes, then the stream ends with 11
+	 * left: 10 more, then the last one. */
+	assert_int_equal(co_run(read_exactly_task, &a, true), 10);
+	assert_memory_equal(a.buf, "ABCDEFGHIJ", 10);
+	g.seq += 22;
+	g.flags = TH_ACK | TH_FIN;
+	g.len = 0;
+	ts_inject(s, &g);
+	assert_int_equal(co_run(read_exactly_task, &a, true), 10);
+	assert_int_equal(co_run(read_exactly_task, &a, true), 1);
+	assert_int_equal(a.buf[0], 'U');
+	assert_int_equal(co_run(read_until_task, &a, true), 0);
+	st_drain(s);
+	finish(s, &p);
+}
+
+static intptr_t send_mbuf_task(void *arg)
+{
+	struct co_args *a = arg;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(st_pool);
+
+	memcpy(rte_pktmbuf_append(m, 300), ts_pl, 300);
+	a->r = tn_tcp_send_mbuf(a->c, m);
+	return 0;
+}
+
+static void test_zero_copy(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct co_args a = { 0 };
+	struct rte_mbuf *m[8];
+	uint16_t n, i;
+	uint32_t off = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a.c = p.c;
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK | TH_PSH, 100);
+	n = tn_tcp_recv_burst(p.c, m, 8);
+	assert_true(n >= 1);
+	for (i = 0; i < n; i++) {
+		assert_null(m[i]->next);
+		assert_memory_equal(rte_pktmbuf_mtod(m[i], void *), ts_pl + off, m[i]->data_len);
+		off += m[i]->data_len;
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_int_equal(off, 1548);
+	assert_int_equal(tn_tcp_recv_burst(p.c, m, 8), 0);
+	assert_false(tn_tcp_at_eof(p.c));
+	st_drain(s);
+	assert_int_equal(co_run(send_mbuf_task, &a, true), 0);
+	assert_memory_equal(ts_recv(s, &p, TH_ACK | TH_PSH, 300)->payload, ts_pl, 300);
+	finish(s, &p);
+}
+
+/* close and stack teardown wake waiting tasks with -EBADF. */
+static void test_co_close_wakes(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true }, q = { .ts = true, .port = 40001 };
+	struct ts_op rd, rd2;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_passive(s, &q, LPORT + 1, NULL, NULL, NULL);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	assert_int_equal(ts_op_wait(&rd), -EBADF);
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+	ts_op_read(&rd2, q.c, buf, sizeof(buf));
+	st_destroy(s);
+	assert_int_equal(ts_op_wait(&rd2), -EBADF);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1441,6 +1780,14 @@ int main(void)
 		T(test_syn_cookies),
 		T(test_receive_window),
 		T(test_send_window),
+		T(test_bad_segments),
+		T(test_listen_errors),
+		T(test_co_read_cancel),
+		T(test_co_connect_timeout),
+		T(test_co_backpressure_drain),
+		T(test_co_read_until_exactly),
+		T(test_zero_copy),
+		T(test_co_close_wakes),
 	};
 
 	if (getenv("ST_FILTER"))
