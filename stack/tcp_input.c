@@ -515,7 +515,7 @@ static bool new_ack(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 	if (c->snd_una == c->snd_max)
 		tn__tcp_rexmt_stop(c);
 	else
-		tn__tcp_rexmt_arm(c);
+		tn__tcp_rexmt_arm_data(c);
 	if (fin_acked) {
 		switch (c->state) {
 		case TN_TCP_FIN_WAIT_1:
@@ -540,6 +540,7 @@ static bool new_ack(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 static void dup_ack(struct tn_tcp_conn *c)
 {
 	struct tn_stack *s = c->s;
+	uint32_t thresh;
 
 	if (c->dupacks < 255)
 		c->dupacks++;
@@ -548,8 +549,16 @@ static void dup_ack(struct tn_tcp_conn *c)
 			c->cwnd += c->mss; /* NewReno: inflate per segment that left */
 		return;
 	}
-	if (c->dupacks < TN_TCP_DUPTHRESH &&
-	    !((c->f & TF_SACK) && c->sacked >= TN_TCP_DUPTHRESH * c->mss))
+	/* Early retransmit (RFC 5827): with fewer than four segments out and
+	 * nothing new to send, fewer duplicates can ever come. */
+	thresh = TN_TCP_DUPTHRESH;
+	if (tn__seq_geq(c->snd_max, c->sb_seq + c->sndq.bytes)) {
+		uint32_t segs = (tn__tcp_flight(c) + c->mss - 1) / c->mss;
+
+		if (segs < 4)
+			thresh = segs > 2 ? segs - 1 : 1;
+	}
+	if (c->dupacks < thresh && !((c->f & TF_SACK) && c->sacked > (thresh - 1) * c->mss))
 		return;
 	/* RFC 6582 3.2 (2): not again for data sent before the last
 	 * reduction. */

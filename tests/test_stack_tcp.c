@@ -895,6 +895,73 @@ static void test_sack_recovery(void **state)
 	finish(s, &p);
 }
 
+/* Tail loss probe (RFC 8985 7): the last segment again after 2 SRTT
+ * (10 ms at least, plus the delayed-ACK time for a lone segment), well
+ * before the RTO; one probe per flight. */
+static void test_tail_loss_probe(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true };
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	/* Three segments out: the probe after 10 ms is the last MSS of data
+	 * (segment bounds are not kept: it covers the last segment). */
+	a0 = p.ack;
+	ts_write(p.c, 0, 3000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 104);
+	ts_advance(s, 9 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, a0 + 3000 - 1448, p.seq, 1448);
+	assert_int_equal(st_stats(s).tcp_tlp, 1);
+	ts_send(s, &p, TH_ACK, 0);
+	/* A lone segment: 10 ms + 40 ms of the peer's delayed ACK. */
+	a0 = p.ack;
+	ts_write(p.c, 3000, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_advance(s, 49 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, a0, p.seq, 100);
+	assert_int_equal(st_stats(s).tcp_tlp, 2);
+	/* Then the RTO, not another probe. */
+	ts_advance(s, 199 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK | TH_PSH, a0, p.seq, 100);
+	assert_int_equal(st_stats(s).tcp_tlp, 2);
+	ts_send(s, &p, TH_ACK, 0);
+	finish(s, &p);
+}
+
+/* Early retransmit (RFC 5827): two segments out, the first lost: one
+ * duplicate ACK is all that can come, and it is enough. */
+static void test_early_retransmit(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 2000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 552);
+	p.ack = a0;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0, p.seq, 1448);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	p.ack = a0 + 2000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	finish(s, &p);
+}
+
 /* A shut window is probed (RFC 9293 3.8.6.1) with backoff; when it
  * opens, data flows. */
 static void test_zero_window_probe(void **state)
@@ -1850,6 +1917,8 @@ int main(void)
 		T(test_syn_retries),
 		T(test_fast_retransmit_newreno),
 		T(test_sack_recovery),
+		T(test_tail_loss_probe),
+		T(test_early_retransmit),
 		T(test_zero_window_probe),
 		T(test_keepalive),
 		T(test_rfc5961_syn_and_ack),

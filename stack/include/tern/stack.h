@@ -134,7 +134,8 @@ struct tn_stack_stats {
 	 * (retransmission or keepalive gave up), tcp_aborts (RSTs we sent to
 	 * end a connection).  tcp_retransmits (all), tcp_rto (timeouts),
 	 * tcp_fast_retransmits, tcp_delayed_acks (sent by the timer),
-	 * tcp_zwp (zero-window probes), tcp_icmp_err (ICMP errors acted on),
+	 * tcp_zwp (zero-window probes), tcp_tlp (tail loss probes, RFC 8985
+	 * 7), tcp_icmp_err (ICMP errors acted on),
 	 * tcp_icmp_err_ignored (no connection, or a sequence number outside
 	 * the window: RFC 5927 4.1), tcp_pmtu_clamp (MSS lowered by an ICMP
 	 * fragmentation-needed). */
@@ -145,7 +146,7 @@ struct tn_stack_stats {
 		tcp_syncookies_ok, tcp_syncookies_bad, tcp_tw_overflow, tcp_tw_reuse,
 		tcp_active_opens, tcp_passive_opens, tcp_estab_resets, tcp_timeouts, tcp_aborts,
 		tcp_retransmits, tcp_rto, tcp_fast_retransmits, tcp_delayed_acks, tcp_zwp,
-		tcp_icmp_err, tcp_icmp_err_ignored, tcp_pmtu_clamp;
+		tcp_icmp_err, tcp_icmp_err_ignored, tcp_pmtu_clamp, tcp_tlp;
 	/* frames the stack could not queue for sending, or build (no mbuf) */
 	uint64_t tx_queue_full, no_mbuf;
 };
