@@ -10,7 +10,9 @@
  * laps too, skipped until their lap.  A bitmap of non-empty slots finds
  * the next deadline without walking the slots, and 100,000 connections
  * cost one pointer pair each.  Deadlines fire at the first tick at or
- * after them (up to 1 ms late).
+ * after them (up to 1 ms late).  A deadline that moves later, or stops,
+ * leaves the entry where it is, to be re-filed when its slot comes up
+ * (so the per-segment path rarely touches the wheel).
  *
  * Keepalive is lazy, as Linux's: received segments only note the time
  * (last_rx); the idle timer, when it fires early, re-files itself. */
@@ -57,11 +59,12 @@ void tn__tcp_timer_update(struct tn_tcp_conn *c)
 	uint64_t at = min_nz(min_nz(c->rexmt_at, c->delack_at), c->idle_at), tick;
 	unsigned sl;
 
-	if (at == c->t_at && (c->t_pprev || !at))
+	/* Later or off while filed: stay where we are; the slot's turn
+	 * re-files (or drops) us.  Every ACK restarts the RTO and most stop
+	 * it: this keeps the wheel out of the per-segment path. */
+	if (c->t_pprev ? at == 0 || at >= c->t_at : at == 0)
 		return;
 	tn__tcp_timer_remove(c);
-	if (!at)
-		return;
 	tick = (at + TN_TCP_TICK_NS - 1) / TN_TCP_TICK_NS;
 	if (tick <= t->cur_tick)
 		tick = t->cur_tick + 1;
