@@ -196,8 +196,10 @@ static void syn_sent_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		}
 		return;
 	}
-	if (!(g->flags & RTE_TCP_SYN_FLAG))
+	if (!(g->flags & RTE_TCP_SYN_FLAG)) {
+		s->st.tcp_bad_flags++;
 		return;
+	}
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
@@ -793,8 +795,10 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		c->f |= TF_ACK_NOW;
 	}
 	/* ACK (fifth). */
-	if (!(g->flags & RTE_TCP_ACK_FLAG))
+	if (!(g->flags & RTE_TCP_ACK_FLAG)) {
+		s->st.tcp_bad_flags++;
 		goto drop;
+	}
 	/* RFC 7323 4.3: remember the timestamp to echo. */
 	if ((c->f & TF_TS) && g->has_ts && tn__seq_leq(g->seq, c->last_ack_sent) &&
 	    (!c->ts_recent_at || tn__seq_geq(g->tsval, c->ts_recent))) {
@@ -823,7 +827,8 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		case TN_TCP_FIN_WAIT_2:
 			break;
 		default:
-			len = 0; /* after their FIN: cannot be */
+			s->st.tcp_bad_seq++; /* after their FIN: cannot be */
+			len = 0;
 			break;
 		}
 	}

@@ -1456,6 +1456,40 @@ static void test_send_window(void **state)
 }
 
 
+/* The peer shrinks its window under data in flight (RFC 9293 3.8.6.2.1
+ * discourages it, but it happens): tolerated; nothing new goes past the
+ * new edge, and the retransmission fits it. */
+static void test_window_shrink(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.win = 4000;
+	ts_send(s, &p, TH_ACK, 0);
+	a0 = p.ack;
+	ts_write(p.c, 0, 4000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 1104);
+	p.ack = a0;
+	p.win = 1000;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).snd_wnd, 1000);
+	ts_write(p.c, 4000, 500);
+	ts_expect_none(s);
+	ts_advance(s, 200 * TS_MS);
+	ts_expect(s, TH_ACK, a0, p.seq, 1000);
+	ts_expect_none(s);
+	p.ack = a0 + 4000;
+	p.win = 4000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 500);
+	finish(s, &p);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_segments(void **state)
@@ -1933,6 +1967,7 @@ int main(void)
 		T(test_syn_cookies),
 		T(test_receive_window),
 		T(test_send_window),
+		T(test_window_shrink),
 		T(test_bad_segments),
 		T(test_listen_errors),
 		T(test_co_read_cancel),

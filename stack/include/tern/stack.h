@@ -112,11 +112,11 @@ struct tn_stack_stats {
 	 * tcp_tx: segments sent (tcp_rst_tx of them resets).  Drops:
 	 * tcp_bad_len (shorter than a header, a data offset below 5 or past
 	 * the segment), tcp_bad_csum, tcp_bad_flags (SYN with FIN or RST,
-	 * no ACK where one is required, a broadcast or multicast
-	 * destination), tcp_bad_opts (an option with a bad length),
+	 * no ACK where one is required, no SYN in SYN-SENT, a port 0, a
+	 * broadcast or multicast destination), tcp_bad_opts (an option with a bad length),
 	 * tcp_no_conn (no connection or listener: answered by a RST unless
 	 * it was one), tcp_bad_seq (not acceptable, RFC 9293 3.10.7.4: an
-	 * ACK answers it), tcp_paws (old timestamp, RFC 7323 5), tcp_bad_ack
+	 * ACK answers it; also data after the peer's FIN), tcp_paws (old timestamp, RFC 7323 5), tcp_bad_ack
 	 * (acknowledges data we did not send, or older than RFC 5961 5.2
 	 * allows), tcp_rcvwnd_drop (data beyond the receive window),
 	 * tcp_ooo_drop (the out-of-order queue was at its bound),
