@@ -208,3 +208,17 @@ int tn_port_mac(uint16_t port, uint8_t mac[6])
 	memcpy(mac, a.addr_bytes, 6);
 	return 0;
 }
+
+int tn_port_link_up(uint16_t port)
+{
+	struct rte_eth_link link;
+	int err;
+
+	if (!tn__rt || port >= tn__rt->nports)
+		return -ENODEV;
+	memset(&link, 0, sizeof(link));
+	err = rte_eth_link_get_nowait(tn__rt->port_ids[port], &link);
+	if (err)
+		return err;
+	return link.link_status == RTE_ETH_LINK_UP;
+}

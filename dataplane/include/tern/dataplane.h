@@ -108,6 +108,10 @@ unsigned tn_core_count(void);
 /* How many ports are up, and a port's MAC address. */
 uint16_t tn_port_count(void);
 int tn_port_mac(uint16_t port, uint8_t mac[6]);
+/* 1 if the port's link is up now, 0 if down, or -ENODEV / the PMD's
+ * error.  Ports are used whether or not their link came up within
+ * --link-timeout; a packet generator asks this before it sends. */
+int tn_port_link_up(uint16_t port);
 
 /* Queues packets for transmission on this core's TX queue of port; they
  * leave in the loop's TX phase (or at once when a burst fills).  Takes
