@@ -17,6 +17,7 @@
 # - At SIGINT tern-echo exits 0 and its counters match: every ping-pong
 #   message answered, exactly every --reply-every'th under-load message
 #   answered and the rest not, two bad datagrams, nothing dropped.
+# - --sockperf with tern-echo's own client is a usage error (exit 2).
 #
 # usage: dp_sockperf_test.sh TERN-ECHO
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
@@ -27,6 +28,16 @@ command -v sockperf >/dev/null || dp_skip "no sockperf (apt-get install sockperf
 ns=tn-sockperf-$$ tap=tnsp$$
 ip=10.123.45.2 port_pp=11111 port_ul=11112 port_py=11113 port_ref=11114
 every=10
+
+# The client is sockperf: tern-echo's own client refuses the option
+# before the EAL starts.
+"$echo_app" -l 0 --no-huge -m 64 --no-pci --file-prefix "$(dp_prefix cli)" -- \
+	--ip 10.123.45.1/24 --client $ip:$port_pp --udp --sockperf >"$DP_TMP/cli.out" 2>&1
+rc=$?
+((rc == 2)) && grep -q -- '--sockperf is a server option' "$DP_TMP/cli.out" || {
+	cat "$DP_TMP/cli.out"
+	dp_fail "tern-echo --client --sockperf: exit $rc, want 2 and a message"
+}
 
 dp_netns "$ns" || dp_fail "cannot create a network namespace"
 ip -n "$ns" link set lo up
