@@ -6,7 +6,8 @@
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
- * for byte (RSS or software steering picks the core of a flow).  Client: datagrams carrying a sequence
+ * for byte (RSS or software steering picks a flow's core).  Client (one
+ * core): datagrams carrying a sequence
  * number and their send time, at most --window in flight; a reply must
  * come back byte-exact within --timeout or the request counts as lost.
  * At the end: round-trip percentiles and the loss.
