@@ -4,8 +4,10 @@
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --udp \
  *                        --size 64 (--count N | --duration S) [--window N]
  *
- * Server: one task per socket on the main core sends every datagram back
- * to its sender, byte for byte.  Client: datagrams carrying a sequence
+ * Server: on every core, one socket per --udp port on that core's stack
+ * and a task per socket sends every datagram back to its sender, byte
+ * for byte (RSS or software steering picks a flow's core).  Client (one
+ * core): datagrams carrying a sequence
  * number and their send time, at most --window in flight; a reply must
  * come back byte-exact within --timeout or the request counts as lost.
  * At the end: round-trip percentiles and the loss.
@@ -213,6 +215,9 @@ static int parse_opt(void *arg, const char *name, const char *v)
 
 /* ---- server ---- */
 
+/* Each core's sockets, on its own stack (--udp ports from opt.socks). */
+static struct echo_sock core_socks[TN_MAX_CORES][MAX_PORTS];
+
 static intptr_t echo_task(void *arg)
 {
 	struct echo_sock *s = arg;
@@ -299,13 +304,18 @@ static intptr_t sockperf_task(void *arg)
 static intptr_t server_main(struct tn_stack *st)
 {
 	struct tn_task *tasks[MAX_PORTS] = {0};
+	struct echo_sock *socks = core_socks[tn_core_id(tn_core_self())];
+	char where[24] = "";
 	intptr_t rc = 0;
 	unsigned i;
 
+	if (tn_core_count() > 1)
+		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
 	for (i = 0; i < opt.nports; i++) {
-		struct echo_sock *s = &opt.socks[i];
+		struct echo_sock *s = &socks[i];
 		int err;
 
+		s->port = opt.socks[i].port;
 		if (!opt.sockperf)
 			s->buf = malloc(BUF_LEN); /* --sockperf works on the mbufs */
 		s->u = tn_udp_open(st);
@@ -326,7 +336,7 @@ static intptr_t server_main(struct tn_stack *st)
 			fprintf(stderr, PROG ": spawn: %s\n", strerror(errno));
 			goto out;
 		}
-		printf("echo: udp port %u%s\n", s->port, opt.sockperf ? " (sockperf)" : "");
+		printf("echo: udp port %u%s%s\n", s->port, opt.sockperf ? " (sockperf)" : "", where);
 	}
 	fflush(stdout);
 	/* Until SIGINT/SIGTERM cancels us. */
@@ -335,7 +345,7 @@ static intptr_t server_main(struct tn_stack *st)
 	tn_task_uncancel();
 out:
 	for (i = 0; i < opt.nports; i++) {
-		struct echo_sock *s = &opt.socks[i];
+		struct echo_sock *s = &socks[i];
 
 		if (tasks[i]) {
 			tn_task_cancel(tasks[i]);
@@ -348,23 +358,48 @@ out:
 			if (opt.sockperf)
 				printf("udp %u: sockperf replied %llu messages %llu bytes, "
 				       "no reply wanted %llu, bad %llu, send errors %llu, "
-				       "rx dropped %llu\n",
+				       "rx dropped %llu%s\n",
 				       s->port, (unsigned long long)s->echoed,
 				       (unsigned long long)s->bytes, (unsigned long long)s->quiet,
 				       (unsigned long long)s->bad, (unsigned long long)s->send_errors,
-				       (unsigned long long)us.rx_dropped);
+				       (unsigned long long)us.rx_dropped, where);
 			else
 				printf("udp %u: echoed %llu datagrams %llu bytes, send errors %llu, "
-				       "rx dropped %llu\n",
+				       "rx dropped %llu%s\n",
 				       s->port, (unsigned long long)s->echoed,
 				       (unsigned long long)s->bytes, (unsigned long long)s->send_errors,
-				       (unsigned long long)us.rx_dropped);
+				       (unsigned long long)us.rx_dropped, where);
 			tn_udp_close(s->u);
 		}
 		free(s->buf);
 	}
 	fflush(stdout);
 	return rc;
+}
+
+/* The server on the other cores: core 0's runs as the main task. */
+static intptr_t server_core(void *arg)
+{
+	intptr_t rc = server_main(tn_core_stack(tn_core_self()));
+
+	(void)arg;
+	if (rc)
+		tn_stop();
+	return rc;
+}
+
+static int echo_core_init(struct tn_core *c, void *arg)
+{
+	struct tn_task *t;
+
+	(void)arg;
+	if (opt.client || tn_core_id(c) == 0 || !tn_core_stack(c))
+		return 0;
+	t = tn_task_spawn(server_core, NULL);
+	if (!t)
+		return -1;
+	tn_task_detach(t);
+	return 0;
 }
 
 /* ---- client ---- */
@@ -601,6 +636,7 @@ int main(int argc, char **argv)
 		.usage = usage,
 		.parse_opt = parse_opt,
 		.value_opts = (const char *const *)value_opts,
+		.core_init = echo_core_init,
 		.main = echo_main,
 	};
 

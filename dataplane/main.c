@@ -161,14 +161,6 @@ int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 	rt->tsc_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
 	install_signals();
 	err = make_cores(rt);
-	if (!err && cfg->ip && rt->ncores > 1) {
-		/* One stack instance per core needs ARP shared across cores: the
-		 * next step.  Until then, say so rather than misbehave. */
-		fprintf(stderr, "tern: --ip runs the stack on one core for now: use one lcore "
-			"(e.g. -l 0)\n");
-		code = 2;
-		goto out;
-	}
 	if (!err)
 		err = make_steer_rings(rt);
 	if (!err)

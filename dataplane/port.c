@@ -42,11 +42,19 @@ static int port_setup(struct tn_runtime *rt, unsigned idx)
 	nq = (uint16_t)RTE_MIN(rt->ncores, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
 	if (nq == 0)
 		nq = 1;
+	/* Software steering hashes on core 0 alone: a port with some
+	 * queues but fewer than cores gets one, not RSS and steering on
+	 * top of each other (a flow's RSS queue would not be its core). */
+	if (nq < rt->ncores)
+		nq = 1;
 	memset(&conf, 0, sizeof(conf));
 	if (nq > 1 && info.flow_type_rss_offloads) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)tn__rss_key;
 		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(tn__rss_key);
+		/* RTE_ETH_RSS_IP includes FRAG_IPV4: every fragment of a
+		 * datagram, the first too, hashes on the addresses alone, so
+		 * they all reach the core that reassembles them. */
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
 			info.flow_type_rss_offloads;

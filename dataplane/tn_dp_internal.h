@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 
 #include "tern/dataplane.h"
+#include "tern/stack.h"
 #include "tn_fault.h"
 #include "tn_pcap.h"
 
@@ -19,6 +20,8 @@
 #define TN_CALLS_PER_CORE 4096 /* tn_submit_to records a core can run at once */
 #define TN_MAIL_RING 1024    /* messages per ordered pair of cores */
 #define TN_MAIL_BATCH 16     /* drained per ring per loop turn (Seastar's 16) */
+#define TN_ARP_RING 256      /* ARP bindings per ordered pair of cores (--ip) */
+#define TN_STACK_TX_RING 1024 /* frames a core without a queue on port 0 sends via core 0 */
 
 struct tn_txbuf {
 	uint16_t n;
@@ -71,6 +74,15 @@ struct tn_core {
 	uint64_t mail_sent, mail_recv;
 	struct tn_stack *stack;      /* port 0's protocol stack (--ip) */
 	uint64_t stack_deadline;
+	/* --ip on several cores.  stack_tx: this core has no queue on port 0
+	 * (software steering), so its stack's frames go to core 0 to send.
+	 * arp_mail_*: bindings sent to the other cores' stacks, received
+	 * from them, and dropped because a ring was full; stack_tx_fwd:
+	 * frames handed to core 0 through stack_tx. */
+	struct rte_ring *stack_tx;
+	uint64_t arp_mail_sent, arp_mail_recv, arp_mail_dropped, stack_tx_fwd;
+	bool had_stack;
+	struct tn_stack_stats stack_final; /* the stack's counters at its end */
 	int exit_code;
 } __rte_cache_aligned;
 
@@ -90,6 +102,9 @@ struct tn_runtime {
 	bool fault_on;
 	/* mail[from][to]: single producer, single consumer. */
 	struct rte_ring *mail[TN_MAX_CORES][TN_MAX_CORES];
+	/* arp[from][to]: ARP bindings between the cores' stacks (--ip on
+	 * several cores); single producer, single consumer. */
+	struct rte_ring *arp[TN_MAX_CORES][TN_MAX_CORES];
 	volatile int stop;
 	volatile unsigned cores_ready;
 	uint64_t tsc_mult;                /* ns = (tsc * tsc_mult) >> 32 */
@@ -124,10 +139,18 @@ int tn__mail_init(struct tn_runtime *rt);
 void tn__mail_fini(struct tn_runtime *rt);
 int tn__core_calls_init(struct tn_core *c);
 bool tn__mail_phase(struct tn_core *c);
+/* What this core's stack learned from ARP goes to every other core's,
+ * and what theirs learned comes into it.  True if anything moved. */
+bool tn__mail_arp_phase(struct tn_core *c, uint64_t now);
 
 /* stats.c */
 int tn__stats_register(struct tn_runtime *rt);
 void tn__stats_print(struct tn_runtime *rt, FILE *out);
+
+/* stack_stats.c: the stacks' counters, summed over cores and per core,
+ * in telemetry (/tern/stack) and at exit. */
+void tn__stack_stats_register(void);
+void tn__stack_stats_print(struct tn_runtime *rt, FILE *out);
 
 /* The symmetric Toeplitz key: a flow and its reverse hash alike, so both
  * directions land on the same core. */

@@ -35,6 +35,12 @@ struct tn_stack_config {
 	/* UDP ports tn_udp_bind(u, addr, 0) picks from, host order,
 	 * inclusive (lo 0 or hi < lo: 49152-65535). */
 	uint16_t udp_eph_lo, udp_eph_hi;
+	/* Several instances on one link (one per core, same address and
+	 * MAC): no_garp leaves the gratuitous ARP at create to one of them;
+	 * arp_share records what ARP frames teach for tn_stack_arp_learned,
+	 * so the others can be told (tn_stack_arp_update). */
+	bool no_garp;
+	bool arp_share;
 };
 
 /* Counters: every frame the stack drops is counted under its reason. */
@@ -110,6 +116,11 @@ struct tn_stack_stats {
 		icmp_err_truncated, icmp_unhandled;
 	/* frames the stack could not queue for sending, or build (no mbuf) */
 	uint64_t tx_queue_full, no_mbuf;
+	/* Instances sharing a link (arp_share): arp_shared, bindings recorded
+	 * for tn_stack_arp_learned; arp_share_lost, recorded ones overwritten
+	 * before they were taken; arp_updates, bindings from another
+	 * instance that tn_stack_arp_update installed. */
+	uint64_t arp_shared, arp_share_lost, arp_updates;
 };
 
 /* A stack for one interface on one core; NULL with errno (EINVAL: no
@@ -137,6 +148,38 @@ void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st);
  * -EMSGSIZE).  Replies are counted in icmp_echo_reply_rx. */
 int tn_stack_ping(struct tn_stack *s, uint32_t dst, uint16_t id, uint16_t seq,
 		  const void *data, uint16_t len, uint64_t now);
+
+/* ---- several instances on one link ----
+ * One instance per core serves the same address; ARP frames reach only
+ * the core the NIC (or software steering) hands them to, but every core
+ * needs its neighbours' MACs.  The stack stays out of how they talk: the
+ * caller takes what one instance learned and gives it to the others. */
+
+/* A neighbour's address as an ARP frame to this instance showed it. */
+struct tn_arp_binding {
+	uint32_t ip;    /* network byte order */
+	uint8_t mac[6];
+	/* The instance holds an entry for ip (it needed the address, or the
+	 * host asked for ours), so the others may make one too.  Otherwise
+	 * (a reply to a request another instance sent, a gratuitous ARP)
+	 * they only update one they hold: ARP floods create nothing. */
+	bool held;
+};
+
+/* With cfg.arp_share: moves up to max bindings learned since the last
+ * call into out, oldest first; returns how many.  The last 64 are kept
+ * (older ones are counted in arp_share_lost).  Bindings installed by
+ * tn_stack_arp_update are not recorded again. */
+uint16_t tn_stack_arp_learned(struct tn_stack *s, struct tn_arp_binding *out, uint16_t max);
+/* A binding another instance on the link learned: updates this
+ * instance's entry for ip (an unresolved one then sends the frames that
+ * waited for it), or makes one if create.  0; -ENOENT: no entry and not
+ * create; -ENOSPC: the cache is full (only the gateway's is left);
+ * -EINVAL: not an on-link unicast neighbour, or a group or zero MAC.
+ * Run tn_stack_timers afterwards: the entry's expiry may be the next
+ * deadline. */
+int tn_stack_arp_update(struct tn_stack *s, uint32_t ip, const uint8_t mac[6], bool create,
+			uint64_t now);
 
 #ifdef __cplusplus
 }
