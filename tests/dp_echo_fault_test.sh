@@ -43,7 +43,9 @@ nsrun blast python3 "$ECHO_NET" udp-blast "$ECHO_ADDR" 7 3000 "$seed" 10 ||
 
 # ping's count of replies in a log ("N packets transmitted, M received").
 received() {
-	sed -nE 's/.* ([0-9]+) received.*/\1/p' "$DP_TMP/$1.log"
+	local n
+	n=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' "$DP_TMP/$1.log")
+	echo "${n:-0}"
 }
 # Loss makes ping exit 1: what counts is that replies came.
 nsrun flood ping -n -q -f -c 1000 -w 15 "$ECHO_ADDR"
