@@ -21,7 +21,10 @@
 # datagrams or packets the fault streams still held), and the exit
 # counters show drops both ways (the faults were on).
 #
-# N is $TN_FAULT_SEED if set, else the test's pid (printed, to replay).
+# On af_xdp, A's kernel still talks TCP and ping with B meanwhile (the
+# faults are Tern's, on what the XDP program gives it).
+#
+# N is $TN_FAULT_SEED if set, else the test's pid (printed).
 #
 # usage: dp_echo_fault_test.sh tap|afxdp TERN-ECHO
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
@@ -55,10 +58,11 @@ nsrun flood_frag ping -n -q -f -c 300 -w 15 -s 4000 "$ECHO_ADDR"
 nsrun after ping -n -q -c 20 -i 0.05 -W 1 "$ECHO_ADDR"
 (($(received after) > 0)) || dp_fail "tern-echo stopped answering after the floods"
 
+[[ $mode == afxdp ]] && echo_kernel_traffic during
+
 echo_sigint
 read -r rx tx drx dtx < <(dp_port_counters "$DP_TMP/echo.err" 0)
 [[ -n ${rx:-} ]] || dp_fail "no counters at exit"
 ((drx > 0 && dtx > 0)) || dp_fail "drops rx $drx tx $dtx: the faults were not on both ways"
-[[ $mode == afxdp ]] && echo_kernel_traffic after
 
 echo "dp_echo_fault_$mode: passed (seed $seed)"
