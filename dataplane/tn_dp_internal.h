@@ -96,6 +96,12 @@ struct tn_runtime {
 	uint16_t port_nq[TN_MAX_PORTS];   /* queues configured on the port */
 	bool port_started[TN_MAX_PORTS];
 	bool sw_steer[TN_MAX_PORTS];      /* fewer queues than cores */
+	bool port_af_xdp[TN_MAX_PORTS];   /* driven by net_af_xdp */
+	/* The port sends a packet only from one direct segment: chains and
+	 * indirect mbufs are copied first (tx.c). */
+	bool port_tx_flat[TN_MAX_PORTS];
+	/* mbufs the port keeps for good (af_xdp's fill ring: leak.c). */
+	unsigned port_kept[TN_MAX_PORTS];
 	struct rte_mempool *mp;
 	struct tn_pcap *pcap;
 	struct tn_fault_spec fault;
@@ -123,6 +129,15 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app);
 /* port.c */
 int tn__ports_init(struct tn_runtime *rt);
 void tn__ports_fini(struct tn_runtime *rt);
+
+/* leak.c: the exit-time mbuf audit.  tn__ports_quiesce drains RX
+ * queues and reaps af_xdp TX completions before the ports stop;
+ * tn__mbufs_leaked (after everything is freed) prints and returns how
+ * many mbufs are missing from the pool, past what ports keep for good,
+ * plus pcap_in_use. */
+unsigned tn__mbufs_in_use(const struct rte_mempool *mp);
+void tn__ports_quiesce(struct tn_runtime *rt);
+unsigned tn__mbufs_leaked(const struct tn_runtime *rt, unsigned pcap_in_use);
 
 /* loop.c: one core's whole life: scheduler, loop, drain. */
 int tn__core_run(void *arg);

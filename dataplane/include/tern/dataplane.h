@@ -87,7 +87,8 @@ void tn_config_defaults(struct tn_config *cfg);
 
 /* asyncio.run() for a networked program: EAL, ports and one loop per
  * core, then fn as the main task on the main core.  Returns the exit code
- * for main(): 0, 1 if fn failed, 2 for a bad command line. */
+ * for main(): 0, 1 if fn failed or an mbuf was not back in the pool at
+ * exit ("mbufs in use at exit: N" on stderr), 2 for a bad command line. */
 int tn_main(int argc, char **argv, intptr_t (*fn)(void *arg), void *arg);
 
 /* The full form, with packet handlers and application options. */
