@@ -21,7 +21,8 @@
 	X(arp_evicted) X(ip_rx) X(ip_bad_version) X(ip_bad_ihl) X(ip_bad_len)               \
 	X(ip_bad_csum) X(ip_bad_options) X(ip_ttl_expired) X(ip_not_ours) X(ip_bad_src)     \
 	X(ip_no_route) X(ip_tx_too_big) X(ip_unknown_proto) X(ip_frag_rx) X(ip_frag_bad)    \
-	X(ip_frag_reassembled) X(ip_frag_dropped) X(ip_frag_timeout) X(ip_frag_tx)         \
+	X(ip_frag_reassembled) X(ip_frag_dropped) X(ip_frag_evicted) X(ip_frag_timeout)    \
+	X(ip_frag_tx)                                                                       \
 	X(udp_rx) X(udp_tx) X(udp_bad_len) X(udp_bad_csum) X(udp_no_port) X(udp_rcvq_full)  \
 	X(udp_icmp_err) X(udp_icmp_err_ignored) X(udp_copy_failed) X(igmp_rx) X(igmp_bad)   \
 	X(igmp_queries_rx) X(igmp_reports_sent) X(igmp_reports_suppressed)                 \

@@ -248,13 +248,22 @@ def udp_blast(host, port, n, seed, min_pct):
     nxt = 0
     total_bytes = 0
     deadline = time.monotonic() + 60
+    data = None     # the next datagram, made but not sent yet
     while (nxt < n or sent) and time.monotonic() < deadline:
         while nxt < n and len(sent) < window:
-            size = rng.randint(8, 8000)
-            data = struct.pack("!I", nxt) + nonce + rng.randbytes(size - 8)
-            s.send(data)
-            total_bytes += size
+            if data is None:
+                size = rng.randint(8, 8000)
+                data = struct.pack("!I", nxt) + nonce + rng.randbytes(size - 8)
+            try:
+                s.send(data)
+            except socket.timeout:
+                # The send buffer is full: the kernel holds datagrams
+                # while it resolves our MAC (an ARP exchange the faults
+                # may drop, retried after 1 s).  Receive, then retry.
+                break
+            total_bytes += len(data)
             sent[nxt] = (data, time.monotonic() + timeout)
+            data = None
             nxt += 1
         try:
             got = s.recv(65535)

@@ -73,13 +73,15 @@ struct tn_stack_stats {
 	 * received; ip_frag_bad dropped before reassembly (empty, a non-last
 	 * one not a multiple of 8 bytes, ending past 65,535); ip_frag_dropped
 	 * discarded by the reassembler (overlap, duplicate, several first or
-	 * last ones, too many, table full); ip_frag_timeout freed when their
+	 * last ones, too many, table full); ip_frag_evicted dropped with
+	 * their datagram to make room for a new one when the table was full
+	 * (the oldest go first; see ipv4_reass.c); ip_frag_timeout freed when their
 	 * datagram timed out; ip_frag_reassembled datagrams completed;
 	 * ip_frag_tx fragments sent. */
 	uint64_t ip_rx, ip_bad_version, ip_bad_ihl, ip_bad_len, ip_bad_csum, ip_bad_options,
 		ip_ttl_expired, ip_not_ours, ip_bad_src, ip_no_route, ip_tx_too_big,
 		ip_unknown_proto, ip_frag_rx, ip_frag_bad, ip_frag_reassembled,
-		ip_frag_dropped, ip_frag_timeout, ip_frag_tx;
+		ip_frag_dropped, ip_frag_evicted, ip_frag_timeout, ip_frag_tx;
 	/* UDP.  udp_rx: datagrams delivered to sockets (a multicast or
 	 * broadcast one once per socket); udp_tx: datagrams sent;
 	 * udp_bad_len: shorter than a header, or a length field that is not
