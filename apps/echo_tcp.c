@@ -12,7 +12,10 @@
  * Two tasks, so a request larger than the windows cannot deadlock
  * against an echo server that stops reading while it cannot write.
  * --reconnect: one connection per request (connect, write, read,
- * close), sequentially. */
+ * close), sequentially.
+ *
+ * Bulk (bench/run_tcp.py): --discard servers drop what they receive,
+ * and a --send-bytes client streams into one. */
 #include "echo_tcp.h"
 
 #include <errno.h>
@@ -41,10 +44,11 @@ struct srv {
 	unsigned n;
 	struct srv_port {
 		uint16_t port;
+		bool discard; /* --discard: drop what arrives (RFC 863) */
 		struct tn_tcp_listener *l;
 		struct tn_task *task;
 		uint64_t accepted, bytes, errors;
-	} p[MAX_PORTS];
+	} p[2 * MAX_PORTS];
 };
 static struct srv srv_core[TN_MAX_CORES];
 
@@ -97,6 +101,31 @@ static intptr_t conn_task(void *arg)
 	return 0;
 }
 
+/* --discard: frees every received mbuf (zero copy, as the echo), then
+ * closes once the peer has. */
+static intptr_t discard_task(void *arg)
+{
+	struct srv_conn sc = *(struct srv_conn *)arg;
+	struct rte_mbuf *m[32];
+	uint16_t n;
+	int err;
+
+	free(arg);
+	while ((err = tn_tcp_wait_readable(sc.c)) == 0 &&
+	       (n = tn_tcp_recv_burst(sc.c, m, 32)) != 0)
+		for (uint16_t i = 0; i < n; i++) {
+			sc.p->bytes += m[i]->pkt_len;
+			rte_pktmbuf_free(m[i]);
+		}
+	if (err && err != -ECANCELED)
+		sc.p->errors++;
+	if (err == -ECANCELED || err == -EBADF)
+		tn_tcp_abort(sc.c);
+	else
+		tn_tcp_close(sc.c);
+	return 0;
+}
+
 static intptr_t listen_task(void *arg)
 {
 	struct srv_port *p = arg;
@@ -119,7 +148,7 @@ static intptr_t listen_task(void *arg)
 		}
 		sc->c = c;
 		sc->p = p;
-		t = tn_task_spawn(conn_task, sc);
+		t = tn_task_spawn(p->discard ? discard_task : conn_task, sc);
 		if (!t) {
 			free(sc);
 			tn_tcp_abort(c);
@@ -129,7 +158,7 @@ static intptr_t listen_task(void *arg)
 	}
 }
 
-int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n)
+int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n, bool discard)
 {
 	struct srv *srv = my_srv();
 	unsigned i;
@@ -139,6 +168,7 @@ int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n
 		int err;
 
 		p->port = ports[i];
+		p->discard = discard;
 		err = tn_tcp_listen(st, 0, p->port, 1024, NULL, &p->l);
 		if (err) {
 			fprintf(stderr, PROG ": listen tcp %u: %s\n", p->port, strerror(-err));
@@ -151,9 +181,10 @@ int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n
 		}
 		srv->n++;
 		if (tn_core_count() > 1)
-			printf("echo: tcp port %u (core %u)\n", p->port, tn_core_id(tn_core_self()));
+			printf("echo: tcp port %u%s (core %u)\n", p->port, discard ? " (discard)" : "",
+			       tn_core_id(tn_core_self()));
 		else
-			printf("echo: tcp port %u\n", p->port);
+			printf("echo: tcp port %u%s\n", p->port, discard ? " (discard)" : "");
 	}
 	return 0;
 }
@@ -172,9 +203,9 @@ void echo_tcp_server_stop(void)
 		tn_task_cancel(p->task);
 		tn_await(tn_task_join(p->task), NULL);
 		tn_tcp_listener_close(p->l);
-		printf("tcp %u: accepted %llu connections, echoed %llu bytes, errors %llu%s\n",
-		       p->port, (unsigned long long)p->accepted, (unsigned long long)p->bytes,
-		       (unsigned long long)p->errors, where);
+		printf("tcp %u: accepted %llu connections, %s %llu bytes, errors %llu%s\n",
+		       p->port, (unsigned long long)p->accepted, p->discard ? "discarded" : "echoed",
+		       (unsigned long long)p->bytes, (unsigned long long)p->errors, where);
 	}
 	srv->n = 0;
 }
@@ -382,6 +413,52 @@ static int run_reconnect(struct client *k)
 	return err;
 }
 
+/* --send-bytes: streams cfg->send_bytes bytes (at most cfg->duration s
+ * when set) from one buffer, awaits their acknowledgement, then closes
+ * gracefully.  The rate counts the bytes the peer acknowledged, from
+ * the first write to the last ACK. */
+static int run_send(struct client *k)
+{
+	const size_t chunk = 64 * 1024;
+	uint8_t *buf = malloc(chunk);
+	uint64_t left = k->cfg->send_bytes, t0, t1;
+	struct tn_tcp_info ti;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0x5a, chunk);
+	if ((err = connect_to(k)) < 0)
+		goto out;
+	t0 = tn_now();
+	while (left && !err && (k->cfg->duration <= 0 || tn_now() < k->end)) {
+		size_t n = left < chunk ? (size_t)left : chunk;
+
+		if ((err = tn_tcp_write(k->c, buf, n)) == 0)
+			left -= n;
+	}
+	if (!err)
+		err = tn_tcp_drain(k->c);
+	t1 = tn_now();
+	tn_tcp_info(k->c, &ti);
+	printf("tcp-send: %llu bytes acknowledged in %.6f s, %.3f Gbit/s, mss %u, "
+	       "retransmits %llu, srtt %.1f us, cwnd %u\n",
+	       (unsigned long long)ti.bytes_acked, (double)(t1 - t0) / 1e9,
+	       t1 > t0 ? (double)ti.bytes_acked * 8 / (double)(t1 - t0) : 0.0, ti.mss,
+	       (unsigned long long)ti.retransmits, (double)ti.srtt_ns / 1e3, ti.cwnd);
+	if (err) {
+		tn_tcp_abort(k->c);
+	} else {
+		tn_tcp_shutdown(k->c);
+		(void)tn_tcp_read(k->c, buf, 1); /* the discard server's FIN */
+		tn_tcp_close(k->c);
+	}
+	k->c = NULL;
+out:
+	free(buf);
+	return err;
+}
+
 int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 {
 	struct client *k = calloc(1, sizeof(*k));
@@ -403,6 +480,14 @@ int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 	k->tsc_hz = rte_get_tsc_hz();
 	t0 = tn_now();
 	k->end = t0 + (uint64_t)(cfg->duration * 1e9);
+	if (cfg->send_bytes) {
+		err = run_send(k);
+		if (err == -ECANCELED)
+			err = 0; /* SIGINT/SIGTERM: the line above says how far it got */
+		if (err)
+			fprintf(stderr, PROG ": tcp: %s\n", strerror(-err));
+		goto out;
+	}
 	err = cfg->reconnect ? run_reconnect(k) : run_pipelined(k);
 	secs = (double)(tn_now() - t0) / 1e9;
 	if (err == -ECANCELED)

@@ -11,9 +11,10 @@ struct tn_stack;
 #define ECHO_TCP_MAX_SIZE (16u << 20) /* client request size limit */
 
 /* Starts one listener task per port (the caller's core); each accepted
- * connection gets a task that echoes every byte until the peer closes.
- * 0 or -errno (after a message). */
-int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n);
+ * connection gets a task that echoes every byte until the peer closes,
+ * or with discard drops them.  Called at most once for echo ports and
+ * once for discard ports.  0 or -errno (after a message). */
+int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n, bool discard);
 /* Stops them (listeners closed, connections reset) and prints the
  * counters: "tcp PORT: accepted N connections, echoed B bytes". */
 void echo_tcp_server_stop(void);
@@ -27,10 +28,12 @@ struct echo_tcp_client_cfg {
 	double duration;
 	uint64_t timeout_ns;     /* connect, and the wait for each reply */
 	bool reconnect;          /* a new connection per request */
+	uint64_t send_bytes;     /* bulk: stream this many bytes instead (0: no) */
 };
 
 /* Runs the client; prints the UDP client's summary and rtt_ns lines and
- * a throughput line.  0 or -errno. */
+ * a throughput line, or with send_bytes one "tcp-send:" line (bytes
+ * acknowledged, seconds, Gbit/s, MSS, retransmits).  0 or -errno. */
 int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg);
 
 #endif

@@ -5,6 +5,8 @@
  *                        [--tcp 7 ...]
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --udp \
  *                        --size 64 (--count N | --duration S) [--window N]
+ *     tern-echo [EAL] -- --ip 10.0.0.2/24 --discard 9
+ *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:9 --tcp --send-bytes N
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
@@ -89,6 +91,10 @@ static struct {
 	unsigned ntcp;
 	uint16_t tcp_ports[MAX_PORTS];
 	bool tcp, reconnect;
+	/* TCP bulk: --discard server ports; the client's --send-bytes */
+	unsigned ndiscard;
+	uint16_t discard_ports[MAX_PORTS];
+	uint64_t send_bytes;
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -99,6 +105,8 @@ static const char usage[] =
 	"  server:\n"
 	"  --udp PORT      echo UDP datagrams on PORT (repeatable, up to 8)\n"
 	"  --tcp PORT      echo TCP streams on PORT (repeatable, up to 8)\n"
+	"  --discard PORT  TCP discard service on PORT: read and drop everything\n"
+	"                  (repeatable, up to 8; the bulk sink for --send-bytes)\n"
 	"  --sockperf      speak sockperf's UDP format on every port: answer the\n"
 	"                  messages sockperf wants answered (sockperf ping-pong,\n"
 	"                  under-load, throughput -i ADDR -p PORT), drop the rest\n"
@@ -107,6 +115,9 @@ static const char usage[] =
 	"  --udp           over UDP (the default)\n"
 	"  --tcp           over TCP (--size up to 16 MiB, --timeout per reply)\n"
 	"  --reconnect     TCP: a new connection per request\n"
+	"  --send-bytes N  TCP bulk instead of requests: stream N bytes to a\n"
+	"                  --discard server (at most --duration s if given) and\n"
+	"                  print the acknowledged rate\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -116,7 +127,8 @@ static const char usage[] =
 
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
-	"client", "size", "count", "duration", "window", "timeout", "udp", "tcp", NULL,
+	"client", "size", "count", "duration", "window", "timeout", "discard", "send-bytes",
+	"udp", "tcp", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -158,28 +170,47 @@ static int wrong_mode(const char *name)
 
 static int parse_tcp_opt(const char *name, const char *v)
 {
+	bool discard = strcmp(name, "discard") == 0;
+	unsigned *n = discard ? &opt.ndiscard : &opt.ntcp;
+	uint16_t *ports = discard ? opt.discard_ports : opt.tcp_ports;
 	double x;
 
-	if (strcmp(name, "reconnect") == 0) {
+	if (strcmp(name, "reconnect") == 0 || strcmp(name, "send-bytes") == 0) {
 		if (!opt.client)
 			return wrong_mode(name);
-		opt.reconnect = true;
-		return 0;
-	}
-	if (opt.client)
-		return 0; /* the flag (prescan saw it) */
-	if (parse_num(name, v, 1, 65535, &x))
-		return -EINVAL;
-	for (unsigned i = 0; i < opt.ntcp; i++)
-		if (opt.tcp_ports[i] == (uint16_t)x) {
-			fprintf(stderr, PROG ": --tcp %u given twice\n", (unsigned)x);
+		if (name[0] == 'r') {
+			opt.reconnect = true;
+		} else if (!opt.tcp) {
+			fprintf(stderr, PROG ": --send-bytes needs --tcp\n");
+			return -EINVAL;
+		} else {
+			if (parse_num(name, v, 1, 1e15, &x))
+				return -EINVAL;
+			opt.send_bytes = (uint64_t)x;
+		}
+		if (opt.send_bytes && (opt.reconnect || opt.count_set)) {
+			fprintf(stderr, PROG ": --send-bytes excludes --reconnect and --count\n");
 			return -EINVAL;
 		}
-	if (opt.ntcp == MAX_PORTS) {
-		fprintf(stderr, PROG ": at most %d --tcp ports\n", MAX_PORTS);
+		return 0;
+	}
+	if (opt.client && !discard)
+		return 0; /* the flag (prescan saw it) */
+	if (opt.client)
+		return wrong_mode(name);
+	if (parse_num(name, v, 1, 65535, &x))
+		return -EINVAL;
+	for (unsigned i = 0; i < opt.ntcp + opt.ndiscard; i++)
+		if ((i < opt.ntcp ? opt.tcp_ports[i] : opt.discard_ports[i - opt.ntcp]) ==
+		    (uint16_t)x) {
+			fprintf(stderr, PROG ": tcp port %u given twice\n", (unsigned)x);
+			return -EINVAL;
+		}
+	if (*n == MAX_PORTS) {
+		fprintf(stderr, PROG ": at most %d --%s ports\n", MAX_PORTS, name);
 		return -EINVAL;
 	}
-	opt.tcp_ports[opt.ntcp++] = (uint16_t)x;
+	ports[(*n)++] = (uint16_t)x;
 	return 0;
 }
 
@@ -188,7 +219,8 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	double x;
 
 	(void)arg;
-	if (strcmp(name, "tcp") == 0 || strcmp(name, "reconnect") == 0)
+	if (strcmp(name, "tcp") == 0 || strcmp(name, "reconnect") == 0 ||
+	    strcmp(name, "discard") == 0 || strcmp(name, "send-bytes") == 0)
 		return parse_tcp_opt(name, v);
 	if (strcmp(name, "udp") == 0) {
 		if (opt.client)
@@ -248,6 +280,10 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	}
 	if (opt.count_set && opt.duration_set) {
 		fprintf(stderr, PROG ": --count and --duration exclude each other\n");
+		return -EINVAL;
+	}
+	if (opt.count_set && opt.send_bytes) {
+		fprintf(stderr, PROG ": --send-bytes excludes --reconnect and --count\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -378,7 +414,10 @@ static intptr_t server_main(struct tn_stack *st)
 		}
 		printf("echo: udp port %u%s%s\n", s->port, opt.sockperf ? " (sockperf)" : "", where);
 	}
-	if (opt.ntcp && (rc = echo_tcp_server_start(st, opt.tcp_ports, opt.ntcp)) < 0)
+	if (opt.ntcp && (rc = echo_tcp_server_start(st, opt.tcp_ports, opt.ntcp, false)) < 0)
+		goto out;
+	if (opt.ndiscard &&
+	    (rc = echo_tcp_server_start(st, opt.discard_ports, opt.ndiscard, true)) < 0)
 		goto out;
 	fflush(stdout);
 	/* Until SIGINT/SIGTERM cancels us. */
@@ -640,7 +679,11 @@ static intptr_t echo_main(void *arg)
 			.count = opt.count, .count_set = opt.count_set,
 			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
 			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
+			.send_bytes = opt.send_bytes,
 		};
+
+		if (opt.send_bytes && !opt.duration_set)
+			tc.duration = 0; /* no time limit */
 		return echo_tcp_client(st, &tc);
 	}
 	return opt.client ? client_main(st) : server_main(st);
@@ -664,7 +707,8 @@ static int prescan(int argc, char **argv)
 		}
 		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
 		udp |= strcmp(a, "--udp") == 0 || strncmp(a, "--udp=", 6) == 0;
-		tcp |= strcmp(a, "--tcp") == 0 || strncmp(a, "--tcp=", 6) == 0;
+		tcp |= strcmp(a, "--tcp") == 0 || strncmp(a, "--tcp=", 6) == 0 ||
+		       strcmp(a, "--discard") == 0 || strncmp(a, "--discard=", 10) == 0;
 		client |= strcmp(a, "--client") == 0 || strncmp(a, "--client=", 9) == 0;
 	}
 	opt.client = client;
