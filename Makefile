@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench clean
+.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench bench-tcp clean
 
 all: build
 
@@ -61,6 +61,14 @@ bench: build
 		./$(BUILD)/bench/tn-bench; \
 	fi
 	python3 bench/run_dataplane.py
+
+# bench/run_tcp.py: TCP round trip and one-flow bulk, tern-echo to
+# tern-echo over vhost-user against the kernel over loopback (sockperf,
+# iperf3), and the memory of 100,000 idle connections, with the Stack II
+# targets (bench/out/tcp.json and the TCP block of bench/RESULTS.md).
+# About 1-3 minutes; not part of `make bench`.
+bench-tcp: build
+	python3 bench/run_tcp.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64 build-fuzz
