@@ -496,8 +496,8 @@ void tn__tcp_enter_timewait(struct tn_tcp_conn *c)
 
 /* ---- input ---- */
 
-static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint32_t src,
-		       uint32_t dst)
+static TN_VECTORIZE uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len,
+				    uint32_t src, uint32_t dst)
 {
 	struct rte_ipv4_hdr ph = {
 		.version_ihl = RTE_IPV4_VHL_DEF,

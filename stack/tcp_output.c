@@ -150,7 +150,7 @@ static unsigned syn_opts(uint8_t *o, uint16_t mss, bool sack, bool ts, uint32_t 
 
 /* ---- building a segment ---- */
 
-static uint16_t l4_cksum(const struct rte_mbuf *m, uint32_t src, uint32_t dst)
+static TN_VECTORIZE uint16_t l4_cksum(const struct rte_mbuf *m, uint32_t src, uint32_t dst)
 {
 	struct rte_ipv4_hdr ph = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
