@@ -254,9 +254,11 @@ static void build(struct client *k, uint64_t seq)
 	memcpy(k->req, &sp, sizeof(sp));
 }
 
-/* Checks reply seq in k->rep; records its round trip. */
+/* Checks reply seq in k->rep; records its round trip, which ended when
+ * the reply was read, before this check. */
 static void check(struct client *k, uint64_t seq)
 {
+	uint64_t now = rte_rdtsc();
 	struct stamp sp;
 
 	memcpy(&sp, k->rep, sizeof(sp));
@@ -270,7 +272,7 @@ static void check(struct client *k, uint64_t seq)
 		return;
 	}
 	k->recv++;
-	tn_hist_record(&k->rtt, (rte_rdtsc() - sp.tsc) * 1000000000ull / k->tsc_hz);
+	tn_hist_record(&k->rtt, (now - sp.tsc) * 1000000000ull / k->tsc_hz);
 }
 
 static int connect_to(struct client *k)
