@@ -5,8 +5,8 @@ kernel's TCP over loopback; and the memory of 100,000 idle connections.
 
     python3 bench/run_tcp.py [--build-dir build] [--no-build]
         [--duration 5] [--size 64] [--bulk-duration 3] [--rounds 3]
-        [--conns 100000] [--gen-cpu 0] [--refl-cpu 1] [--mem 256]
-        [--budget 60] [--no-kernel] [--no-gso-ref] [--no-results]
+        [--conns 100000] [--no-stack-cost] [--gen-cpu 0] [--refl-cpu 1]
+        [--mem 256] [--budget 60] [--no-kernel] [--no-gso-ref] [--no-results]
         [--keep-logs]
 
 The tern-echo server (`--ip 10.0.0.1/24 --tcp 7 --discard 9`) runs on
@@ -32,6 +32,10 @@ The tern-echo server (`--ip 10.0.0.1/24 --tcp 7 --discard 9`) runs on
   connections build/bench/tn-tcp-conns N on --refl-cpu: both ends of N
               idle connections in one process (two stacks back to back);
               RSS and heap growth per connection, mbufs held.
+  stack cost  build/bench/tn-tcp-bench on --refl-cpu: the same two stacks
+              back to back, no link, one thread: CPU time per 64-byte
+              round trip (both ends) and bulk Gbit/s per CPU second.  No
+              target; thread CPU time is what other load disturbs least.
 
 Targets: Tern RTT p50 <= 1.5 us and >= 30x lower than the kernel's p50;
 Tern bulk >= the kernel's; N idle connections at <= 4 KiB each.
@@ -63,8 +67,8 @@ import subprocess
 import sys
 import time
 
-from benchlib import (LINKS, OUT_DIR, ROOT, RESULTS_MD, BenchError, Runner, cpu_busy,
-                      cpu_seconds, hugepages_free_mib, machine_name, tail,
+from benchlib import (LINKS, OUT_DIR, ROOT, RESULTS_MD, BenchError, Runner, busy_between,
+                      cpu_busy, cpu_seconds, hugepages_free_mib, machine_name, tail,
                       update_results_md)
 
 TARGET_P50_NS = 1500
@@ -90,6 +94,9 @@ SOCKPERF_PCT_RE = re.compile(r"percentile\s+([\d.]+)\s*=\s*([\d.]+)")
 SOCKPERF_MAX_RE = re.compile(r"<MAX> observation\s*=\s*([\d.]+)")
 SOCKPERF_N_RE = re.compile(r"Total (\d+) observations")
 CONNS_RE = re.compile(r"conns: (.*)")
+PINGPONG_RE = re.compile(r"ping-pong: (\d+) round trips of \d+ bytes, (\d+) ns of CPU each "
+                         r"\((\d+) ns wall\)")
+BULKCPU_RE = re.compile(r"bulk: (\d+) MiB one way, ([\d.]+) Gbit/s of CPU time \(([\d.]+) wall\)")
 
 BEGIN = "<!-- run_tcp.py: begin generated block -->"
 END = "<!-- run_tcp.py: end generated block -->"
@@ -154,6 +161,9 @@ class TcpBench(Runner):
             return f"p50 {r['p50_ns'] / 1e3:7.2f} us  p99 {r['p99_ns'] / 1e3:8.2f} us"
         if "gbps" in r:
             return f"{r['gbps']:7.3f} Gbit/s"
+        if "rtt_cpu_ns" in r:
+            return (f"{r['rtt_cpu_ns']} ns of CPU per round trip, "
+                    f"{r['bulk_cpu_gbps']:.2f} Gbit/s per CPU second")
         return ""
 
     def measured(self, cmd, log, timeout, kind, server=None):
@@ -365,6 +375,32 @@ class TcpBench(Runner):
                   f"connection (both ends)", file=sys.stderr, flush=True)
         return r
 
+    def stack_cost(self):
+        a = self.args
+        cmd = ["taskset", "-c", str(a.refl_cpu),
+               os.path.join(a.build_dir, "bench", "tn-tcp-bench"), "200000", "512"]
+        log = os.path.join(self.logdir, f"{self.next_name('stack')}.log")
+
+        def once():
+            res = {"cmd": cmd, "busy_before": self.wait_quiet()}
+            busy0 = cpu_busy()
+            code, cpu, wall = self.run_client(cmd, log, 120, "tn-tcp-bench")
+            busy1 = cpu_busy()
+            out = open(log, errors="replace").read()
+            p, k = PINGPONG_RE.search(out), BULKCPU_RE.search(out)
+            if code != 0 or not p or not k:
+                raise BenchError(f"tn-tcp-bench exited {code} without its results:\n"
+                                 f"{tail(log)}")
+            res.update({"round_trips": int(p[1]), "rtt_cpu_ns": int(p[2]),
+                        "rtt_wall_ns": int(p[3]), "bulk_mib": int(k[1]),
+                        "bulk_cpu_gbps": float(k[2]), "bulk_wall_gbps": float(k[3]),
+                        "wall_s": wall,
+                        # Of its one CPU.
+                        "others_cpu": max(0.0, busy_between(busy0, busy1, [a.refl_cpu])
+                                          - cpu) / wall})
+            return res
+        return self.least_disturbed(once, "stack cost (tn-tcp-bench)")
+
     def stop_all(self):
         super().stop_all()
         for ns in list(self.netns):
@@ -446,6 +482,13 @@ def tables(s, a):
                   f"{c['per_conn_heap']:.0f} B | {c['mbufs_idle']} | {c['mbufs_peak']} | "
                   f"{c['pool_mbufs']:,} mbufs, {c['pool_bytes'] / 2**20:.1f} MiB | "
                   f"{c['open_s']:.2f} s |"]
+    k = s.get("stack_cost")
+    if k:
+        lines += ["", f"Stack cost: `tn-tcp-bench` (the two stacks back to back in one "
+                  f"thread, no link): {k['rtt_cpu_ns']:,} ns of CPU per 64-byte round trip, "
+                  f"both ends ({k['round_trips']:,} round trips); a {k['bulk_mib']} MiB "
+                  f"one-way transfer at {k['bulk_cpu_gbps']:.2f} Gbit/s per CPU second, both "
+                  f"ends (other load on its CPU {100 * k['others_cpu']:.0f}%)."]
     lines += ["", "| target | goal | measured | |", "|---|---|---:|---|"]
     for name, goal, shown, ok in targets(s):
         lines.append(f"| {name} | {goal} | {shown} | {'PASS' if ok else '**FAIL**'} |")
@@ -498,6 +541,9 @@ def run(b, a):
     if a.conns:
         print("run_tcp: idle connections", file=sys.stderr, flush=True)
         s["conns"] = b.conns()
+    if not a.no_stack_cost:
+        print("run_tcp: stack cost", file=sys.stderr, flush=True)
+        s["stack_cost"] = b.stack_cost()
     tg = [r["gbps"] for r in s["tern_bulk"]]
     kg = [r["gbps"] for r in s["kernel_bulk"]]
     s["tern_bulk_median"] = median(tg)
@@ -521,6 +567,8 @@ def main():
                     help="bulk rounds, each Tern then the kernel (default 3)")
     ap.add_argument("--conns", type=int, default=100000,
                     help="idle connections to hold (default 100000; 0: skip)")
+    ap.add_argument("--no-stack-cost", action="store_true",
+                    help="skip the tn-tcp-bench run")
     ap.add_argument("--gen-cpu", type=int, default=0, help="the clients' CPU (default 0)")
     ap.add_argument("--refl-cpu", type=int, default=1, help="the servers' CPU (default 1)")
     ap.add_argument("--mem", type=int, default=256,
@@ -552,7 +600,8 @@ def main():
         ap.error("--rounds, --duration and --bulk-duration must be positive, --conns >= 0")
     if not 24 <= a.size <= 65536:
         ap.error("--size wants 24..65536")
-    exes = ["apps/tern-echo"] + (["bench/tn-tcp-conns"] if a.conns else [])
+    exes = (["apps/tern-echo"] + (["bench/tn-tcp-conns"] if a.conns else []) +
+            ([] if a.no_stack_cost else ["bench/tn-tcp-bench"]))
     if not a.no_build:
         r = subprocess.run(["ninja", "-C", a.build_dir] + exes)
         if r.returncode != 0:
