@@ -11,8 +11,9 @@
  * the replies, checks them byte for byte and records the round trip.
  * Two tasks, so a request larger than the windows cannot deadlock
  * against an echo server that stops reading while it cannot write.
- * --reconnect: one connection per request (connect, write, read,
- * close), sequentially.
+ * With --window 1 (and a request that fits in the send buffer) one task
+ * writes, reads and checks in turn.  --reconnect: one connection per
+ * request (connect, write, read, close), sequentially.
  *
  * Bulk (bench/run_tcp.py): --discard servers drop what they receive,
  * and a --send-bytes client streams into one. */
@@ -248,9 +249,10 @@ static bool more(const struct client *k)
 /* Builds request seq into k->req. */
 static void build(struct client *k, uint64_t seq)
 {
-	struct stamp sp = { MAGIC, k->gen, seq, rte_rdtsc() };
+	struct stamp sp = { MAGIC, k->gen, seq, 0 };
 
 	fill(k->req, k->cfg->size, seq);
+	sp.tsc = rte_rdtsc(); /* the round trip starts once the request is built */
 	memcpy(k->req, &sp, sizeof(sp));
 }
 
@@ -382,6 +384,44 @@ static int run_pipelined(struct client *k)
 	return err;
 }
 
+/* One request in flight that fits in the send buffer: write, read and
+ * check in this task.  run_pipelined's writer task, semaphore and event
+ * would add three task switches to every round trip measured; with one
+ * request queued at once, the server cannot stall us by not reading. */
+static int run_lockstep(struct client *k)
+{
+	int err = connect_to(k);
+
+	if (err)
+		return err;
+	while (more(k)) {
+		struct tn_timeout to;
+		ssize_t n;
+
+		build(k, k->sent);
+		if ((err = tn_tcp_write(k->c, k->req, k->cfg->size)) < 0)
+			break;
+		k->sent++;
+		tn_timeout_enter(&to, tn_now() + k->cfg->timeout_ns);
+		n = tn_tcp_read_exactly(k->c, k->rep, k->cfg->size);
+		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		if (!err && (size_t)n != k->cfg->size)
+			err = -ECONNRESET; /* the server closed early */
+		if (err)
+			break;
+		check(k, k->sent - 1);
+	}
+	if (err) {
+		tn_tcp_abort(k->c);
+	} else {
+		tn_tcp_shutdown(k->c);
+		(void)tn_tcp_read(k->c, k->rep, 1);
+		tn_tcp_close(k->c);
+	}
+	k->c = NULL;
+	return err;
+}
+
 static int run_reconnect(struct client *k)
 {
 	int err = 0;
@@ -490,7 +530,12 @@ int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 			fprintf(stderr, PROG ": tcp: %s\n", strerror(-err));
 		goto out;
 	}
-	err = cfg->reconnect ? run_reconnect(k) : run_pipelined(k);
+	if (cfg->reconnect)
+		err = run_reconnect(k);
+	else if (cfg->window == 1 && cfg->size <= TN_TCP_BUF_DEFAULT)
+		err = run_lockstep(k);
+	else
+		err = run_pipelined(k);
 	secs = (double)(tn_now() - t0) / 1e9;
 	if (err == -ECANCELED)
 		err = 0; /* SIGINT/SIGTERM: report what we have */
