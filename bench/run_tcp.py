@@ -343,8 +343,12 @@ class TcpBench(Runner):
                 recv = end["sum_received"]
             except (ValueError, KeyError) as e:
                 raise BenchError(f"iperf3 exited {code} without a result ({e}):\n{tail(clog)}")
+            cpu_s = (res["server_cpu_share"] + res["client_cpu_share"]) * res["wall_s"]
             res.update({"bytes": recv["bytes"], "secs": recv["seconds"],
                         "gbps": recv["bits_per_second"] / 1e9,
+                        # Both iperf3 processes' CPU (the kernel's TCP runs
+                        # in their system calls and softirqs).
+                        "gbit_per_cpu_s": recv["bytes"] * 8 / 1e9 / cpu_s if cpu_s else None,
                         "retransmits": end.get("sum_sent", {}).get("retransmits"),
                         "iperf3_cpu": end.get("cpu_utilization_percent")})
             return res
@@ -447,28 +451,35 @@ def tables(s, a):
                 lines.append(f"| {title} | {us(r['p50_ns'])} | {us(r['p99_ns'])} | "
                              f"{us(r['p999_ns'])} | {us(r['max_ns'])} | "
                              f"{r['round_trips']:,} | {100 * r['others_cpu']:.0f}% |")
+    def per_cpu(r):
+        return "-" if not r or not r.get("gbit_per_cpu_s") else f"{r['gbit_per_cpu_s']:.1f}"
+
     if s.get("tern_bulk"):
         tb, kb = s["tern_bulk"], s.get("kernel_bulk") or []
         lines += ["", f"Bulk: one flow, {a.bulk_duration:g} s per run, {a.rounds} rounds "
-                  f"(Tern, then the kernel); Gbit/s of payload the receiver took.", "",
+                  f"(Tern, then the kernel); Gbit/s of payload the receiver took; for the "
+                  f"kernel also per CPU second of its two processes (both ends; Tern "
+                  f"busy-polls, so its CPU use says nothing: see the stack cost below).", "",
                   "| round | Tern, " + LINK_TITLE + " | kernel, loopback MTU 1500 (iperf3) | "
-                  "Tern / kernel | Tern srtt | Tern retransmits | other load Tern / kernel |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
+                  "Tern / kernel | Tern srtt | Tern retransmits | kernel per CPU second | "
+                  "other load Tern / kernel |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|"]
         for i, t in enumerate(tb):
             kr = kb[i] if i < len(kb) else None
             ratio = f"{100 * t['gbps'] / kr['gbps']:.0f}%" if kr and kr["gbps"] else "-"
             lines.append(f"| {i + 1} | {t['gbps']:.2f} | "
                          f"{kr['gbps'] if kr else 0:.2f} | {ratio} | {t['srtt_us']:.0f} µs | "
-                         f"{t['retransmits']} | {100 * t['others_cpu']:.0f}% / "
+                         f"{t['retransmits']} | {per_cpu(kr)} | {100 * t['others_cpu']:.0f}% / "
                          f"{100 * kr['others_cpu'] if kr else 0:.0f}% |")
         ratio = "-" if s["bulk_ratio"] is None else f"{100 * s['bulk_ratio']:.0f}%"
         lines.append(f"| median | {s['tern_bulk_median']:.2f} | "
-                     f"{s['kernel_bulk_median'] or 0:.2f} | {ratio} | | | |")
+                     f"{s['kernel_bulk_median'] or 0:.2f} | {ratio} | | | | |")
         g = s.get("kernel_bulk_nogso")
         if g:
             lines += ["", f"Reference: the kernel with TSO/GSO off on that loopback (every "
                       f"1,500-byte packet through the stack on its own, as in Tern): "
-                      f"{g['gbps']:.2f} Gbit/s (other load {100 * g['others_cpu']:.0f}%)."]
+                      f"{g['gbps']:.2f} Gbit/s, {per_cpu(g)} Gbit/s per CPU second of the "
+                      f"two iperf3 processes (other load {100 * g['others_cpu']:.0f}%)."]
     c = s.get("conns")
     if c:
         lines += ["", f"Idle connections: `tn-tcp-conns {c['N']}` (both ends of every "
