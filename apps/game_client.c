@@ -24,8 +24,9 @@
  * (one clock on one machine; see feed_msg.h); tick jitter, for
  * consecutive ticks, |inter-arrival - tick period|; lost, the tick
  * numbers skipped (less the ones that came late), per client.  At the
- * end every client says it leaves (the server drops it at once), and a
- * client whose last ack is below its last input counts as unacked. */
+ * end, once the last inputs are acked (at most 1 s later), a client
+ * whose highest ack is below its last input counts as unacked; then
+ * every client says it leaves (the server drops it at once). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@
 
 #define RX_BURST 8
 #define PING_WAIT_NS (2 * TN_NS_PER_S)
+#define ACK_WAIT_NS TN_NS_PER_S
 
 struct sim_client {
 	struct tn_udp_sock *u;
@@ -57,7 +59,8 @@ struct sim {
 	struct sim_client *c;
 	unsigned n;
 	uint64_t period, rng;
-	uint64_t t0; /* the first tick's time (0: none yet) */
+	uint64_t t0, t_end;  /* the first tick's time, the last one's end (0: none) */
+	uint64_t snaps_end;  /* snaps at t_end */
 	uint64_t inputs, send_errors, snaps, lost, reordered, dup, bad, refused, skew;
 	struct tn_hist jitter, latency, jitter_sec, latency_sec;
 };
@@ -222,8 +225,7 @@ static void summary(double secs)
 
 	for (unsigned i = 0; i < sim->n; i++) {
 		heard += sim->c[i].heard;
-		/* The last input is the leave, which is never acked. */
-		unacked += sim->c[i].ack + 1 < sim->c[i].seq;
+		unacked += sim->c[i].ack < sim->c[i].seq;
 	}
 	printf("summary: clients %u heard %u inputs %llu send_errors %llu snapshots %llu lost %llu "
 	       "reordered %llu dup %llu bad %llu refused %llu unacked %u in %.3f s\n",
@@ -231,8 +233,10 @@ static void summary(double secs)
 	       (unsigned long long)sim->snaps, (unsigned long long)sim->lost,
 	       (unsigned long long)sim->reordered, (unsigned long long)sim->dup,
 	       (unsigned long long)sim->bad, (unsigned long long)sim->refused, unacked, secs);
+	/* Over the ticks the clients sent inputs. */
+	double play = sim->t_end > sim->t0 ? (double)(sim->t_end - sim->t0) / 1e9 : 0;
 	printf("rate: %.2f snapshots/s per client (tick %.2f/s)\n",
-	       secs > 0 && sim->n ? (double)sim->snaps / sim->n / secs : 0, game_opt.tick_hz);
+	       play > 0 ? (double)sim->snaps_end / sim->n / play : 0, game_opt.tick_hz);
 	printf("jitter_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
 	       (unsigned long long)tn_hist_quantile(&sim->jitter, 0.5),
 	       (unsigned long long)tn_hist_quantile(&sim->jitter, 0.99),
@@ -290,7 +294,27 @@ static int run(struct tn_stack *st)
 			next_line += TN_NS_PER_S;
 		}
 	}
+	sim->t_end = tn_now();
+	sim->snaps_end = sim->snaps;
 	return 0;
+}
+
+/* Waits until every client's last input is acked, at least two ticks
+ * and at most ACK_WAIT_NS. */
+static void drain_acks(void)
+{
+	uint64_t end = tn_now() + ACK_WAIT_NS;
+
+	if (tn_sleep(2 * sim->period))
+		return;
+	while (tn_now() < end) {
+		unsigned i = 0;
+
+		while (i < sim->n && sim->c[i].ack >= sim->c[i].seq)
+			i++;
+		if (i == sim->n || tn_sleep(sim->period))
+			return;
+	}
 }
 
 intptr_t game_client_main(struct tn_stack *st)
@@ -311,13 +335,21 @@ intptr_t game_client_main(struct tn_stack *st)
 		tn_task_uncancel(); /* a signal: report what we have */
 		err = 0;
 	}
+	if (sim->t0 && !sim->t_end) {
+		sim->t_end = tn_now();
+		sim->snaps_end = sim->snaps;
+	}
 	if (!err) {
-		double secs = sim->t0 ? (double)(tn_now() - sim->t0) / 1e9 : 0;
+		double secs;
 
-		/* Say goodbye, then give the last snapshots two ticks. */
-		send_all(TN_GAME_IN_LEAVE);
-		tn_sleep(2 * sim->period);
+		/* The snapshots that ack the last inputs (a server on a busy
+		 * machine may be some ticks late), then the numbers, then
+		 * goodbye (the server drops us at once). */
+		drain_acks();
+		secs = sim->t0 ? (double)(tn_now() - sim->t0) / 1e9 : 0;
 		summary(secs);
+		send_all(TN_GAME_IN_LEAVE);
+		tn_sleep(sim->period); /* lets the leaves go out */
 	}
 	for (unsigned i = 0; i < sim->n; i++) {
 		struct sim_client *c = &sim->c[i];

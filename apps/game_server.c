@@ -3,7 +3,7 @@
  *
  * Clients are known by their address and port (a real server's clients
  * sit behind NATs: that pair is all it has).  They live in a table of
- * --max-clients slots; a DPDK rte_hash maps address:port to the slot
+ * --max-clients; a DPDK rte_hash maps address:port to a slot
  * (the position rte_hash_add_key returns is the slot, and the entity id
  * the client sees).  The first input from a new address:port makes a
  * client, placed at a random point; a full table drops it (counted).  A
@@ -65,7 +65,8 @@ struct server {
 	struct tn_udp_sock *u;
 	struct rte_hash *h;
 	struct rte_mempool *mp;
-	struct client *c;        /* max_clients slots */
+	struct client *c;        /* slots: the hash's positions */
+	uint32_t slots;
 	uint32_t *active;        /* slots in use, dense */
 	uint32_t *active_pos;    /* a slot's index in active */
 	uint32_t nactive;
@@ -125,7 +126,7 @@ static struct client *client_find_or_add(struct server *s, const struct tn_udp_a
 		return NULL;
 	}
 	pos = rte_hash_add_key(s->h, &key);
-	if (pos < 0 || (uint32_t)pos >= game_opt.max_clients) {
+	if (pos < 0 || (uint32_t)pos >= s->slots) {
 		if (pos >= 0)
 			rte_hash_del_key(s->h, &key);
 		s->rejected++;
@@ -329,7 +330,9 @@ static void line(struct server *s, double t, uint64_t dinputs, uint64_t dsnaps)
 
 static int setup(struct server *s, struct tn_stack *st)
 {
-	unsigned max = game_opt.max_clients;
+	/* rte_hash wants at least a bucket's worth (8) of entries; the
+	 * bound on clients is nactive's. */
+	unsigned max = game_opt.max_clients < 8 ? 8 : game_opt.max_clients;
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters hp = {
 		.name = name,
@@ -343,6 +346,7 @@ static int setup(struct server *s, struct tn_stack *st)
 	int err;
 
 	snprintf(name, sizeof(name), "tn_game_%u", (unsigned)rte_lcore_id());
+	s->slots = max;
 	s->grid = (game_opt.world + CELL - 1) / CELL;
 	s->mp = tn_core_mempool(tn_core_self());
 	s->rng = rte_rdtsc() | 1;

@@ -118,7 +118,10 @@ static int parse_group(const char *name, const char *v)
 				     "239.255.255.255), not '%s'\n", name, host);
 		return -EINVAL;
 	}
-	if (parse_num("port", colon + 1, 1, 65535, &port))
+	char pname[24];
+
+	snprintf(pname, sizeof(pname), "%s port", name);
+	if (parse_num(pname, colon + 1, 1, 65535, &port))
 		return -EINVAL;
 	opt.group = a.s_addr;
 	opt.port = (uint16_t)port;
