@@ -30,9 +30,14 @@ median over rounds of each percentile and the largest max, and the
 kernel/tern ratios of p50 and p99 (above 1: Tern is faster).
 
 The machine is shared with other work: before each run the script waits
-(at most --quiet-wait s) for the two CPUs to be nearly idle, and records
-how much of them other load took during the run (from /proc/stat less
-what the two processes used); the numbers are informational, not a gate.
+(at most --quiet-wait s) for the two CPUs to be nearly idle, records how
+much of them other load took during the run (from /proc/stat less what
+the two processes used), runs again (--retries) when that exceeded
+--max-disturb and keeps the less disturbed run, and also reports each
+path's least disturbed round.  Busy-polling paths suffer most from other
+load (a descheduled poller delays everything behind it by a time slice);
+a blocking receiver suffers least.  The numbers are informational, not a
+gate.
 
 Tern processes get --in-memory hugepages when enough are free (else
 --no-huge), --no-pci and their own --file-prefix; virtio-user also needs
@@ -295,12 +300,19 @@ def summarize(runs):
         out[kind]["received"] = sum(r["received"] for r in rs)
         out[kind]["sent"] = sum(r["sent"] for r in rs)
         out[kind]["rounds"] = len(rs)
+        # The round other load disturbed least: on a shared machine the
+        # closest to what the code itself does.
+        q = min(rs, key=lambda r: r["others_cpu"])
+        out[kind]["quietest"] = {k: q[k] for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns",
+                                                   "others_cpu", "gaps", "pub_rate")}
     t = out.get("tern")
     for kind in ("kernel", "kernel-spin"):
         k = out.get(kind)
         if t and k and t["p50_ns"] and t["p99_ns"]:
-            out[f"{kind}_over_tern"] = {"p50": k["p50_ns"] / t["p50_ns"],
-                                        "p99": k["p99_ns"] / t["p99_ns"]}
+            out[f"{kind}_over_tern"] = {
+                "p50": k["p50_ns"] / t["p50_ns"], "p99": k["p99_ns"] / t["p99_ns"],
+                "quietest_p50": k["quietest"]["p50_ns"] / t["quietest"]["p50_ns"],
+                "quietest_p99": k["quietest"]["p99_ns"] / t["quietest"]["p99_ns"]}
     return out
 
 
@@ -319,12 +331,23 @@ def table(s, a):
                          f"{us(r['p999_ns'])} | {us(r['max_ns'])} | {r['received']} / "
                          f"{r['sent']} | {r['gaps']} | {r['pub_rate']:.0f} | "
                          f"{100 * r['others_cpu']:.0f}% |")
+    lines += ["", "The round each path ran with the least other load:", "",
+              "| path | p50 | p99 | p999 | max | gaps | published/s | other load |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for kind in KINDS:
+        r = s.get(kind, {}).get("quietest")
+        if r:
+            lines.append(f"| {TITLE[kind]} | {us(r['p50_ns'])} | {us(r['p99_ns'])} | "
+                         f"{us(r['p999_ns'])} | {us(r['max_ns'])} | {r['gaps']} | "
+                         f"{r['pub_rate']:.0f} | {100 * r['others_cpu']:.0f}% |")
     lines.append("")
     for kind in ("kernel", "kernel-spin"):
         q = s.get(f"{kind}_over_tern")
         if q:
-            lines.append(f"- {TITLE[kind]} / tern-feed: p50 {q['p50']:.2f}x, "
-                         f"p99 {q['p99']:.2f}x (above 1: tern-feed is faster)")
+            lines.append(f"- {TITLE[kind]} / tern-feed, p50 and p99: medians "
+                         f"{q['p50']:.2f}x and {q['p99']:.2f}x, quietest rounds "
+                         f"{q['quietest_p50']:.2f}x and {q['quietest_p99']:.2f}x "
+                         f"(above 1: tern-feed is faster)")
     return lines
 
 
@@ -357,6 +380,8 @@ def main():
     ap.add_argument("--mem", type=int, default=256, help="MiB per Tern process (default 256)")
     ap.add_argument("--max-disturb", type=float, default=0.10,
                     help="other load on the two CPUs below which they count as idle")
+    ap.add_argument("--retries", type=int, default=1,
+                    help="runs again while other load exceeds --max-disturb (default 1)")
     ap.add_argument("--quiet-wait", type=float, default=20,
                     help="seconds to wait for idle CPUs before a run (default 20)")
     ap.add_argument("--out", default=os.path.join(OUT_DIR, "feed.json"))
@@ -385,6 +410,13 @@ def main():
             # Alternating, so a slow spell of the shared machine hits all.
             for kind in KINDS:
                 r = b.run(kind)
+                # Once more if other load took much of the CPUs; the
+                # less disturbed of the two is kept.
+                for _ in range(a.retries):
+                    if r["others_cpu"] <= a.max_disturb:
+                        break
+                    r2 = b.run(kind)
+                    r = r2 if r2["others_cpu"] < r["others_cpu"] else r
                 r["round"] = rnd
                 runs.append(r)
     except BenchError as e:
