@@ -12,7 +12,13 @@
  * --clients players from one process, each on a socket of its own, and
  * reports snapshot latency, tick jitter and lost snapshots.  Messages:
  * game_msg.h.  One lcore (the table, the socket and the tasks are one
- * core's). */
+ * core's).
+ *
+ * Sizing: a tick's snapshots leave together, so with thousands of
+ * clients give both ends rings that hold a tick of them (--rxd/--txd
+ * 4096, --mbufs 65535): with the default 1,024 descriptors, 4,000
+ * clients at 30 ticks/s over vhost-user lost half their snapshots at
+ * the server's TX; with 4,096, 1.4% on a busy machine. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
