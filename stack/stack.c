@@ -35,6 +35,7 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 	s->ip = cfg->ip;
 	s->netmask = cfg->prefix_len ? rte_cpu_to_be_32(~0u << (32 - cfg->prefix_len)) : 0;
 	s->now = now;
+	s->deadline = now;
 	s->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
 	s->ip_id = (uint16_t)tn__stack_rand(s);
 	s->icmp_tokens = TN_ICMP_ERR_BURST;
@@ -217,7 +218,13 @@ uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now)
 	g = tn__igmp_timers(s);
 	if (r < a)
 		a = r;
-	return g < a ? g : a;
+	s->deadline = g < a ? g : a;
+	return s->deadline;
+}
+
+uint64_t tn_stack_next_deadline(const struct tn_stack *s)
+{
+	return s->deadline;
 }
 
 void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st)

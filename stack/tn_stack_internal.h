@@ -43,6 +43,9 @@ struct tn_stack {
 	struct rte_ether_addr mac;
 	uint32_t ip, netmask;     /* network byte order */
 	uint64_t now;             /* time of the current call, ns */
+	/* tn_stack_next_deadline: what tn_stack_timers returned, lowered by
+	 * calls that arm an earlier timer (tn__stack_deadline_lower). */
+	uint64_t deadline;
 	struct tn_stack_stats st;
 	/* Output queue: a ring of frames in send order. */
 	struct rte_mbuf *outq[TN_STACK_OUTQ];
@@ -68,6 +71,13 @@ static inline uint64_t tn__stack_rand(struct tn_stack *s)
 	x ^= x >> 27;
 	s->rng = x;
 	return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* A timer of the stack now needs to run by t. */
+static inline void tn__stack_deadline_lower(struct tn_stack *s, uint64_t t)
+{
+	if (t < s->deadline)
+		s->deadline = t;
 }
 
 /* stack.c: queue a finished frame for sending (takes it; counts and

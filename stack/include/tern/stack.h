@@ -1,5 +1,5 @@
-/* The protocol stack: Ethernet, ARP, IPv4, ICMP, IGMPv2, UDP (TCP to
- * come).  UDP sockets are in tern/udp.h.
+/* The protocol stack: Ethernet, ARP, IPv4, ICMP, IGMPv2, UDP, TCP.  UDP
+ * sockets are in tern/udp.h, TCP streams in tern/tcp.h.
  *
  * Pure: a stack instance takes received frames and the time, and gives
  * back frames to send and its next deadline.  It never calls ethdev,
@@ -32,8 +32,8 @@ struct tn_stack_config {
 	uint64_t arp_ttl_ns;    /* cache entry lifetime (0: 60 s) */
 	unsigned arp_pending;   /* frames queued per unresolved address (0: 8) */
 	uint64_t seed;          /* IP IDs, rate-limiter jitter */
-	/* UDP ports tn_udp_bind(u, addr, 0) picks from, host order,
-	 * inclusive (lo 0 or hi < lo: 49152-65535). */
+	/* The ephemeral ports tn_udp_bind(u, addr, 0) and tn_tcp_connect
+	 * pick from, host order, inclusive (lo 0 or hi < lo: 49152-65535). */
 	uint16_t udp_eph_lo, udp_eph_hi;
 };
 
@@ -108,6 +108,44 @@ struct tn_stack_stats {
 	uint64_t icmp_rx, icmp_bad, icmp_echo_replied, icmp_echo_bcast, icmp_echo_reply_rx,
 		icmp_unreach_sent, icmp_rate_limited, icmp_err_suppressed, icmp_errors_rx,
 		icmp_err_truncated, icmp_unhandled;
+	/* TCP (tern/tcp.h).  tcp_rx: segments that passed the header checks;
+	 * tcp_tx: segments sent (tcp_rst_tx of them resets).  Drops:
+	 * tcp_bad_len (shorter than a header, a data offset below 5 or past
+	 * the segment), tcp_bad_csum, tcp_bad_flags (SYN with FIN or RST,
+	 * no ACK where one is required, a broadcast or multicast
+	 * destination), tcp_bad_opts (an option with a bad length),
+	 * tcp_no_conn (no connection or listener: answered by a RST unless
+	 * it was one), tcp_bad_seq (not acceptable, RFC 9293 3.10.7.4: an
+	 * ACK answers it), tcp_paws (old timestamp, RFC 7323 5), tcp_bad_ack
+	 * (acknowledges data we did not send, or older than RFC 5961 5.2
+	 * allows), tcp_rcvwnd_drop (data beyond the receive window),
+	 * tcp_ooo_drop (the out-of-order queue was at its bound),
+	 * tcp_syn_drop (a SYN dropped: accept queue full or no memory),
+	 * tcp_after_close (data for a connection whose handle was closed:
+	 * answered by a RST), tcp_no_mem (a TCB could not be allocated).
+	 * tcp_challenge_ack: challenge ACKs sent (RFC 5961), and
+	 * tcp_challenge_ack_limited those not sent over the rate limit.
+	 * tcp_syncookies_sent / _ok / _bad: SYN cookies answered, ACKs
+	 * accepted and rejected by them.  tcp_tw_overflow: connections that
+	 * skipped TIME-WAIT because its table was full; tcp_tw_reuse: SYNs
+	 * that took over a TIME-WAIT connection (RFC 6191).  Connections:
+	 * tcp_active_opens (connects), tcp_passive_opens (accepted
+	 * handshakes), tcp_estab_resets (reset by a RST), tcp_timeouts
+	 * (retransmission or keepalive gave up), tcp_aborts (RSTs we sent to
+	 * end a connection).  tcp_retransmits (all), tcp_rto (timeouts),
+	 * tcp_fast_retransmits, tcp_delayed_acks (sent by the timer),
+	 * tcp_zwp (zero-window probes), tcp_icmp_err (ICMP errors acted on),
+	 * tcp_icmp_err_ignored (no connection, or a sequence number outside
+	 * the window: RFC 5927 4.1), tcp_pmtu_clamp (MSS lowered by an ICMP
+	 * fragmentation-needed). */
+	uint64_t tcp_rx, tcp_tx, tcp_rst_tx, tcp_rst_rx, tcp_bad_len, tcp_bad_csum,
+		tcp_bad_flags, tcp_bad_opts, tcp_no_conn, tcp_bad_seq, tcp_paws, tcp_bad_ack,
+		tcp_rcvwnd_drop, tcp_ooo_drop, tcp_syn_drop, tcp_after_close, tcp_no_mem,
+		tcp_challenge_ack, tcp_challenge_ack_limited, tcp_syncookies_sent,
+		tcp_syncookies_ok, tcp_syncookies_bad, tcp_tw_overflow, tcp_tw_reuse,
+		tcp_active_opens, tcp_passive_opens, tcp_estab_resets, tcp_timeouts, tcp_aborts,
+		tcp_retransmits, tcp_rto, tcp_fast_retransmits, tcp_delayed_acks, tcp_zwp,
+		tcp_icmp_err, tcp_icmp_err_ignored, tcp_pmtu_clamp;
 	/* frames the stack could not queue for sending, or build (no mbuf) */
 	uint64_t tx_queue_full, no_mbuf;
 };
@@ -126,9 +164,14 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
  * many.  The caller transmits (or frees) them. */
 uint16_t tn_stack_output(struct tn_stack *s, struct rte_mbuf **out, uint16_t max);
 /* Runs what is due at now (ARP retries and aging, reassembly timeouts,
- * delayed IGMP reports)
+ * delayed IGMP reports, TCP's timers)
  * and returns the next deadline in ns (UINT64_MAX: none). */
 uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now);
+/* The next deadline as of now: what tn_stack_timers last returned, or
+ * earlier when a call since (a TCP write from a task arming its
+ * retransmission timer) needs the timers sooner.  Cheap: a loop calls it
+ * every turn and tn_stack_timers when it has passed. */
+uint64_t tn_stack_next_deadline(const struct tn_stack *s);
 
 void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st);
 
