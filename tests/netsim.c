@@ -39,7 +39,6 @@ struct ns_node {
 	struct rte_mempool *mp;
 	struct rte_ether_addr mac;
 	uint32_t ip;
-	uint64_t deadline; /* the stack's next deadline, from tn_stack_timers */
 };
 
 /* A frame on the wire, due at t; seq breaks ties in send order. */
@@ -375,6 +374,7 @@ static bool deliver_due(struct ns_sim *sim)
 {
 	struct rte_mbuf *burst[NS_MAX_NODES][NS_BURST];
 	unsigned nb[NS_MAX_NODES] = { 0 };
+	bool fed[NS_MAX_NODES] = { false };
 	bool did = false;
 	int i;
 
@@ -390,11 +390,16 @@ static bool deliver_due(struct ns_sim *sim)
 			tn_stack_input(sim->node[ev.to].st, burst[ev.to], NS_BURST, sim->now);
 			nb[ev.to] = 0;
 		}
+		fed[ev.to] = true;
 		did = true;
 	}
 	for (i = 0; i < sim->n; i++)
 		if (nb[i])
 			tn_stack_input(sim->node[i].st, burst[i], (uint16_t)nb[i], sim->now);
+	/* As the dataplane does: input may have armed timers. */
+	for (i = 0; i < sim->n; i++)
+		if (fed[i])
+			tn_stack_timers(sim->node[i].st, sim->now);
 	return did;
 }
 
@@ -427,8 +432,11 @@ static int settle(struct ns_sim *sim)
 			tn_sched_run_ready(sim->sched);
 			did = true;
 		}
+		/* As the dataplane does: the timers only when their deadline
+		 * (which calls from tasks may have lowered) has come. */
 		for (i = 0; i < sim->n; i++)
-			sim->node[i].deadline = tn_stack_timers(sim->node[i].st, sim->now);
+			if (tn_stack_next_deadline(sim->node[i].st) <= sim->now)
+				tn_stack_timers(sim->node[i].st, sim->now);
 		for (i = 0; i < sim->n; i++)
 			did |= drain_output(sim, i);
 		if (++pass > NS_SETTLE_MAX) {
@@ -447,8 +455,8 @@ static uint64_t next_event(const struct ns_sim *sim)
 	if (sim->heap_n && sim->heap[0].t < t)
 		t = sim->heap[0].t;
 	for (i = 0; i < sim->n; i++)
-		if (sim->node[i].deadline < t)
-			t = sim->node[i].deadline;
+		if (tn_stack_next_deadline(sim->node[i].st) < t)
+			t = tn_stack_next_deadline(sim->node[i].st);
 	return t;
 }
 
@@ -576,7 +584,6 @@ int ns_add_node(struct ns_sim *sim, const struct tn_stack_config *cfg)
 	nd->mp = c.mp;
 	memcpy(nd->mac.addr_bytes, c.mac, 6);
 	nd->ip = c.ip;
-	nd->deadline = 0;
 	sim->n++;
 	for (j = 0; j < sim->n; j++) {
 		ns_rng_seed(&sim->dir[i][j].rng, sim->cfg.seed ^ (0x1000ull * (uint64_t)(i + 1) + (uint64_t)j));
