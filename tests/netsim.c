@@ -607,6 +607,13 @@ struct rte_mempool *ns_pool(struct ns_sim *sim, int node)
 	return sim->node[node].mp;
 }
 
+unsigned ns_pool_in_use(struct ns_sim *sim, int node)
+{
+	struct rte_mempool *mp = sim->node[node].mp;
+
+	return mp->size - rte_mempool_avail_count(mp);
+}
+
 void ns_link_set(struct ns_sim *sim, int from, int to, const struct ns_link_cfg *lc)
 {
 	sim->dir[from][to].cfg = *lc;

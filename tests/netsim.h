@@ -91,6 +91,9 @@ int ns_add_node(struct ns_sim *sim, const struct tn_stack_config *cfg);
 struct tn_stack *ns_stack(struct ns_sim *sim, int node);
 uint32_t ns_ip(struct ns_sim *sim, int node); /* network byte order */
 struct rte_mempool *ns_pool(struct ns_sim *sim, int node);
+/* Mbufs of the node's pool not in it (held by the stack, the wire's
+ * frames to the node, or the test). */
+unsigned ns_pool_in_use(struct ns_sim *sim, int node);
 
 /* Sets one direction (from -> to) of the link, or both with
  * ns_link_set_both.  The PRNG state is kept. */
