@@ -1,6 +1,6 @@
 /* ICMP: echo (answering, and tn_stack_ping), errors we send (rate
  * limited, RFC 1122 3.2.2's "never about" rules) and errors we receive
- * (parsed; those about UDP go to udp.c, TCP's will go to TCP). */
+ * (parsed; those about UDP go to udp.c, TCP's to tcp.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -116,6 +116,8 @@ void tn__icmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv
 		s->st.icmp_errors_rx++;
 		if (ev.proto == IPPROTO_UDP)
 			tn__udp_icmp_error(s, &ev);
+		else if (ev.proto == IPPROTO_TCP)
+			tn__tcp_icmp_error(s, &ev);
 		break;
 	}
 drop:

@@ -66,10 +66,8 @@ static void demux(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_
 		tn__igmp_input(s, m, h);
 		return;
 	case IPPROTO_TCP:
-		/* TCP will answer with resets; protocol unreachable would be
-		 * wrong for a protocol we are about to speak. */
-		s->st.ip_unknown_proto++;
-		break;
+		tn__tcp_input(s, m, h);
+		return;
 	default:
 		s->st.ip_unknown_proto++;
 		tn__icmp_error(s, m, TN_ICMP_DEST_UNREACH, TN_ICMP_UNREACH_PROTO);

@@ -44,7 +44,9 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 	s->reass = tn__reass_create(s);
 	s->igmp = tn__igmp_create(s);
 	s->udp = tn__udp_create(s);
-	if (!s->arp || !s->reass || !s->igmp || !s->udp) {
+	if (s->udp)
+		tn__tcp_create(s); /* sets s->tcp */
+	if (!s->arp || !s->reass || !s->igmp || !s->udp || !s->tcp) {
 		tn_stack_destroy(s);
 		errno = ENOMEM;
 		return NULL;
@@ -59,6 +61,8 @@ void tn_stack_destroy(struct tn_stack *s)
 		return;
 	/* Sockets first: closing one may queue nothing (teardown is quiet)
 	 * but frees its datagrams. */
+	if (s->tcp)
+		tn__tcp_destroy(s);
 	if (s->udp)
 		tn__udp_destroy(s);
 	if (s->igmp)
@@ -216,6 +220,9 @@ uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now)
 	a = tn__arp_timers(s);
 	r = tn__reass_timers(s);
 	g = tn__igmp_timers(s);
+	if (r < a)
+		a = r;
+	r = tn__tcp_timers(s);
 	if (r < a)
 		a = r;
 	s->deadline = g < a ? g : a;

@@ -35,6 +35,7 @@
 struct tn_arp;
 struct tn_reass;
 struct tn_udp;
+struct tn_tcp;
 struct tn_igmp;
 struct tn__icmp_err_view;
 
@@ -53,6 +54,7 @@ struct tn_stack {
 	struct tn_arp *arp;
 	struct tn_reass *reass;
 	struct tn_udp *udp;
+	struct tn_tcp *tcp;
 	struct tn_igmp *igmp;
 	uint16_t ip_id;
 	uint64_t rng;
@@ -167,6 +169,15 @@ void tn__udp_destroy(struct tn_stack *s);
 void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
 /* An ICMP error (parsed by icmp.c) quoting a UDP datagram. */
 void tn__udp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev);
+
+/* tcp.c (see tn_tcp.h): m starts at the validated IPv4 header ip.
+ * Takes m. */
+struct tn_tcp *tn__tcp_create(struct tn_stack *s);
+/* Wakes every waiting task (-EBADF) and frees every connection. */
+void tn__tcp_destroy(struct tn_stack *s);
+void tn__tcp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
+void tn__tcp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev);
+uint64_t tn__tcp_timers(struct tn_stack *s);
 
 /* igmp.c: the stack-wide group memberships (a reference count per group)
  * and IGMPv2.  m starts at the validated IPv4 header ip.  Takes m. */

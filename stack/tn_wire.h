@@ -86,6 +86,7 @@ static inline bool tn__icmp_type_is_error(uint8_t type)
  * of its payload (enough for the ports), as RFC 792 guarantees. */
 struct tn__icmp_err_view {
 	uint8_t type, code;
+	uint16_t mtu;      /* fragmentation needed: the next hop's MTU (RFC 1191), else 0 */
 	uint32_t src, dst; /* of the quoted datagram, network byte order */
 	uint8_t proto;
 	uint8_t l4[8];     /* the quoted payload's first 8 bytes */

@@ -123,6 +123,7 @@ int tn__icmp_err_parse(const void *p, uint32_t len, struct tn__icmp_err_view *v)
 		return -EINVAL;
 	v->type = b[0];
 	v->code = b[1];
+	v->mtu = (uint16_t)(b[6] << 8 | b[7]);
 	v->src = in->src_addr;
 	v->dst = in->dst_addr;
 	v->proto = in->next_proto_id;
