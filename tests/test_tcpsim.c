@@ -605,6 +605,8 @@ static void judge_stats(struct run *r, int node, const struct tn_stack_stats *st
 	(void)l;
 }
 
+static void print_wire(struct run *r);
+
 static void judge_wire(struct run *r)
 {
 	const struct ns_link_cfg *a = &r->sc.link[0], *b = &r->sc.link[1];
@@ -624,7 +626,20 @@ static void judge_wire(struct run *r)
 		     st[0].tcp_retransmits, st[1].tcp_retransmits);
 	for (int i = 0; i < 2; i++)
 		judge_stats(r, i, &st[i]);
-	if (verbose) {
+	if (verbose)
+		print_wire(r);
+}
+
+static void print_wire(struct run *r)
+{
+	struct ns_link_stats s01, s10;
+	struct tn_stack_stats st[2];
+
+	ns_link_stats(r->sim, 0, 1, &s01);
+	ns_link_stats(r->sim, 1, 0, &s10);
+	tn_stack_stats_get(ns_stack(r->sim, 0), &st[0]);
+	tn_stack_stats_get(ns_stack(r->sim, 1), &st[1]);
+	{
 		printf("  wire c->s: offered %" PRIu64 " lost %" PRIu64 " qdrop %" PRIu64 " dup %" PRIu64
 		       " reord %" PRIu64 " corrupt %" PRIu64 "\n",
 		       s01.offered, s01.lost, s01.queue_drops, s01.dups, s01.reordered, s01.corrupted);
@@ -719,9 +734,13 @@ static int run_seed(uint64_t seed, bool trace, struct totals *tot)
 		if (ns_in_flight(r.sim))
 			fail(&r, "frames still on the wire after the quiet period");
 		judge_wire(&r);
-	} else if (r.l) {
-		tn_tcp_listener_close(r.l);
-		r.l = NULL;
+	} else {
+		if (r.l) {
+			tn_tcp_listener_close(r.l);
+			r.l = NULL;
+		}
+		if (verbose)
+			print_wire(&r);
 	}
 	if (r.sc.extreme) {
 		tot->extreme++;
