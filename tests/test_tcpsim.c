@@ -88,7 +88,24 @@ struct run {
 	char why[512];
 };
 
-static bool verbose;
+static bool verbose, trace_app;
+
+/* With TN_SIM_TRACE: the application's calls, among the frame events. */
+static void applog(const struct side *s, const char *fmt, ...)
+{
+	va_list ap;
+	uint64_t t;
+
+	if (!trace_app)
+		return;
+	t = tn_now() - TN_NS_PER_S;
+	fprintf(stderr, "%6llu.%06llu app%d       ", (unsigned long long)(t / TN_NS_PER_MS),
+		(unsigned long long)(t % TN_NS_PER_MS), s->id + 1);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 static void fail(struct run *r, const char *fmt, ...)
 {
@@ -183,6 +200,7 @@ static int do_write(struct side *s)
 				off += part;
 			}
 			r = tn_tcp_writev(s->c, iov, k);
+			applog(s, "writev(%d iovecs, %u) -> %d", k, n, r);
 		} else if (how == 1) {
 			/* A chain of up to 4 mbufs from this node's pool. */
 			uint32_t seg = 1 + (uint32_t)ns_rng_below(&s->rng, 2000), off = 0;
@@ -213,8 +231,10 @@ static int do_write(struct side *s)
 			}
 			n = off;
 			r = tn_tcp_send_mbuf(s->c, head);
+			applog(s, "send_mbuf(%u in %u-byte segments) -> %d", n, seg, r);
 		} else {
 			r = tn_tcp_write(s->c, s->wbuf, n);
+			applog(s, "write(%u) -> %d", n, r);
 		}
 		if (r) {
 			set_err(s, r, "write");
@@ -225,6 +245,7 @@ static int do_write(struct side *s)
 	if (s->run->sc.drain[s->id]) {
 		int r = tn_tcp_drain(s->c);
 
+		applog(s, "drain -> %d", r);
 		if (r) {
 			set_err(s, r, "drain");
 			return r;
@@ -247,7 +268,9 @@ static int do_read(struct side *s)
 		if (how == 0) {
 			size_t want = 1 + ns_rng_below(&s->rng, 4096);
 
+			applog(s, "read_exactly(%zu) ...", want);
 			n = tn_tcp_read_exactly(s->c, s->rbuf, want);
+			applog(s, "read_exactly(%zu) -> %zd", want, n);
 			if (n < 0) {
 				set_err(s, (int)n, "read_exactly");
 				return (int)n;
@@ -259,13 +282,17 @@ static int do_read(struct side *s)
 		} else if (how == 1) {
 			struct rte_mbuf *m[32];
 			uint16_t k, i;
-			int r = tn_tcp_wait_readable(s->c);
+			int r;
 
+			applog(s, "wait_readable ...");
+			r = tn_tcp_wait_readable(s->c);
+			applog(s, "wait_readable -> %d", r);
 			if (r) {
 				set_err(s, r, "wait_readable");
 				return r;
 			}
 			k = tn_tcp_recv_burst(s->c, m, (uint16_t)(1 + ns_rng_below(&s->rng, 32)));
+			applog(s, "recv_burst -> %u mbufs", k);
 			for (i = 0; i < k; i++) {
 				bool ok = m[i]->next == NULL && m[i]->nb_segs == 1 &&
 					  m[i]->pkt_len == m[i]->data_len;
@@ -291,7 +318,9 @@ static int do_read(struct side *s)
 		} else {
 			size_t want = 1 + ns_rng_below(&s->rng, ns_rng_below(&s->rng, 2) ? 2048 : BUFSZ);
 
+			applog(s, "read(%zu) ...", want);
 			n = tn_tcp_read(s->c, s->rbuf, want);
+			applog(s, "read(%zu) -> %zd", want, n);
 			if (n < 0) {
 				set_err(s, (int)n, "read");
 				return (int)n;
@@ -312,8 +341,13 @@ static intptr_t writer_task(void *arg)
 {
 	struct side *s = arg;
 
-	if (do_write(s) == 0 && tn_tcp_shutdown(s->c) != 0)
-		fail(s->run, "side %d: shutdown failed", s->id);
+	if (do_write(s) == 0) {
+		int r = tn_tcp_shutdown(s->c);
+
+		applog(s, "shutdown -> %d", r);
+		if (r)
+			fail(s->run, "side %d: shutdown failed", s->id);
+	}
 	s->writer_done = true;
 	return 0;
 }
@@ -325,6 +359,7 @@ static void flow(struct side *s)
 	bool first = (sc->mode == MODE_CLIENT_FIRST) == (s->id == 0);
 	int r;
 
+	applog(s, "connected");
 	if (sc->mode == MODE_DUPLEX) {
 		struct tn_task *t = tn_task_spawn(writer_task, s);
 		struct tn_future *f = tn_task_join(t);
@@ -337,22 +372,29 @@ static void flow(struct side *s)
 		tn_await(f, NULL);
 	} else if (first) {
 		if (do_write(s) == 0) {
-			if ((r = tn_tcp_shutdown(s->c)) != 0)
+			r = tn_tcp_shutdown(s->c);
+			applog(s, "shutdown -> %d", r);
+			if (r)
 				set_err(s, r, "shutdown");
 			else
 				do_read(s);
 		}
 	} else {
 		if (do_read(s) == 0 && !s->err && do_write(s) == 0 && sc->shut_second) {
-			if ((r = tn_tcp_shutdown(s->c)) != 0)
+			r = tn_tcp_shutdown(s->c);
+			applog(s, "shutdown -> %d", r);
+			if (r)
 				set_err(s, r, "shutdown");
 		}
 	}
 	tn_tcp_info(s->c, &s->info);
-	if (s->err && ns_rng_below(&s->rng, 2))
+	if (s->err && ns_rng_below(&s->rng, 2)) {
+		applog(s, "abort");
 		tn_tcp_abort(s->c);
-	else
+	} else {
+		applog(s, "close");
 		tn_tcp_close(s->c);
+	}
 	s->c = NULL;
 }
 
@@ -821,6 +863,7 @@ int main(void)
 	}
 	if (one) {
 		verbose = true;
+		trace_app = trace;
 		run_seed(one, trace, &tot);
 	} else if (xmode) {
 		for (size_t i = 0; xfail[i]; i++, n_xfail++)

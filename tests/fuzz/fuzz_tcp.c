@@ -27,6 +27,8 @@
  *   READ / WRITE / CLOSE (close, abort, shutdown) / OPTS (set_opts, info)
  *   ICMP     an ICMP error (unreachable, fragmentation needed with an
  *            MTU) quoting a segment of a flow
+ *   ARP      whether the peer answers the stack's ARP requests (at first
+ *            it does; the stack's entry for it ages out after 60 s)
  *
  * After each action the coroutines run (at the current virtual time),
  * due stack timers run, and every frame the stack sends is checked (IPv4
@@ -82,7 +84,7 @@ static const struct rte_ether_addr peer_mac = { { 0x02, 0, 0, 0, 0, 0x01 } };
 static struct rte_mempool *fz_pool;
 static struct tn_sched *fz_sched;
 static uint64_t fz_now;
-static int fz_verbose;
+static int fz_verbose, fz_trace; /* FUZZ_TCP_STATS, FUZZ_TCP_TRACE */
 static uint8_t pattern[FZ_BUF], rbuf[FZ_BUF];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -94,6 +96,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		fputc('\n', stderr);                                                              \
 		abort();                                                                          \
 	} while (0)
+
+/* FUZZ_TCP_TRACE: what happens, one line each, for triaging a crash. */
+#define TRACE(...)                                                                                \
+	do {                                                                                      \
+		if (fz_trace) {                                                                   \
+			fprintf(stderr, "%10.3f ms ", (double)(fz_now % (1000000 * FZ_MS)) / FZ_MS); \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                      \
+		}                                                                                 \
+	} while (0)
+
+static void trace_seg(const char *dir, const struct rte_tcp_hdr *t, uint32_t plen)
+{
+	static const char names[] = "FSRPAUEC";
+	char fl[9];
+	unsigned k = 0;
+
+	if (!fz_trace)
+		return;
+	for (int b = 0; b < 8; b++)
+		if (t->tcp_flags & (1u << b))
+			fl[k++] = names[b];
+	fl[k] = '\0';
+	TRACE("%s %u>%u [%s] seq %u ack %u win %u len %u doff %u", dir,
+	      rte_be_to_cpu_16(t->src_port), rte_be_to_cpu_16(t->dst_port), fl,
+	      rte_be_to_cpu_32(t->sent_seq), rte_be_to_cpu_32(t->recv_ack),
+	      rte_be_to_cpu_16(t->rx_win), plen, t->data_off >> 4);
+}
 
 /* ---- the input ---- */
 
@@ -146,6 +176,8 @@ struct fz {
 	struct tn_tcp_listener *lis[FZ_LISTENERS];
 	uint16_t ip_id;
 	uint32_t tsval;
+	bool arp_answer; /* the peer answers the stack's ARP requests */
+	bool arp_due;
 };
 
 static struct fz F;
@@ -208,8 +240,17 @@ static void observe(struct rte_mbuf *m)
 		DIE("the stack sent a %u-byte frame at MTU 1500", len);
 	p = rte_pktmbuf_read(m, 0, len, buf);
 	e = (const struct rte_ether_hdr *)p;
+	if (len >= sizeof(*e) + sizeof(struct rte_arp_hdr) &&
+	    e->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+		const struct rte_arp_hdr *a = (const struct rte_arp_hdr *)(e + 1);
+
+		if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+		    a->arp_data.arp_tip == FZ_PEER && F.arp_answer)
+			F.arp_due = true; /* answered once this burst is out */
+		goto out;
+	}
 	if (len < sizeof(*e) || e->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		goto out; /* ARP */
+		goto out;
 	ip = (const struct rte_ipv4_hdr *)(e + 1);
 	hl = rte_ipv4_hdr_len(ip);
 	tl = rte_be_to_cpu_16(ip->total_length);
@@ -235,6 +276,7 @@ static void observe(struct rte_mbuf *m)
 	if (ip->dst_addr != FZ_PEER || ip->src_addr != FZ_US)
 		DIE("the stack sent a TCP segment to another address");
 	plen = tl - hl - doff;
+	trace_seg("out", t, plen);
 	if (plen > 1460)
 		DIE("the stack sent %u bytes of payload at MTU 1500", plen);
 	f = flow_find(rte_be_to_cpu_16(t->dst_port), rte_be_to_cpu_16(t->src_port));
@@ -344,6 +386,7 @@ static void send_seg(const struct seg *s)
 	t->tcp_urp = rte_cpu_to_be_16(s->urp);
 	memcpy(b + 20, s->opt, s->optlen);
 	memcpy(b + hl, pattern + (s->seq & 0x7fff), plen);
+	trace_seg(s->bad_csum ? "in (bad csum)" : "in ", t, plen);
 	send_ip(IPPROTO_TCP, b, hl + plen, s->bad_csum);
 }
 
@@ -681,7 +724,10 @@ static intptr_t connect_task(void *arg)
 	o.ka_idle_ns = 1000 * FZ_MS;
 	o.ka_intvl_ns = 1000 * FZ_MS;
 	o.ka_cnt = 2;
-	if (tn_tcp_connect(F.st, FZ_PEER, (uint16_t)(a >> 24 | 1), &o, &c) == 0) {
+	int e = tn_tcp_connect(F.st, FZ_PEER, (uint16_t)(a >> 24 | 1), &o, &c);
+
+	TRACE("connect -> %d", e);
+	if (e == 0) {
 		if (F.conn[slot])
 			tn_tcp_abort(c); /* the slot was taken meanwhile */
 		else
@@ -698,7 +744,10 @@ static intptr_t accept_task(void *arg)
 
 	if (!F.lis[li])
 		return 0;
-	if (tn_tcp_accept(F.lis[li], &c) == 0) {
+	int e = tn_tcp_accept(F.lis[li], &c);
+
+	TRACE("accept -> %d", e);
+	if (e == 0) {
 		if (F.conn[slot])
 			tn_tcp_close(c);
 		else
@@ -732,7 +781,7 @@ static intptr_t read_task(void *arg)
 		n = tn_tcp_wait_readable(c);
 		break;
 	}
-	(void)n;
+	TRACE("read style %u -> %zd", (unsigned)(a >> 24 & 3), n);
 	return 0;
 }
 
@@ -805,6 +854,7 @@ static void act_close(int slot, uint8_t how)
 
 	if (!c)
 		return;
+	TRACE("close slot %d how %u", slot, how % 3);
 	switch (how % 3) {
 	case 0:
 		F.conn[slot] = NULL;
@@ -849,14 +899,50 @@ static void act_opts(int slot, struct in *in)
 
 /* ---- the loop ---- */
 
+/* An ARP request from the peer for our address, or its reply to ours. */
+static void send_arp(uint16_t op)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(fz_pool);
+	struct rte_ether_hdr *e = m ? (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60) : NULL;
+	struct rte_arp_hdr *a;
+
+	if (!e)
+		DIE("no mbuf for an ARP frame");
+	a = (struct rte_arp_hdr *)(e + 1);
+	memset(e, 0, 60);
+	if (op == RTE_ARP_OP_REQUEST)
+		memset(&e->dst_addr, 0xff, 6);
+	else
+		e->dst_addr = us_mac;
+	e->src_addr = peer_mac;
+	e->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = 6;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(op);
+	a->arp_data.arp_sha = peer_mac;
+	a->arp_data.arp_sip = FZ_PEER;
+	if (op != RTE_ARP_OP_REQUEST)
+		a->arp_data.arp_tha = us_mac;
+	a->arp_data.arp_tip = FZ_US;
+	tn_stack_input(F.st, &m, 1, fz_now);
+}
+
 static void drain_output(void)
 {
 	struct rte_mbuf *out[FZ_BURST];
 	uint16_t n, i;
 
-	while ((n = tn_stack_output(F.st, out, FZ_BURST)) > 0)
+	while ((n = tn_stack_output(F.st, out, FZ_BURST)) > 0 || F.arp_due) {
 		for (i = 0; i < n; i++)
 			observe(out[i]);
+		if (F.arp_due) {
+			F.arp_due = false;
+			TRACE("arp reply");
+			send_arp(RTE_ARP_OP_REPLY);
+		}
+	}
 }
 
 /* Runs everything due at fz_now until nothing more happens. */
@@ -926,11 +1012,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char prefix[32];
 	char *eal_argv[] = { "fuzz", "--no-huge", "-m", "512", "--no-pci", "--file-prefix",
 			     prefix, "--log-level", "*:error", "--no-telemetry", NULL };
-	struct tn_sched_config sc = { 0 };
-
 	(void)argc;
 	(void)argv;
 	fz_verbose = getenv("FUZZ_TCP_STATS") != NULL;
+	fz_trace = getenv("FUZZ_TCP_TRACE") != NULL;
 	snprintf(prefix, sizeof(prefix), "tnfuzztcp%d", (int)getpid());
 	if (rte_eal_init(10, eal_argv) < 0)
 		DIE("rte_eal_init failed: %s", rte_strerror(rte_errno));
@@ -943,12 +1028,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* CRLF now and then, for read_until. */
 	for (unsigned i = 100; i + 1 < FZ_BUF; i += 997)
 		pattern[i] = '\r', pattern[i + 1] = '\n';
-	fz_now = 1000 * FZ_MS;
-	sc.stack_size = 64 * 1024;
-	sc.clock = fz_clock; /* virtual: the harness moves it */
-	fz_sched = tn_sched_create(&sc);
-	if (!fz_sched)
-		DIE("tn_sched_create failed");
 	return 0;
 }
 
@@ -996,10 +1075,13 @@ static void finish(void)
 		DIE("leaked %llu tasks, %llu futures, %llu timers",
 		    (unsigned long long)ss.live_tasks, (unsigned long long)ss.live_futures,
 		    (unsigned long long)ss.live_timers);
+	tn_sched_destroy(fz_sched);
+	fz_sched = NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct tn_sched_config sc = { 0 };
 	struct tn_stack_config cfg;
 	struct in in = { data, size };
 	unsigned actions = 0;
@@ -1013,40 +1095,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.mp = fz_pool;
 	cfg.arp_entries = 16;
 	cfg.seed = 1;
-	fz_now += 1000 * FZ_MS; /* the clock never goes back, across inputs too */
+	/* A scheduler per input, so every input starts at the same virtual
+	 * time and replays exactly on its own (ISNs, timer wheels). */
+	fz_now = 1000 * FZ_MS;
+	sc.stack_size = 64 * 1024;
+	sc.clock = fz_clock; /* virtual: the harness moves it */
+	fz_sched = tn_sched_create(&sc);
+	if (!fz_sched)
+		DIE("tn_sched_create failed");
 	F.st = tn_stack_create(&cfg, fz_now);
 	if (!F.st)
 		DIE("tn_stack_create failed");
 	drain_output();
 	/* The peer asks for our address, so the stack knows its MAC. */
-	{
-		struct rte_mbuf *m = rte_pktmbuf_alloc(fz_pool);
-		struct rte_ether_hdr *e = m ? (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60) : NULL;
-		struct rte_arp_hdr *a;
-
-		if (!e)
-			DIE("no mbuf for the ARP request");
-		a = (struct rte_arp_hdr *)(e + 1);
-		memset(e, 0, 60);
-		memset(&e->dst_addr, 0xff, 6);
-		e->src_addr = peer_mac;
-		e->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-		a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-		a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		a->arp_hlen = 6;
-		a->arp_plen = 4;
-		a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-		a->arp_data.arp_sha = peer_mac;
-		a->arp_data.arp_sip = FZ_PEER;
-		a->arp_data.arp_tip = FZ_US;
-		tn_stack_input(F.st, &m, 1, fz_now);
-		drain_output();
-	}
+	send_arp(RTE_ARP_OP_REQUEST);
+	drain_output();
+	F.arp_answer = true;
 
 	while (in.n && actions++ < FZ_MAX_ACTIONS) {
 		uint8_t op = u8(&in);
 
-		switch (op % 18) {
+		TRACE("op %u", op % 18);
+		switch (op % 19) {
 		case 0:
 		case 1:
 			act_seg(&in);
@@ -1133,8 +1203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 16:
 			act_icmp(&in);
 			break;
-		default:
+		case 17:
 			act_ack(&in, true, true);
+			break;
+		default:
+			F.arp_answer = u8(&in) & 1;
 			break;
 		}
 		settle();

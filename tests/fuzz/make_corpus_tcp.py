@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of tests/fuzz/fuzz_tcp.c into tests/fuzz/corpus_tcp/.
 
-An input is a sequence of actions: an op byte (taken modulo 18) and its
+An input is a sequence of actions: an op byte (taken modulo 19) and its
 fixed-size arguments, big endian (see fuzz_tcp.c).  The stack is
 10.0.0.2; the fuzzer is the peer 10.0.0.1 and the application.  Flows
 are numbered in the order the harness learns them (a SYN the peer sends,
@@ -111,6 +111,10 @@ def data_fin(flow=0, n=10):
     return bytes([17, flow]) + struct.pack("!HB", n, 1)
 
 
+def arp(answer):
+    return bytes([18, 1 if answer else 0])
+
+
 PASSIVE = listen() + accept() + syn(40000, 1000) + ack()
 ACTIVE = connect(slot=1, dport=81) + seg(flags=SYN | ACK, smode=3, sdelta=5000) + time(1)
 
@@ -156,6 +160,12 @@ seeds = {
     # SYN retries into silence, then a listener's accept queue overflow
     "syn_timeout": connect(slot=3, dport=85, syn_retries=2) + time(3, 3) + listen(lis=1, bl=1) +
     syn(41000, 7, lis=1) + syn(41001, 8, lis=1) + syn(41002, 9, lis=1) + time(5, 2),
+    # our FIN acknowledged, then the handle closed: orphaned FIN-WAIT-2
+    # ends by its timer with a RST, which needs ARP again (the entry aged
+    # out) from inside the timers and the peer never answers: the ARP
+    # retries must still run and drop the RST (it once stayed queued)
+    "fin_wait2_orphan_arp": PASSIVE + close(how=2) + ack() + arp(False) + time(1, 3) +
+    close(how=0) + time(5, 3),
     # reads of every kind: exact, until CRLF, zero copy
     "read_styles": PASSIVE + data(n=1400) + read(style=1, n=100) + read(style=2, n=2000) +
     read(style=4) + read(style=3) + data_fin(n=200) + read(n=500) + close() + time(1, 3),
