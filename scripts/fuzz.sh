@@ -8,6 +8,8 @@
 # Exits non-zero on any crash, leak (ASan's, or an mbuf not back in the
 # pool), UB report or timeout; the reproducer is left in build-fuzz/.
 #   usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (default: stack tcp)
+# SECONDS 0 only builds (build-fuzz/fuzz_TARGET), e.g. to minimize a crash:
+#   build-fuzz/fuzz_tcp -minimize_crash=1 -runs=20000 CRASH_FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,7 @@ run_target() {
 		-Icoro/include -Icoro -Istack/include -Istack -Idataplane/include \
 		"${srcs[@]}" "tests/fuzz/fuzz_$name.c" $(pkg-config --cflags --libs libdpdk) \
 		-pthread -lm -o "$bin"
+	((secs > 0)) || return 0
 
 	# A scratch corpus: the seeds stay as committed, what the run finds goes here.
 	rm -rf "$corpus"
