@@ -1,6 +1,7 @@
-/* tern-echo: a UDP echo server and its client on the protocol stack.
+/* tern-echo: a UDP and TCP echo server and its client on the protocol
+ * stack (TCP in echo_tcp.c).
  *
- *     tern-echo [EAL] -- --ip 10.0.0.2/24 --udp 7 [--udp 9000 ...]
+ *     tern-echo [EAL] -- --ip 10.0.0.2/24 --udp 7 [--udp 9000 ...] [--tcp 7 ...]
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --udp \
  *                        --size 64 (--count N | --duration S) [--window N]
  *
@@ -25,6 +26,7 @@
 #include <tern/udp.h>
 
 #include "app_opts.h"
+#include "echo_tcp.h"
 #include "latency_hist.h"
 
 #define PROG "tern-echo"
@@ -67,6 +69,10 @@ static struct {
 	double duration;
 	uint64_t timeout_ns;
 	bool count_set, duration_set;
+	/* TCP: server ports; the client's protocol flag and --reconnect */
+	unsigned ntcp;
+	uint16_t tcp_ports[MAX_PORTS];
+	bool tcp, reconnect;
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -76,9 +82,12 @@ static struct {
 static const char usage[] =
 	"  server:\n"
 	"  --udp PORT      echo UDP datagrams on PORT (repeatable, up to 8)\n"
+	"  --tcp PORT      echo TCP streams on PORT (repeatable, up to 8)\n"
 	"  client (--client):\n"
 	"  --client A.B.C.D:PORT  send requests to this echo server\n"
-	"  --udp           over UDP (the default and only protocol)\n"
+	"  --udp           over UDP (the default)\n"
+	"  --tcp           over TCP (--size up to 16 MiB, --timeout per reply)\n"
+	"  --reconnect     TCP: a new connection per request\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -88,7 +97,7 @@ static const char usage[] =
 
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
-	"client", "size", "count", "duration", "window", "timeout", "udp", NULL,
+	"client", "size", "count", "duration", "window", "timeout", "udp", "tcp", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -128,11 +137,40 @@ static int wrong_mode(const char *name)
 	return -EINVAL;
 }
 
+static int parse_tcp_opt(const char *name, const char *v)
+{
+	double x;
+
+	if (strcmp(name, "reconnect") == 0) {
+		if (!opt.client)
+			return wrong_mode(name);
+		opt.reconnect = true;
+		return 0;
+	}
+	if (opt.client)
+		return 0; /* the flag (prescan saw it) */
+	if (parse_num(name, v, 1, 65535, &x))
+		return -EINVAL;
+	for (unsigned i = 0; i < opt.ntcp; i++)
+		if (opt.tcp_ports[i] == (uint16_t)x) {
+			fprintf(stderr, PROG ": --tcp %u given twice\n", (unsigned)x);
+			return -EINVAL;
+		}
+	if (opt.ntcp == MAX_PORTS) {
+		fprintf(stderr, PROG ": at most %d --tcp ports\n", MAX_PORTS);
+		return -EINVAL;
+	}
+	opt.tcp_ports[opt.ntcp++] = (uint16_t)x;
+	return 0;
+}
+
 static int parse_opt(void *arg, const char *name, const char *v)
 {
 	double x;
 
 	(void)arg;
+	if (strcmp(name, "tcp") == 0 || strcmp(name, "reconnect") == 0)
+		return parse_tcp_opt(name, v);
 	if (strcmp(name, "udp") == 0) {
 		if (opt.client)
 			return 0; /* the flag */
@@ -158,7 +196,8 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	if (strcmp(name, "client") == 0)
 		return parse_client(v);
 	if (strcmp(name, "size") == 0) {
-		if (parse_num(name, v, sizeof(struct stamp), TN_UDP_MAX_PAYLOAD, &x))
+		if (parse_num(name, v, sizeof(struct stamp),
+			      opt.tcp ? ECHO_TCP_MAX_SIZE : TN_UDP_MAX_PAYLOAD, &x))
 			return -EINVAL;
 		opt.size = (unsigned)x;
 	} else if (strcmp(name, "count") == 0) {
@@ -246,12 +285,15 @@ static intptr_t server_main(struct tn_stack *st)
 		}
 		printf("echo: udp port %u\n", s->port);
 	}
+	if (opt.ntcp && (rc = echo_tcp_server_start(st, opt.tcp_ports, opt.ntcp)) < 0)
+		goto out;
 	fflush(stdout);
 	/* Until SIGINT/SIGTERM cancels us. */
 	while (tn_sleep(TN_NS_PER_S) == 0)
 		;
 	tn_task_uncancel();
 out:
+	echo_tcp_server_stop();
 	for (i = 0; i < opt.nports; i++) {
 		struct echo_sock *s = &opt.socks[i];
 
@@ -464,6 +506,15 @@ static intptr_t echo_main(void *arg)
 				"A.B.C.D/N and an EAL port, e.g. --vdev=net_tap0)\n");
 		return -ENODEV;
 	}
+	if (opt.client && opt.tcp) {
+		struct echo_tcp_client_cfg tc = {
+			.dst = opt.dst, .dport = opt.dport, .size = opt.size, .window = opt.window,
+			.count = opt.count, .count_set = opt.count_set,
+			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
+			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
+		};
+		return echo_tcp_client(st, &tc);
+	}
 	return opt.client ? client_main(st) : server_main(st);
 }
 
@@ -473,7 +524,7 @@ static intptr_t echo_main(void *arg)
  * 0, 1 for --help, or -EINVAL after a message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false, udp = false, client = false;
+	bool tern = false, help = false, ip = false, udp = false, client = false, tcp = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -485,17 +536,19 @@ static int prescan(int argc, char **argv)
 		}
 		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
 		udp |= strcmp(a, "--udp") == 0 || strncmp(a, "--udp=", 6) == 0;
+		tcp |= strcmp(a, "--tcp") == 0 || strncmp(a, "--tcp=", 6) == 0;
 		client |= strcmp(a, "--client") == 0 || strncmp(a, "--client=", 9) == 0;
 	}
 	opt.client = client;
+	opt.tcp = client && tcp;
 	if (help)
 		return 1;
 	if (!ip) {
 		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
 		return -EINVAL;
 	}
-	if (!udp) {
-		fprintf(stderr, PROG ": needs --udp %s\n",
+	if (!udp && !tcp) {
+		fprintf(stderr, PROG ": needs --udp or --tcp %s\n",
 			client ? "(the protocol)" : "PORT (or --client A.B.C.D:PORT)");
 		return -EINVAL;
 	}
@@ -515,8 +568,8 @@ int main(int argc, char **argv)
 	if (prescan(argc, argv) < 0)
 		return 2;
 	if (opt.client) {
-		/* The client's --udp is a flag: drop it from the value options
-		 * (it is last). */
+		/* The client's --udp and --tcp are flags: drop them from the
+		 * value options (they are last). */
 		for (unsigned i = 0; value_opts[i]; i++)
 			if (strcmp(value_opts[i], "udp") == 0)
 				value_opts[i] = NULL;

@@ -54,7 +54,9 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 
 	if (!c->stack)
 		return false;
-	if (now >= c->stack_deadline) {
+	/* (A task's TCP write may have armed a timer since: the stack's
+	 * own view of its deadline covers that.) */
+	if (now >= c->stack_deadline || now >= tn_stack_next_deadline(c->stack)) {
 		c->stack_deadline = tn_stack_timers(c->stack, now);
 		did = true;
 	}

@@ -196,8 +196,10 @@ static void syn_sent_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		}
 		return;
 	}
-	if (!(g->flags & RTE_TCP_SYN_FLAG))
+	if (!(g->flags & RTE_TCP_SYN_FLAG)) {
+		s->st.tcp_bad_flags++;
 		return;
+	}
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
@@ -240,9 +242,10 @@ static unsigned cookie_mss_idx(uint16_t peer, uint16_t ours)
 	return i;
 }
 
-/* Our timestamp on a cookie SYN-ACK carries what the cookie cannot:
- * the window scale we announced (4 bits, 0xf: none) and SACK permitted
- * (bit 4), in its low 5 bits, echoed back in the ACK's TSecr. */
+/* Our timestamp on a cookie SYN-ACK carries what the cookie cannot, as
+ * Linux's does: the peer's window scale (4 bits, 0xf: none) and SACK
+ * permitted (bit 4) in its low 5 bits, echoed back in the ACK's TSecr.
+ * Our own scale follows from the listener's options again. */
 #define COOKIE_TS_BITS 5
 
 static void listen_syn_cookie(struct tn_tcp_listener *l, const struct tn__tcp_seg *g)
@@ -262,7 +265,8 @@ static void listen_syn_cookie(struct tn_tcp_listener *l, const struct tn__tcp_se
 		uint32_t off = ts_offset(s, g->dst, g->dport, g->src, g->sport);
 
 		tsval = (((uint32_t)(s->now / 1000000) + off) & ~((1u << COOKIE_TS_BITS) - 1)) |
-			(ws ? tmp.rcv_wscale : 0xf) | (sack ? 0x10 : 0);
+			(ws ? (g->ws > TN_TCP_WSCALE_MAX ? TN_TCP_WSCALE_MAX : g->ws) : 0xf) |
+			(sack ? 0x10 : 0);
 	} else {
 		ws = sack = false; /* nowhere to keep them */
 	}
@@ -301,7 +305,8 @@ static struct tn_tcp_conn *listen_cookie_ack(struct tn_tcp_listener *l,
 	c->f |= TF_PASSIVE | TF_COOKIE;
 	c->irs = g->seq - 1;
 	c->rcv_nxt = g->seq;
-	c->rcv_adv = g->seq;
+	/* What the cookie's SYN-ACK announced. */
+	c->rcv_adv = g->seq + (c->o.rcvbuf > 65535 ? 65535 : c->o.rcvbuf);
 	c->iss = g->ack - 1;
 	c->snd_una = c->snd_nxt = c->snd_max = c->sb_seq = g->ack;
 	c->recover = c->iss;
@@ -315,11 +320,8 @@ static struct tn_tcp_conn *listen_cookie_ack(struct tn_tcp_listener *l,
 		if (g->tsecr & 0x10)
 			c->f |= TF_SACK;
 		if (wsc != 0xf) {
-			/* The peer's own scale was not kept: RFC 4987's known
-			 * loss; assume none. */
 			c->f |= TF_WS;
-			c->rcv_wscale = (uint8_t)wsc;
-			c->snd_wscale = 0;
+			c->snd_wscale = (uint8_t)wsc;
 		} else {
 			c->rcv_wscale = 0;
 		}
@@ -493,9 +495,11 @@ static bool new_ack(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 	sack_prune(c);
 	if (c->f & TF_IN_RECOVERY) {
 		if (tn__seq_geq(g->ack, c->recover)) {
-			/* RFC 6582 3.2 (3): a full ACK ends recovery, with
-			 * cwnd = min(ssthresh, FlightSize + SMSS). */
-			uint32_t fl = tn__tcp_flight(c) + c->mss;
+			/* RFC 6582 3.2 (3) option 1: a full ACK ends recovery,
+			 * cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS). */
+			uint32_t fl = tn__tcp_flight(c);
+
+			fl = (fl > c->mss ? fl : c->mss) + c->mss;
 
 			c->f &= ~TF_IN_RECOVERY;
 			c->cwnd = c->ssthresh < fl ? c->ssthresh : fl;
@@ -513,7 +517,7 @@ static bool new_ack(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 	if (c->snd_una == c->snd_max)
 		tn__tcp_rexmt_stop(c);
 	else
-		tn__tcp_rexmt_arm(c);
+		tn__tcp_rexmt_arm_data(c);
 	if (fin_acked) {
 		switch (c->state) {
 		case TN_TCP_FIN_WAIT_1:
@@ -538,6 +542,7 @@ static bool new_ack(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 static void dup_ack(struct tn_tcp_conn *c)
 {
 	struct tn_stack *s = c->s;
+	uint32_t thresh;
 
 	if (c->dupacks < 255)
 		c->dupacks++;
@@ -546,8 +551,16 @@ static void dup_ack(struct tn_tcp_conn *c)
 			c->cwnd += c->mss; /* NewReno: inflate per segment that left */
 		return;
 	}
-	if (c->dupacks < TN_TCP_DUPTHRESH &&
-	    !((c->f & TF_SACK) && c->sacked >= TN_TCP_DUPTHRESH * c->mss))
+	/* Early retransmit (RFC 5827): with fewer than four segments out and
+	 * nothing new to send, fewer duplicates can ever come. */
+	thresh = TN_TCP_DUPTHRESH;
+	if (tn__seq_geq(c->snd_max, c->sb_seq + c->sndq.bytes)) {
+		uint32_t segs = (tn__tcp_flight(c) + c->mss - 1) / c->mss;
+
+		if (segs < 4)
+			thresh = segs > 2 ? segs - 1 : 1;
+	}
+	if (c->dupacks < thresh && !((c->f & TF_SACK) && c->sacked > (thresh - 1) * c->mss))
 		return;
 	/* RFC 6582 3.2 (2): not again for data sent before the last
 	 * reduction. */
@@ -566,8 +579,10 @@ static void dup_ack(struct tn_tcp_conn *c)
 	tn__tcp_rexmt_arm(c);
 }
 
-/* true if c was closed. */
-static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
+/* What ack_input decided. */
+enum { ACK_OK, ACK_DROP, ACK_CLOSED };
+
+static int ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 {
 	struct tn_stack *s = c->s;
 	uint32_t wnd = (uint32_t)g->win << c->snd_wscale, old_wnd = c->snd_wnd;
@@ -579,17 +594,17 @@ static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		 * or older than any window: ACK and drop. */
 		s->st.tcp_bad_ack++;
 		tn__tcp_send_ack_limited(c, tn__seq_lt(g->ack, c->snd_una));
-		return false;
+		return ACK_DROP;
 	}
 	if (c->state == TN_TCP_SYN_RECEIVED) {
 		if (!tn__seq_gt(g->ack, c->snd_una)) {
 			s->st.tcp_bad_ack++;
 			tn__tcp_reply_rst(s, g);
-			return false;
+			return ACK_DROP;
 		}
 		if ((c->f & TF_PASSIVE) && c->l && c->l->aq_len >= c->l->backlog) {
 			s->st.tcp_syn_drop++; /* nobody accepts: the peer will retry */
-			return false;
+			return ACK_DROP;
 		}
 		c->state = TN_TCP_ESTABLISHED;
 		c->snd_una = g->ack;
@@ -606,7 +621,7 @@ static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		if (c->f & TF_PASSIVE)
 			tn__tcp_listener_established(c);
 		tn__tcp_sock_state(c);
-		return false;
+		return ACK_OK;
 	}
 	if (c->f & TF_SACK)
 		sack_news = sack_update(c, g);
@@ -626,14 +641,14 @@ static bool ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		}
 	}
 	if (tn__seq_gt(g->ack, c->snd_una))
-		return new_ack(c, g);
+		return new_ack(c, g) ? ACK_CLOSED : ACK_OK;
 	if (c->f & TF_PERSIST)
 		c->nrexmt = 0; /* the probe was answered: the peer lives */
 	if (c->snd_max != c->snd_una &&
 	    ((g->len == 0 && !(g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) &&
 	      wnd == old_wnd) || sack_news))
 		dup_ack(c);
-	return false;
+	return ACK_OK;
 }
 
 /* ---- data and FIN ---- */
@@ -780,18 +795,26 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		c->f |= TF_ACK_NOW;
 	}
 	/* ACK (fifth). */
-	if (!(g->flags & RTE_TCP_ACK_FLAG))
+	if (!(g->flags & RTE_TCP_ACK_FLAG)) {
+		s->st.tcp_bad_flags++;
 		goto drop;
+	}
 	/* RFC 7323 4.3: remember the timestamp to echo. */
 	if ((c->f & TF_TS) && g->has_ts && tn__seq_leq(g->seq, c->last_ack_sent) &&
 	    (!c->ts_recent_at || tn__seq_geq(g->tsval, c->ts_recent))) {
 		c->ts_recent = g->tsval;
 		c->ts_recent_at = s->now;
 	}
-	if (ack_input(c, g))
-		goto drop; /* closed (LAST-ACK done) */
+	switch (ack_input(c, g)) {
+	case ACK_CLOSED:
+		goto drop; /* (LAST-ACK done: c is gone) */
+	case ACK_DROP:
+		goto drop;
+	default:
+		break;
+	}
 	if (c->state == TN_TCP_SYN_RECEIVED || c->state == TN_TCP_CLOSED)
-		goto drop; /* not accepted yet (queue full), or reset */
+		goto drop; /* not accepted yet (queue full) */
 	if (c->state == TN_TCP_TIME_WAIT) {
 		/* CLOSING -> TIME-WAIT on this ACK; a FIN now is a duplicate. */
 		goto out;
@@ -804,7 +827,8 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		case TN_TCP_FIN_WAIT_2:
 			break;
 		default:
-			len = 0; /* after their FIN: cannot be */
+			s->st.tcp_bad_seq++; /* after their FIN: cannot be */
+			len = 0;
 			break;
 		}
 	}
@@ -817,7 +841,7 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		goto drop;
 	}
 	if (len) {
-		bool in_order = seq == c->rcv_nxt;
+		bool in_order = seq == c->rcv_nxt, had_ooo = c->ooo.head;
 
 		if (len > c->rcv_seg_max)
 			c->rcv_seg_max = len < c->rcv_mss ? len : c->rcv_mss;
@@ -836,8 +860,10 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 		tn__tcp_rcv_data(c, m, seq, len);
 		m = NULL;
 		if (in_order) {
-			if (tn__tcp_ooo_pull(c) || c->ooo.head)
+			if (had_ooo) {
+				tn__tcp_ooo_pull(c);
 				c->f |= TF_ACK_NOW; /* a hole filled (RFC 5681 4.2) */
+			}
 			else if (ack_now(c))
 				c->f |= TF_ACK_NOW;
 			else

@@ -452,7 +452,7 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 void tn__tcp_output(struct tn_tcp_conn *c)
 {
 	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq;
-	bool sent = false, fin;
+	bool sent = false, fin, rexmit;
 	uint8_t flags;
 
 	switch (c->state) {
@@ -523,7 +523,8 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		if (tn__tcp_xmit(c, seq, len, flags) < 0)
 			break;
 		sent = true;
-		if (tn__seq_lt(seq, c->snd_max)) {
+		rexmit = tn__seq_lt(seq, c->snd_max);
+		if (rexmit) {
 			c->retransmits++;
 			c->s->st.tcp_retransmits++;
 		} else {
@@ -542,8 +543,12 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		}
 		if (tn__seq_gt(c->snd_nxt, c->snd_max))
 			c->snd_max = c->snd_nxt;
-		if (!c->rexmt_at || (c->f & TF_PERSIST))
-			tn__tcp_rexmt_arm(c);
+		if (!c->rexmt_at || (c->f & (TF_PERSIST | TF_TLP))) {
+			if (rexmit)
+				tn__tcp_rexmt_arm(c);
+			else
+				tn__tcp_rexmt_arm_data(c);
+		}
 		if (fin)
 			break;
 	}

@@ -10,7 +10,9 @@
  * laps too, skipped until their lap.  A bitmap of non-empty slots finds
  * the next deadline without walking the slots, and 100,000 connections
  * cost one pointer pair each.  Deadlines fire at the first tick at or
- * after them (up to 1 ms late).
+ * after them (up to 1 ms late).  A deadline that moves later, or stops,
+ * leaves the entry where it is, to be re-filed when its slot comes up
+ * (so the per-segment path rarely touches the wheel).
  *
  * Keepalive is lazy, as Linux's: received segments only note the time
  * (last_rx); the idle timer, when it fires early, re-files itself. */
@@ -57,11 +59,12 @@ void tn__tcp_timer_update(struct tn_tcp_conn *c)
 	uint64_t at = min_nz(min_nz(c->rexmt_at, c->delack_at), c->idle_at), tick;
 	unsigned sl;
 
-	if (at == c->t_at && (c->t_pprev || !at))
+	/* Later or off while filed: stay where we are; the slot's turn
+	 * re-files (or drops) us.  Every ACK restarts the RTO and most stop
+	 * it: this keeps the wheel out of the per-segment path. */
+	if (c->t_pprev ? at == 0 || at >= c->t_at : at == 0)
 		return;
 	tn__tcp_timer_remove(c);
-	if (!at)
-		return;
 	tick = (at + TN_TCP_TICK_NS - 1) / TN_TCP_TICK_NS;
 	if (tick <= t->cur_tick)
 		tick = t->cur_tick + 1;
@@ -90,18 +93,87 @@ uint64_t tn__tcp_rto_backed(const struct tn_tcp_conn *c)
 
 void tn__tcp_rexmt_arm(struct tn_tcp_conn *c)
 {
-	c->f &= ~TF_PERSIST;
+	c->f &= ~(TF_PERSIST | TF_TLP);
 	c->rexmt_at = c->s->now + tn__tcp_rto_backed(c);
 	tn__tcp_timer_update(c);
 }
 
 void tn__tcp_rexmt_stop(struct tn_tcp_conn *c)
 {
-	c->f &= ~TF_PERSIST;
+	c->f &= ~(TF_PERSIST | TF_TLP);
 	if (c->rexmt_at) {
 		c->rexmt_at = 0;
 		tn__tcp_timer_update(c);
 	}
+}
+
+/* RFC 8985 7.2.  PTO = 2 SRTT (at least 10 ms, as Linux), plus the
+ * peer's delayed-ACK time (our own delack setting stands for it) when a
+ * single segment is in flight, never later than the RTO. */
+void tn__tcp_rexmt_arm_data(struct tn_tcp_conn *c)
+{
+	uint64_t pto;
+
+	if ((c->f & TF_TLP_DONE) && tn__seq_geq(c->snd_una, c->tlp_high))
+		c->f &= ~TF_TLP_DONE; /* that flight is over: probes may go again */
+	if (!(c->f & TF_SACK) || !c->srtt || (c->f & (TF_IN_RECOVERY | TF_TLP_DONE)) ||
+	    c->nrexmt || c->state != TN_TCP_ESTABLISHED) {
+		tn__tcp_rexmt_arm(c);
+		return;
+	}
+	pto = 2 * c->srtt;
+	if (pto < 10 * TN_TCP_TICK_NS)
+		pto = 10 * TN_TCP_TICK_NS;
+	if (tn__tcp_flight(c) <= c->mss)
+		pto += c->o.delack_ns;
+	if (pto >= tn__tcp_rto_backed(c)) {
+		tn__tcp_rexmt_arm(c);
+		return;
+	}
+	c->f &= ~TF_PERSIST;
+	c->f |= TF_TLP;
+	c->rexmt_at = c->s->now + pto;
+	tn__tcp_timer_update(c);
+}
+
+/* The probe (RFC 8985 7.3): a new segment if the windows allow one,
+ * else the last segment again; then the RTO. */
+static void tlp_fire(struct tn_tcp_conn *c)
+{
+	struct tn_stack *s = c->s;
+	uint32_t end = c->sb_seq + c->sndq.bytes, avail, rwnd, len, seq;
+	uint8_t flags = RTE_TCP_ACK_FLAG;
+
+	s->st.tcp_tlp++;
+	c->f |= TF_TLP_DONE;
+	avail = tn__seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
+	rwnd = tn__seq_gt(c->snd_una + c->snd_wnd, c->snd_nxt) ? c->snd_una + c->snd_wnd - c->snd_nxt
+								 : 0;
+	len = avail < c->mss ? avail : c->mss;
+	if (len && len <= rwnd && c->snd_nxt == c->snd_max) {
+		if (tn__tcp_xmit(c, c->snd_nxt, len, flags | RTE_TCP_PSH_FLAG) == 0) {
+			c->snd_nxt += len;
+			c->snd_max = c->snd_nxt;
+			c->bytes_sent += len;
+		}
+	} else {
+		uint32_t data_end = (c->f & TF_FIN_SENT) ? c->fin_seq : c->snd_max;
+
+		len = data_end - c->snd_una;
+		if (len > c->mss)
+			len = c->mss;
+		seq = data_end - len;
+		if ((c->f & TF_FIN_SENT) && tn__seq_lt(c->snd_una, c->snd_max))
+			flags |= RTE_TCP_FIN_FLAG;
+		if (tn__tcp_xmit(c, seq, len, flags) == 0) {
+			c->retransmits++;
+			s->st.tcp_retransmits++;
+			if ((c->f & TF_RTT_TIMING) && tn__seq_geq(c->rtt_seq, seq))
+				c->f &= ~TF_RTT_TIMING; /* Karn */
+		}
+	}
+	c->tlp_high = c->snd_max;
+	tn__tcp_rexmt_arm(c);
 }
 
 void tn__tcp_persist_arm(struct tn_tcp_conn *c)
@@ -164,6 +236,12 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 	struct tn_stack *s = c->s;
 
 	c->rexmt_at = 0;
+	if (c->f & TF_TLP) {
+		c->f &= ~TF_TLP;
+		if (c->snd_una != c->snd_max)
+			tlp_fire(c);
+		return false;
+	}
 	if (c->f & TF_PERSIST) {
 		uint32_t usable;
 

@@ -79,6 +79,8 @@ enum {
 	TF_WAS_SYNRCVD = 1 << 18, /* passed SYN-RECEIVED (simultaneous open) */
 	TF_ON_AQ = 1 << 19,      /* on its listener's accept queue (else half-open) */
 	TF_ORPHAN = 1 << 20,     /* the handle was closed: data that arrives gets a RST */
+	TF_TLP = 1 << 21,        /* the rexmt timer is the tail loss probe's (RFC 8985 7) */
+	TF_TLP_DONE = 1 << 22,   /* a probe went for the flight up to tlp_high */
 };
 
 /* A list of single-segment mbufs (linked by next). */
@@ -190,6 +192,7 @@ struct tn_tcp_conn {
 	uint8_t nsacks;
 	uint32_t sacked;                  /* bytes in sacks */
 	uint32_t rxt_next;                /* recovery: holes below this were resent */
+	uint32_t tlp_high;                /* snd_max when the last loss probe went */
 
 	/* Data. */
 	struct tn__tcp_q sndq;            /* from sb_seq on: unacked and unsent */
@@ -354,6 +357,10 @@ uint64_t tn__tcp_timers(struct tn_stack *s);
 /* (Re)arms the retransmission timer at now + rto << backoff. */
 void tn__tcp_rexmt_arm(struct tn_tcp_conn *c);
 void tn__tcp_rexmt_stop(struct tn_tcp_conn *c);
+/* After new data went out or an ACK advanced: the tail loss probe's
+ * timer when it may help (SACK, an RTT sample, no recovery or backoff),
+ * else the RTO. */
+void tn__tcp_rexmt_arm_data(struct tn_tcp_conn *c);
 void tn__tcp_persist_arm(struct tn_tcp_conn *c);
 void tn__tcp_delack_arm(struct tn_tcp_conn *c);
 /* Keepalive or FIN-WAIT-2 or TIME-WAIT deadline, per state. */

@@ -112,11 +112,11 @@ struct tn_stack_stats {
 	 * tcp_tx: segments sent (tcp_rst_tx of them resets).  Drops:
 	 * tcp_bad_len (shorter than a header, a data offset below 5 or past
 	 * the segment), tcp_bad_csum, tcp_bad_flags (SYN with FIN or RST,
-	 * no ACK where one is required, a broadcast or multicast
-	 * destination), tcp_bad_opts (an option with a bad length),
+	 * no ACK where one is required, no SYN in SYN-SENT, a port 0, a
+	 * broadcast or multicast destination), tcp_bad_opts (an option with a bad length),
 	 * tcp_no_conn (no connection or listener: answered by a RST unless
 	 * it was one), tcp_bad_seq (not acceptable, RFC 9293 3.10.7.4: an
-	 * ACK answers it), tcp_paws (old timestamp, RFC 7323 5), tcp_bad_ack
+	 * ACK answers it; also data after the peer's FIN), tcp_paws (old timestamp, RFC 7323 5), tcp_bad_ack
 	 * (acknowledges data we did not send, or older than RFC 5961 5.2
 	 * allows), tcp_rcvwnd_drop (data beyond the receive window),
 	 * tcp_ooo_drop (the out-of-order queue was at its bound),
@@ -134,7 +134,8 @@ struct tn_stack_stats {
 	 * (retransmission or keepalive gave up), tcp_aborts (RSTs we sent to
 	 * end a connection).  tcp_retransmits (all), tcp_rto (timeouts),
 	 * tcp_fast_retransmits, tcp_delayed_acks (sent by the timer),
-	 * tcp_zwp (zero-window probes), tcp_icmp_err (ICMP errors acted on),
+	 * tcp_zwp (zero-window probes), tcp_tlp (tail loss probes, RFC 8985
+	 * 7), tcp_icmp_err (ICMP errors acted on),
 	 * tcp_icmp_err_ignored (no connection, or a sequence number outside
 	 * the window: RFC 5927 4.1), tcp_pmtu_clamp (MSS lowered by an ICMP
 	 * fragmentation-needed). */
@@ -145,7 +146,7 @@ struct tn_stack_stats {
 		tcp_syncookies_ok, tcp_syncookies_bad, tcp_tw_overflow, tcp_tw_reuse,
 		tcp_active_opens, tcp_passive_opens, tcp_estab_resets, tcp_timeouts, tcp_aborts,
 		tcp_retransmits, tcp_rto, tcp_fast_retransmits, tcp_delayed_acks, tcp_zwp,
-		tcp_icmp_err, tcp_icmp_err_ignored, tcp_pmtu_clamp;
+		tcp_icmp_err, tcp_icmp_err_ignored, tcp_pmtu_clamp, tcp_tlp;
 	/* frames the stack could not queue for sending, or build (no mbuf) */
 	uint64_t tx_queue_full, no_mbuf;
 };

@@ -1,0 +1,417 @@
+/* tern-echo over TCP (see echo_tcp.h).
+ *
+ * Server: a task per listening port accepts; a task per connection
+ * echoes with the zero-copy calls (the received mbufs go straight into
+ * the send buffer: tn_tcp_recv_burst, tn_tcp_send_mbuf), then closes
+ * when the peer has.
+ *
+ * Client: requests of --size bytes, each a stamp (magic, run, sequence
+ * number, send time) and a pattern of its sequence number; a writer
+ * task keeps up to --window of them in flight while the main task reads
+ * the replies, checks them byte for byte and records the round trip.
+ * Two tasks, so a request larger than the windows cannot deadlock
+ * against an echo server that stops reading while it cannot write.
+ * --reconnect: one connection per request (connect, write, read,
+ * close), sequentially. */
+#include "echo_tcp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+#include <tern/coro.h>
+#include <tern/tcp.h>
+
+#include "latency_hist.h"
+
+#define PROG "tern-echo"
+#define MAX_PORTS 8
+#define MAGIC 0x50435445u /* "ETCP" */
+
+/* ---- server ---- */
+
+static struct {
+	unsigned n;
+	struct srv_port {
+		uint16_t port;
+		struct tn_tcp_listener *l;
+		struct tn_task *task;
+		uint64_t accepted, bytes, errors;
+	} p[MAX_PORTS];
+	unsigned live;
+} srv;
+
+struct srv_conn {
+	struct tn_tcp_conn *c;
+	struct srv_port *p;
+};
+
+static intptr_t conn_task(void *arg)
+{
+	struct srv_conn sc = *(struct srv_conn *)arg;
+	struct rte_mbuf *m[32];
+	int err = 0;
+
+	free(arg);
+	for (;;) {
+		uint16_t n, i;
+
+		err = tn_tcp_wait_readable(sc.c);
+		if (err)
+			break;
+		n = tn_tcp_recv_burst(sc.c, m, 32);
+		if (!n)
+			break; /* the peer closed its side */
+		for (i = 0; i < n; i++) {
+			uint32_t len = m[i]->pkt_len;
+
+			err = tn_tcp_send_mbuf(sc.c, m[i]);
+			if (err) {
+				while (++i < n)
+					rte_pktmbuf_free(m[i]);
+				break;
+			}
+			sc.p->bytes += len;
+		}
+		if (err)
+			break;
+	}
+	if (err && err != -ECANCELED)
+		sc.p->errors++;
+	if (err == -ECANCELED || err == -EBADF)
+		tn_tcp_abort(sc.c);
+	else
+		tn_tcp_close(sc.c);
+	srv.live--;
+	return 0;
+}
+
+static intptr_t listen_task(void *arg)
+{
+	struct srv_port *p = arg;
+
+	for (;;) {
+		struct tn_tcp_conn *c;
+		struct srv_conn *sc;
+		struct tn_task *t;
+		int err = tn_tcp_accept(p->l, &c);
+
+		if (err == -ECANCELED || err == -EBADF)
+			return 0;
+		if (err)
+			continue;
+		p->accepted++;
+		sc = malloc(sizeof(*sc));
+		if (!sc) {
+			tn_tcp_abort(c);
+			continue;
+		}
+		sc->c = c;
+		sc->p = p;
+		t = tn_task_spawn(conn_task, sc);
+		if (!t) {
+			free(sc);
+			tn_tcp_abort(c);
+			continue;
+		}
+		srv.live++;
+		tn_task_detach(t);
+	}
+}
+
+int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n && i < MAX_PORTS; i++) {
+		struct srv_port *p = &srv.p[srv.n];
+		int err;
+
+		p->port = ports[i];
+		err = tn_tcp_listen(st, 0, p->port, 1024, NULL, &p->l);
+		if (err) {
+			fprintf(stderr, PROG ": listen tcp %u: %s\n", p->port, strerror(-err));
+			return err;
+		}
+		p->task = tn_task_spawn(listen_task, p);
+		if (!p->task) {
+			tn_tcp_listener_close(p->l);
+			return -errno;
+		}
+		srv.n++;
+		printf("echo: tcp port %u\n", p->port);
+	}
+	return 0;
+}
+
+void echo_tcp_server_stop(void)
+{
+	unsigned i;
+
+	for (i = 0; i < srv.n; i++) {
+		struct srv_port *p = &srv.p[i];
+
+		tn_task_cancel(p->task);
+		tn_await(tn_task_join(p->task), NULL);
+		tn_tcp_listener_close(p->l);
+		printf("tcp %u: accepted %llu connections, echoed %llu bytes, errors %llu\n", p->port,
+		       (unsigned long long)p->accepted, (unsigned long long)p->bytes,
+		       (unsigned long long)p->errors);
+	}
+	srv.n = 0;
+}
+
+/* ---- client ---- */
+
+struct stamp {
+	uint32_t magic;
+	uint32_t gen;
+	uint64_t seq;
+	uint64_t tsc;
+} __attribute__((packed));
+
+struct client {
+	const struct echo_tcp_client_cfg *cfg;
+	struct tn_stack *st;
+	struct tn_tcp_conn *c;
+	uint8_t *req, *rep;
+	uint32_t gen;
+	uint64_t tsc_hz, end;
+	uint64_t started, sent, recv, bad, conns;
+	int werr;
+	bool wdone;
+	struct tn_sem permits; /* requests that may be in flight */
+	struct tn_event news;  /* the writer started a request, or ended */
+	struct tn_hist rtt;
+};
+
+static void fill(uint8_t *p, unsigned size, uint64_t seq)
+{
+	for (unsigned i = sizeof(struct stamp); i < size; i++)
+		p[i] = (uint8_t)(seq * 131 + i * 7);
+}
+
+static bool more(const struct client *k)
+{
+	return k->cfg->count_set ? k->sent < k->cfg->count : tn_now() < k->end;
+}
+
+/* Builds request seq into k->req. */
+static void build(struct client *k, uint64_t seq)
+{
+	struct stamp sp = { MAGIC, k->gen, seq, rte_rdtsc() };
+
+	fill(k->req, k->cfg->size, seq);
+	memcpy(k->req, &sp, sizeof(sp));
+}
+
+/* Checks reply seq in k->rep; records its round trip. */
+static void check(struct client *k, uint64_t seq)
+{
+	struct stamp sp;
+
+	memcpy(&sp, k->rep, sizeof(sp));
+	if (sp.magic != MAGIC || sp.gen != k->gen || sp.seq != seq) {
+		k->bad++;
+		return;
+	}
+	fill(k->req, k->cfg->size, seq);
+	if (memcmp(k->req + sizeof(sp), k->rep + sizeof(sp), k->cfg->size - sizeof(sp)) != 0) {
+		k->bad++;
+		return;
+	}
+	k->recv++;
+	tn_hist_record(&k->rtt, (rte_rdtsc() - sp.tsc) * 1000000000ull / k->tsc_hz);
+}
+
+static int connect_to(struct client *k)
+{
+	struct tn_timeout to;
+	int err;
+
+	struct tn_tcp_opts o = { 0 };
+
+	/* read_exactly takes a whole reply into the receive buffer. */
+	if (k->cfg->size > TN_TCP_BUF_DEFAULT)
+		o.rcvbuf = k->cfg->size;
+	tn_timeout_enter(&to, tn_now() + k->cfg->timeout_ns);
+	err = tn_tcp_connect(k->st, k->cfg->dst, k->cfg->dport, &o, &k->c);
+	err = tn_timeout_exit(&to, err);
+	if (err == 0)
+		k->conns++;
+	return err;
+}
+
+static intptr_t writer_task(void *arg)
+{
+	struct client *k = arg;
+	uint8_t *req = malloc(k->cfg->size);
+
+	if (!req) {
+		k->werr = -ENOMEM;
+		goto out;
+	}
+	while (more(k)) {
+		struct stamp sp = { MAGIC, k->gen, k->sent, 0 };
+		int err = tn_sem_acquire(&k->permits);
+
+		if (err) {
+			k->werr = err;
+			break;
+		}
+		fill(req, k->cfg->size, k->sent);
+		sp.tsc = rte_rdtsc();
+		memcpy(req, &sp, sizeof(sp));
+		k->started++;
+		tn_event_set(&k->news);
+		err = tn_tcp_write(k->c, req, k->cfg->size);
+		if (err) {
+			k->werr = err;
+			break;
+		}
+		k->sent++;
+	}
+out:
+	free(req);
+	k->wdone = true;
+	tn_event_set(&k->news);
+	return 0;
+}
+
+static int run_pipelined(struct client *k)
+{
+	struct tn_task *w;
+	uint64_t seq = 0;
+	int err = connect_to(k);
+
+	if (err)
+		return err;
+	tn_sem_init(&k->permits, k->cfg->window);
+	tn_event_init(&k->news);
+	w = tn_task_spawn(writer_task, k);
+	if (!w)
+		return -errno;
+	for (;;) {
+		struct tn_timeout to;
+		ssize_t n;
+
+		if (seq == k->started) {
+			if (k->wdone)
+				break;
+			tn_event_clear(&k->news);
+			if ((err = tn_event_wait(&k->news)) < 0)
+				break;
+			continue;
+		}
+		tn_timeout_enter(&to, tn_now() + k->cfg->timeout_ns);
+		n = tn_tcp_read_exactly(k->c, k->rep, k->cfg->size);
+		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		if (err)
+			break;
+		if ((size_t)n != k->cfg->size) {
+			err = -ECONNRESET; /* the server closed early */
+			break;
+		}
+		check(k, seq++);
+		tn_sem_release(&k->permits);
+	}
+	tn_task_cancel(w);
+	tn_await(tn_task_join(w), NULL);
+	if (!err && k->werr && k->werr != -ECANCELED)
+		err = k->werr;
+	if (err) {
+		tn_tcp_abort(k->c);
+	} else {
+		/* Graceful: our FIN, then wait for theirs. */
+		tn_tcp_shutdown(k->c);
+		(void)tn_tcp_read(k->c, k->rep, 1);
+		tn_tcp_close(k->c);
+	}
+	k->c = NULL;
+	return err;
+}
+
+static int run_reconnect(struct client *k)
+{
+	int err = 0;
+
+	while (more(k)) {
+		struct tn_timeout to;
+		ssize_t n;
+
+		if ((err = connect_to(k)) < 0)
+			break;
+		build(k, k->sent);
+		err = tn_tcp_write(k->c, k->req, k->cfg->size);
+		if (!err) {
+			k->sent++;
+			tn_timeout_enter(&to, tn_now() + k->cfg->timeout_ns);
+			n = tn_tcp_read_exactly(k->c, k->rep, k->cfg->size);
+			err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+			if (!err && (size_t)n != k->cfg->size)
+				err = -ECONNRESET;
+			if (!err)
+				check(k, k->sent - 1);
+		}
+		if (err) {
+			tn_tcp_abort(k->c);
+			break;
+		}
+		/* We close first: TIME-WAIT stays with us, as with any client. */
+		tn_tcp_close(k->c);
+		k->c = NULL;
+	}
+	return err;
+}
+
+int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
+{
+	struct client *k = calloc(1, sizeof(*k));
+	uint64_t t0;
+	double secs;
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	k->cfg = cfg;
+	k->st = st;
+	k->req = malloc(cfg->size);
+	k->rep = malloc(cfg->size);
+	if (!k->req || !k->rep) {
+		err = -ENOMEM;
+		goto out;
+	}
+	k->gen = (uint32_t)rte_rdtsc();
+	k->tsc_hz = rte_get_tsc_hz();
+	t0 = tn_now();
+	k->end = t0 + (uint64_t)(cfg->duration * 1e9);
+	err = cfg->reconnect ? run_reconnect(k) : run_pipelined(k);
+	secs = (double)(tn_now() - t0) / 1e9;
+	if (err == -ECANCELED)
+		err = 0; /* SIGINT/SIGTERM: report what we have */
+	if (err)
+		fprintf(stderr, PROG ": tcp: %s\n", strerror(-err));
+	printf("summary: sent %llu recv %llu lost %llu bad %llu late 0 refused %llu in %.3f s\n",
+	       (unsigned long long)k->sent, (unsigned long long)k->recv,
+	       (unsigned long long)(k->sent - k->recv - k->bad), (unsigned long long)k->bad,
+	       (unsigned long long)(err == -ECONNREFUSED), secs);
+	printf("rtt_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
+	       (unsigned long long)tn_hist_quantile(&k->rtt, 0.5),
+	       (unsigned long long)tn_hist_quantile(&k->rtt, 0.99),
+	       (unsigned long long)tn_hist_quantile(&k->rtt, 0.999),
+	       (unsigned long long)k->rtt.max);
+	printf("tcp: %llu connections, %.1f MB each way, %.1f MB/s\n",
+	       (unsigned long long)k->conns, (double)k->recv * cfg->size / 1e6,
+	       secs > 0 ? (double)k->recv * cfg->size / 1e6 / secs : 0.0);
+	printf("lost %llu\n", (unsigned long long)(k->sent - k->recv));
+	fflush(stdout);
+out:
+	free(k->req);
+	free(k->rep);
+	free(k);
+	return err;
+}

@@ -1,0 +1,36 @@
+/* tern-echo's TCP side (apps/echo_tcp.c): the echo server and the
+ * client, on the protocol stack's TCP streams (tern/tcp.h). */
+#ifndef TN_ECHO_TCP_H
+#define TN_ECHO_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tn_stack;
+
+#define ECHO_TCP_MAX_SIZE (16u << 20) /* client request size limit */
+
+/* Starts one listener task per port (the caller's core); each accepted
+ * connection gets a task that echoes every byte until the peer closes.
+ * 0 or -errno (after a message). */
+int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n);
+/* Stops them (listeners closed, connections reset) and prints the
+ * counters: "tcp PORT: accepted N connections, echoed B bytes". */
+void echo_tcp_server_stop(void);
+
+struct echo_tcp_client_cfg {
+	uint32_t dst;            /* network order */
+	uint16_t dport;
+	unsigned size, window;   /* bytes per request; requests in flight */
+	uint64_t count;          /* requests (count_set), else for duration s */
+	bool count_set;
+	double duration;
+	uint64_t timeout_ns;     /* connect, and the wait for each reply */
+	bool reconnect;          /* a new connection per request */
+};
+
+/* Runs the client; prints the UDP client's summary and rtt_ns lines and
+ * a throughput line.  0 or -errno. */
+int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg);
+
+#endif

@@ -1,0 +1,1985 @@
+/* TCP (stack/tcp*.c): scripted segments in, exact segments out, on a
+ * virtual clock (tests/tcp_script.c).  One test per behaviour:
+ * handshakes and their options, data and ACKs, every close, RST in each
+ * state, TIME-WAIT, timers (RTO, delayed ACK, persist, keepalive),
+ * congestion control and recovery, RFC 5961/7323/1337 defences, the
+ * out-of-order bound, ICMP errors, SYN cookies, ISNs, and the
+ * coroutine API.  Every test ends with the mbuf pool full again. */
+#include "tcp_script.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LPORT 8080
+#define K 1024u
+
+static struct tn_tcp_info info(struct tn_tcp_conn *c)
+{
+	struct tn_tcp_info i;
+
+	tn_tcp_info(c, &i);
+	return i;
+}
+
+/* Ends p's connection quietly (abort, the RST dropped) and the stack. */
+static void finish(struct tn_stack *s, struct ts_peer *p)
+{
+	if (p && p->c)
+		tn_tcp_abort(p->c);
+	st_drain(s);
+	st_destroy(s);
+}
+
+/* ---- handshakes ---- */
+
+static void test_passive_open(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	struct ts_seg sa;
+	struct tn_tcp_info i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, &sa);
+	/* SYN-ACK: Linux's option order, our MSS, scale 3 for 256 KiB, the
+	 * window unscaled. */
+	assert_int_equal(sa.mss, 1460);
+	assert_int_equal(sa.ws, 3);
+	assert_true(sa.sack_ok);
+	assert_true(sa.ts);
+	assert_int_equal(sa.tsecr, 5000);
+	assert_int_equal(sa.win, 65535);
+	assert_int_equal(sa.nopt, 5);
+	assert_memory_equal(sa.opt_kinds, "\x02\x04\x08\x01\x03", 5);
+	i = info(p.c);
+	assert_int_equal(i.state, TN_TCP_ESTABLISHED);
+	assert_int_equal(i.mss, 1460 - 12);
+	assert_int_equal(i.snd_wscale, 7);
+	assert_int_equal(i.rcv_wscale, 3);
+	assert_true(i.sack);
+	assert_true(i.timestamps);
+	assert_int_equal(i.snd_wnd, 65535u << 7);
+	assert_int_equal(st_stats(s).tcp_passive_opens, 1);
+	finish(s, &p);
+}
+
+static void test_active_open(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .port = 9000, .ws = 2, .sack = true, .ts = true };
+	struct ts_seg syn;
+	struct tn_tcp_info i;
+
+	(void)state;
+	ts_active(s, &p, NULL, &syn);
+	assert_int_equal(syn.mss, 1460);
+	assert_int_equal(syn.ws, 3);
+	assert_true(syn.sack_ok);
+	assert_true(syn.ts);
+	assert_int_equal(syn.tsecr, 0);
+	assert_int_equal(syn.win, 65535);
+	assert_true(syn.sport >= 49152);
+	i = info(p.c);
+	assert_int_equal(i.state, TN_TCP_ESTABLISHED);
+	assert_int_equal(i.snd_wscale, 2);
+	assert_int_equal(i.mss, 1448);
+	assert_int_equal(st_stats(s).tcp_active_opens, 1);
+	finish(s, &p);
+}
+
+/* Options the peer does not offer are not used; no MSS option: 536. */
+static void test_no_options(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l;
+	struct ts_op acc;
+	struct ts_seg g = { .flags = TH_SYN, .seq = 100, .sport = 4000, .dport = LPORT,
+			    .win = 1000, .ws = -1 };
+	struct ts_seg *o;
+	struct tn_tcp_info i;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 4, NULL, &l), 0);
+	ts_op_accept(&acc, l);
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 101, 0);
+	assert_int_equal(o->mss, 1460); /* ours is always sent */
+	assert_int_equal(o->ws, -1);
+	assert_false(o->sack_ok);
+	assert_false(o->ts);
+	g.flags = TH_ACK;
+	g.seq = 101;
+	g.ack = o->seq + 1;
+	ts_inject(s, &g);
+	assert_int_equal(ts_op_wait(&acc), 0);
+	i = info(acc.out);
+	assert_int_equal(i.mss, 536);
+	assert_int_equal(i.snd_wscale, 0);
+	assert_int_equal(i.rcv_wscale, 0);
+	assert_false(i.sack);
+	assert_false(i.timestamps);
+	assert_int_equal(i.snd_wnd, 1000);
+	tn_tcp_abort(acc.out);
+	tn_tcp_listener_close(l);
+	finish(s, NULL);
+}
+
+
+/* A tiny MSS is raised to the floor; opts.mss caps ours. */
+static void test_mss_clamp(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .mss = 1000 };
+	struct tn_tcp_listener *l;
+	struct ts_op acc;
+	struct ts_seg g = { .flags = TH_SYN, .seq = 100, .sport = 4000, .dport = LPORT,
+			    .win = 65535, .ws = -1, .mss = 10 };
+	struct ts_seg *o2;
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 4, &o, &l), 0);
+	ts_op_accept(&acc, l);
+	ts_inject(s, &g);
+	o2 = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 101, 0);
+	assert_int_equal(o2->mss, 1000);
+	iss = o2->seq;
+	g.flags = TH_ACK;
+	g.seq = 101;
+	g.ack = iss + 1;
+	g.mss = 0;
+	ts_inject(s, &g);
+	assert_int_equal(ts_op_wait(&acc), 0);
+	assert_int_equal(info(acc.out).mss, 64);
+	/* A 200-byte write goes out in 64-byte segments. */
+	ts_write(acc.out, 0, 200);
+	ts_expect(s, TH_ACK, iss + 1, 101, 64);
+	ts_expect(s, TH_ACK, iss + 65, 101, 64);
+	ts_expect(s, TH_ACK, iss + 129, 101, 64);
+	ts_expect(s, TH_ACK | TH_PSH, iss + 193, 101, 8);
+	tn_tcp_abort(acc.out);
+	tn_tcp_listener_close(l);
+	finish(s, NULL);
+}
+
+/* Both ends send a SYN; each answers with a SYN-ACK. */
+static void test_simultaneous_open(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_op con;
+	struct ts_seg *o, g = { .ws = -1, .win = 65535, .sport = 9000, .mss = 1460 };
+	uint32_t iss;
+	uint16_t port;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	iss = o->seq;
+	port = o->sport;
+	g.dport = port;
+	g.flags = TH_SYN;
+	g.seq = 5000;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, iss, 5001, 0);
+	assert_int_equal(o->mss, 1460);
+	assert_false(ts_op_done(&con));
+	/* Their SYN-ACK (crossing ours): answered by an ACK, not taken. */
+	g.flags = TH_SYN | TH_ACK;
+	g.ack = iss + 1;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, iss + 1, 5001, 0);
+	assert_false(ts_op_done(&con));
+	/* Their ACK of our SYN: established. */
+	g.flags = TH_ACK;
+	g.seq = 5001;
+	g.mss = 0;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&con), 0);
+	assert_int_equal(info(con.out).state, TN_TCP_ESTABLISHED);
+	tn_tcp_abort(con.out);
+	finish(s, NULL);
+}
+
+/* ---- data ---- */
+
+static void test_data_both_ways(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	struct ts_seg *o;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	/* Segments of the MSS, PSH on the last, the window scaled by 3. */
+	ts_write(p.c, 0, 3000);
+	o = ts_recv(s, &p, TH_ACK, 1448);
+	assert_int_equal(o->win, 262144 >> 3);
+	assert_memory_equal(o->payload, ts_pl, 1448);
+	o = ts_recv(s, &p, TH_ACK, 1448);
+	assert_memory_equal(o->payload, ts_pl + 1448, 1448);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 104);
+	assert_memory_equal(o->payload, ts_pl + 2896, 104);
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).unacked, 3000);
+	p.tsval += 3;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).unacked, 0);
+	assert_int_equal(info(p.c).bytes_acked, 3000);
+	/* The other way: delivered in order, byte-exact; the ACK waits. */
+	ts_send(s, &p, TH_ACK | TH_PSH, 100);
+	ts_send(s, &p, TH_ACK | TH_PSH, 5);
+	ts_expect_none(s);
+	ts_read_check(p.c, 0, 105);
+	assert_int_equal(info(p.c).bytes_received, 105);
+	finish(s, &p);
+}
+
+/* RFC 5681 4.2 / RFC 1122 4.2.3.2: an ACK for every second full
+ * segment, else after the delay; at once for out-of-order data and for
+ * data that fills a hole; never later than delack_ns. */
+static void test_delayed_ack(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	struct ts_seg g, *o;
+	uint32_t hole;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 0);
+	/* A small segment: the ACK comes after 40 ms, not before. */
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 39 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, 1 * TS_MS);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_delayed_acks, 1);
+	/* Out of order: a duplicate ACK at once, with a SACK block. */
+	hole = p.seq;
+	p.seq += 100;
+	ts_send(s, &p, TH_ACK, 50);
+	o = ts_expect(s, TH_ACK, TS_ANY, hole, 0);
+	assert_int_equal(o->nsack, 1);
+	assert_int_equal(o->sack[0][0], hole + 100);
+	assert_int_equal(o->sack[0][1], hole + 150);
+	/* The hole filled: an ACK at once, past both. */
+	memset(&g, 0, sizeof(g));
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 100);
+	o = ts_expect(s, TH_ACK, TS_ANY, hole + 150, 0);
+	assert_int_equal(o->nsack, 0);
+	p.seq = hole + 150;
+	ts_read_check(p.c, 0, 2896 + 10 + 150);
+	finish(s, &p);
+}
+
+static void test_delack_off(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .delack_off = true };
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_recv(s, &p, TH_ACK, 0);
+	finish(s, &p);
+}
+
+/* Nagle off (the default): every write goes at once.  On: one small
+ * segment in flight at a time. */
+static void test_nagle(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .nagle = true };
+	struct ts_peer p = { .ts = true }, q = { .ts = true, .port = 40001 };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_write(p.c, 10, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_passive(s, &q, LPORT + 1, &o, NULL, NULL);
+	ts_write(q.c, 0, 10);
+	ts_recv(s, &q, TH_ACK | TH_PSH, 10);
+	ts_write(q.c, 10, 10);
+	ts_write(q.c, 20, 10);
+	ts_expect_none(s);
+	ts_send(s, &q, TH_ACK, 0);
+	ts_recv(s, &q, TH_ACK | TH_PSH, 20);
+	/* A full segment is never held. */
+	ts_write(q.c, 30, 2000);
+	ts_recv(s, &q, TH_ACK, 1448);
+	ts_expect_none(s);
+	/* Turning Nagle off releases what it holds. */
+	o.nagle = false;
+	assert_int_equal(tn_tcp_set_opts(q.c, &o), 0);
+	ts_recv(s, &q, TH_ACK | TH_PSH, 552);
+	tn_tcp_abort(q.c);
+	finish(s, &p);
+}
+
+/* ---- closing ---- */
+
+static void test_close_active(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint64_t no_conn;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+	ts_send(s, &p, TH_ACK, 0); /* FIN-WAIT-2 */
+	ts_expect_none(s);
+	ts_send(s, &p, TH_FIN | TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, 0); /* TIME-WAIT */
+	/* Their FIN again (our ACK lost): ACKed again. */
+	p.seq--;
+	ts_advance(s, 30ull * ST_SEC);
+	ts_send(s, &p, TH_FIN | TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	/* 2 MSL (60 s) from that FIN, the connection is gone: a segment
+	 * meets no one. */
+	ts_advance(s, 59ull * ST_SEC);
+	no_conn = st_stats(s).tcp_no_conn;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s); /* still TIME-WAIT: a bare ACK is not answered */
+	assert_int_equal(st_stats(s).tcp_no_conn, no_conn);
+	ts_advance(s, 1ull * ST_SEC);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_RST, p.ack, TS_ANY, 0);
+	assert_int_equal(st_stats(s).tcp_no_conn, no_conn + 1);
+	finish(s, NULL);
+}
+
+static void test_close_passive(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[8];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	assert_false(ts_op_done(&rd));
+	ts_send(s, &p, TH_FIN | TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(ts_op_wait(&rd), 0); /* end of stream */
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSE_WAIT);
+	assert_true(tn_tcp_at_eof(p.c));
+	/* We may still send, then close. */
+	ts_write(p.c, 0, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0); /* LAST-ACK */
+	ts_send(s, &p, TH_ACK, 0);          /* CLOSED: gone */
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_RST, p.ack, TS_ANY, 0);
+	finish(s, NULL);
+}
+
+/* FINs cross: FIN-WAIT-1 -> CLOSING -> TIME-WAIT. */
+static void test_simultaneous_close(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct tn_tcp_conn *c;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	c = p.c;
+	assert_int_equal(tn_tcp_shutdown(c), 0);
+	ts_expect(s, TH_FIN | TH_ACK, p.ack, p.seq, 0);
+	ts_send(s, &p, TH_FIN | TH_ACK, 0); /* acks nothing of ours */
+	ts_expect(s, TH_ACK, p.ack + 1, p.seq, 0);
+	assert_int_equal(info(c).state, TN_TCP_CLOSING);
+	p.ack++;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	assert_int_equal(info(c).state, TN_TCP_TIME_WAIT);
+	tn_tcp_close(c);
+	p.c = NULL;
+	ts_advance(s, 61ull * ST_SEC);
+	finish(s, NULL);
+}
+
+/* shutdown: our side ends, theirs goes on. */
+static void test_half_close(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_op w;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 20);
+	assert_int_equal(tn_tcp_shutdown(p.c), 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 20);
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+	ts_op_write(&w, p.c, ts_pl, 5);
+	assert_int_equal(ts_op_wait(&w), -EPIPE);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_FIN_WAIT_2);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK | TH_PSH, 1448);
+	ts_recv(s, &p, TH_ACK, 0); /* two full segments */
+	ts_read_check(p.c, 0, 2896);
+	ts_send(s, &p, TH_FIN | TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_TIME_WAIT);
+	assert_true(tn_tcp_at_eof(p.c));
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	finish(s, NULL);
+}
+
+/* Closing with unread data resets (RFC 2525 2.17). */
+static void test_close_unread_resets(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	ts_expect(s, TH_RST | TH_ACK, p.ack, p.seq, 0);
+	assert_int_equal(st_stats(s).tcp_aborts, 1);
+	finish(s, NULL);
+}
+
+static void test_abort(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	tn_tcp_abort(p.c);
+	p.c = NULL;
+	ts_expect(s, TH_RST | TH_ACK, p.ack + 10 - 10 + 0, p.seq, 0);
+	finish(s, NULL);
+}
+
+
+/* ---- resets ---- */
+
+static void test_rst_established(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .ws = 7 };
+	struct ts_seg g;
+	struct ts_op rd;
+	uint8_t buf[8];
+	int i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_RST;
+	g.sport = p.port;
+	g.dport = LPORT;
+	/* In the window but not exact (RFC 5961 3.2): a challenge ACK. */
+	g.seq = p.seq + 100;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, p.ack, p.seq, 0);
+	/* Outside the window: nothing. */
+	g.seq = p.seq + 100000000;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_bad_seq, 1);
+	/* Challenge ACKs are limited to 10 a second per connection. */
+	g.seq = p.seq + 1;
+	for (i = 0; i < 11; i++)
+		ts_inject(s, &g);
+	assert_int_equal(st_drain(s), 9);
+	assert_int_equal(st_stats(s).tcp_challenge_ack, 10);
+	assert_int_equal(st_stats(s).tcp_challenge_ack_limited, 2);
+	ts_advance(s, ST_SEC);
+	ts_inject(s, &g);
+	assert_int_equal(st_drain(s), 1);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	/* Exact: reset.  A waiting reader learns it. */
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	g.seq = p.seq;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&rd), -ECONNRESET);
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSED);
+	assert_int_equal(st_stats(s).tcp_estab_resets, 1);
+	ts_op_write(&rd, p.c, ts_pl, 4);
+	assert_int_equal(ts_op_wait(&rd), -ECONNRESET);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	finish(s, NULL);
+}
+
+static void test_rst_syn_sent(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_op con;
+	struct ts_seg *o, g = { .ws = -1, .sport = 9000 };
+	uint32_t iss;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	iss = o->seq;
+	g.dport = o->sport;
+	/* Without an ACK, or acknowledging something else: ignored. */
+	g.flags = TH_RST;
+	ts_inject(s, &g);
+	g.flags = TH_RST | TH_ACK;
+	g.ack = iss + 5;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_false(ts_op_done(&con));
+	/* An ACK for something else without RST: answered by a RST. */
+	g.flags = TH_ACK;
+	g.seq = 77;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, iss + 5, TS_ANY, 0);
+	g.flags = TH_RST | TH_ACK;
+	g.ack = iss + 1;
+	ts_inject(s, &g);
+	assert_int_equal(ts_op_wait(&con), -ECONNREFUSED);
+	ts_expect_none(s);
+	finish(s, NULL);
+}
+
+static void test_rst_syn_received(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l;
+	struct ts_op acc;
+	struct ts_seg *o, g = { .ws = -1, .sport = 4000, .dport = LPORT, .win = 1000 };
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 4, NULL, &l), 0);
+	ts_op_accept(&acc, l);
+	g.flags = TH_SYN;
+	g.seq = 100;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 101, 0);
+	iss = o->seq;
+	/* Their SYN again: our SYN-ACK again. */
+	ts_inject(s, &g);
+	ts_expect(s, TH_SYN | TH_ACK, iss, 101, 0);
+	g.flags = TH_RST;
+	g.seq = 101;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	/* Gone: its ACK now meets the listener, which resets it. */
+	g.flags = TH_ACK;
+	g.ack = iss + 1;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, iss + 1, TS_ANY, 0);
+	assert_false(ts_op_done(&acc));
+	tn_tcp_listener_close(l);
+	assert_int_equal(ts_op_wait(&acc), -EBADF);
+	finish(s, NULL);
+}
+
+/* An exact RST ends every synchronized state but TIME-WAIT (RFC 1337). */
+static void test_rst_closing_states(void **state)
+{
+	static const uint8_t want[] = { TN_TCP_FIN_WAIT_1, TN_TCP_FIN_WAIT_2, TN_TCP_CLOSE_WAIT,
+					TN_TCP_CLOSING, TN_TCP_LAST_ACK, TN_TCP_TIME_WAIT };
+	struct tn_stack *s = ts_stack(NULL);
+	unsigned k;
+
+	(void)state;
+	for (k = 0; k < sizeof(want); k++) {
+		struct ts_peer p = { .ts = true, .port = (uint16_t)(41000 + k) };
+		struct ts_seg g;
+		uint8_t st = want[k];
+
+		ts_passive(s, &p, (uint16_t)(LPORT + k), NULL, NULL, NULL);
+		if (st == TN_TCP_CLOSE_WAIT || st == TN_TCP_LAST_ACK) {
+			ts_send(s, &p, TH_FIN | TH_ACK, 0);
+			ts_recv(s, &p, TH_ACK, 0);
+		}
+		if (st != TN_TCP_CLOSE_WAIT) {
+			tn_tcp_shutdown(p.c);
+			ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+		}
+		if (st == TN_TCP_FIN_WAIT_2 || st == TN_TCP_TIME_WAIT)
+			ts_send(s, &p, TH_ACK, 0);
+		if (st == TN_TCP_CLOSING || st == TN_TCP_TIME_WAIT) {
+			p.ack--; /* their FIN does not acknowledge ours */
+			ts_send(s, &p, TH_FIN | TH_ACK, 0);
+			p.ack++;
+			st_drain(s);
+			if (st == TN_TCP_TIME_WAIT)
+				ts_send(s, &p, TH_ACK, 0);
+		}
+		assert_int_equal(info(p.c).state, st);
+		memset(&g, 0, sizeof(g));
+		g.ws = -1;
+		g.flags = TH_RST;
+		g.seq = p.seq;
+		g.sport = p.port;
+		g.dport = (uint16_t)(LPORT + k);
+		ts_inject(s, &g);
+		ts_expect_none(s);
+		if (st == TN_TCP_TIME_WAIT) {
+			assert_int_equal(info(p.c).state, TN_TCP_TIME_WAIT);
+			/* Still there: their FIN again is ACKed. */
+			p.seq--;
+			ts_send(s, &p, TH_FIN | TH_ACK, 0);
+			ts_recv(s, &p, TH_ACK, 0);
+		} else {
+			assert_int_equal(info(p.c).state, TN_TCP_CLOSED);
+			assert_int_equal(info(p.c).err, -ECONNRESET);
+		}
+		tn_tcp_close(p.c);
+	}
+	ts_advance(s, 61ull * ST_SEC);
+	finish(s, NULL);
+}
+
+/* A SYN with a newer timestamp takes over a TIME-WAIT connection
+ * (RFC 6191); an old one gets an ACK. */
+static void test_timewait_reuse(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l = NULL;
+	struct ts_peer p = { .ts = true }, q;
+	struct ts_seg g;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, &l, NULL);
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+	ts_send(s, &p, TH_FIN | TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	/* An old SYN (timestamp not newer): an ACK, nothing more. */
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_SYN;
+	g.seq = p.seq + 5;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, p.ack, p.seq, 0);
+	/* A new incarnation. */
+	q = (struct ts_peer){ .ts = true, .port = p.port, .iss = p.seq + 100000, .tsval = p.tsval + 10 };
+	ts_passive(s, &q, LPORT, NULL, &l, NULL);
+	assert_int_equal(st_stats(s).tcp_tw_reuse, 1);
+	assert_int_equal(info(q.c).state, TN_TCP_ESTABLISHED);
+	tn_tcp_listener_close(l);
+	finish(s, &q);
+}
+
+/* ---- timers ---- */
+
+/* RFC 6298: the RTO doubles per timeout up to rto_max; retransmitted
+ * data gives no RTT sample (Karn); new data does. */
+static void test_rto_backoff_karn(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rto_max_ns = 1000 * TS_MS };
+	struct ts_peer p = { .ts = true };
+	uint64_t waits[] = { 200, 400, 800, 1000, 1000 }, srtt;
+	unsigned i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(info(p.c).rto_ns, 200 * TS_MS); /* rto_min */
+	srtt = info(p.c).srtt_ns;
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	for (i = 0; i < 5; i++) {
+		ts_advance(s, waits[i] * TS_MS - TS_MS);
+		ts_expect_none(s);
+		ts_advance(s, TS_MS);
+		p.ack -= 100;
+		ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	}
+	assert_int_equal(info(p.c).rto_expiries, 5);
+	assert_int_equal(info(p.c).retransmits, 5);
+	assert_int_equal(st_stats(s).tcp_rto, 5);
+	ts_advance(s, 5 * TS_MS);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).srtt_ns, srtt); /* Karn */
+	/* The backoff is over: new data is timed, and its RTO is 200 ms. */
+	ts_write(p.c, 100, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 10 * TS_MS);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).srtt_ns, (7 * srtt + 10 * TS_MS) / 8);
+	ts_write(p.c, 110, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 199 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	p.ack -= 10;
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	finish(s, &p);
+}
+
+static void test_rto_gives_up(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .retries = 3 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_advance(s, 200 * TS_MS);
+	ts_advance(s, 400 * TS_MS);
+	ts_advance(s, 800 * TS_MS);
+	assert_int_equal(st_drain(s), 3);
+	assert_false(ts_op_done(&rd));
+	ts_advance(s, 1600 * TS_MS);
+	ts_expect_none(s); /* no RST: the peer is unreachable anyway */
+	assert_int_equal(ts_op_wait(&rd), -ETIMEDOUT);
+	assert_int_equal(st_stats(s).tcp_timeouts, 1);
+	finish(s, &p);
+}
+
+/* A SYN nobody answers: again after 1 s, 2 s..., then -ETIMEDOUT. */
+static void test_syn_retries(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .syn_retries = 2 };
+	struct ts_op con;
+	uint32_t iss;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, &o);
+	iss = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0)->seq;
+	ts_advance(s, 999 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_SYN, iss, TS_ANY, 0);
+	ts_advance(s, 2000 * TS_MS);
+	ts_expect(s, TH_SYN, iss, TS_ANY, 0);
+	assert_false(ts_op_done(&con));
+	ts_advance(s, 4000 * TS_MS);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&con), -ETIMEDOUT);
+	finish(s, NULL);
+}
+
+/* ---- loss recovery ---- */
+
+/* NewReno (RFC 6582) without SACK: three duplicate ACKs resend the
+ * first segment, a partial ACK the next hole, a full ACK ends it. */
+static void test_fast_retransmit_newreno(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .cc = TN_TCP_CC_NEWRENO };
+	struct ts_peer p = { .ts = true };
+	uint32_t a0, i;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(info(p.c).cwnd, 10 * M);
+	a0 = p.ack;
+	ts_write(p.c, 0, 10 * M);
+	for (i = 0; i < 10; i++)
+		ts_recv(s, &p, i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+	ts_expect_none(s);
+	p.ack = a0 + M;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).cwnd, 11 * M);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0 + M, p.seq, M);
+	assert_int_equal(info(p.c).ssthresh, 9 * M / 2);
+	assert_int_equal(info(p.c).cwnd, 9 * M / 2 + 3 * M);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	ts_send(s, &p, TH_ACK, 0); /* inflates */
+	assert_int_equal(info(p.c).cwnd, 9 * M / 2 + 4 * M);
+	/* A partial ACK: the next hole at once. */
+	p.ack = a0 + 2 * M;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0 + 2 * M, p.seq, M);
+	ts_expect_none(s);
+	/* The full ACK. */
+	p.ack = a0 + 10 * M;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).cwnd, 2 * M);
+	assert_int_equal(info(p.c).retransmits, 2);
+	assert_int_equal(info(p.c).rto_expiries, 0);
+	finish(s, &p);
+}
+
+/* SACK (RFC 6675): segments 0, 2 and 3 lost.  Recovery starts when
+ * more than two segments' worth above the first hole are SACKed (3.
+ * IsLost), and the holes go at once as the pipe allows. */
+static void test_sack_recovery(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg g;
+	uint32_t a0, i;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 10 * M);
+	for (i = 0; i < 10; i++)
+		ts_recv(s, &p, i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK;
+	g.seq = p.seq;
+	g.ack = a0;
+	g.win = p.win;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.tsecr = p.their_ts;
+	g.nsack = 1;
+	g.sack[0][0] = a0 + M;
+	g.sack[0][1] = a0 + 2 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	g.nsack = 2;
+	g.sack[0][0] = a0 + 4 * M;
+	g.sack[0][1] = a0 + 5 * M;
+	g.sack[1][0] = a0 + M;
+	g.sack[1][1] = a0 + 2 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	g.sack[0][1] = a0 + 7 * M;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, a0, p.seq, M);
+	ts_expect(s, TH_ACK, a0 + 2 * M, p.seq, M);
+	ts_expect(s, TH_ACK, a0 + 3 * M, p.seq, M);
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	assert_int_equal(info(p.c).retransmits, 3);
+	assert_int_equal(info(p.c).ssthresh, 10 * M * 7 / 10);
+	/* Everything arrives: recovery ends. */
+	g.nsack = 0;
+	g.ack = a0 + 10 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).unacked, 0);
+	finish(s, &p);
+}
+
+/* Tail loss probe (RFC 8985 7): the last segment again after 2 SRTT
+ * (10 ms at least, plus the delayed-ACK time for a lone segment), well
+ * before the RTO; one probe per flight. */
+static void test_tail_loss_probe(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true };
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	/* Three segments out: the probe after 10 ms is the last MSS of data
+	 * (segment bounds are not kept: it covers the last segment). */
+	a0 = p.ack;
+	ts_write(p.c, 0, 3000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 104);
+	ts_advance(s, 9 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, a0 + 3000 - 1448, p.seq, 1448);
+	assert_int_equal(st_stats(s).tcp_tlp, 1);
+	ts_send(s, &p, TH_ACK, 0);
+	/* A lone segment: 10 ms + 40 ms of the peer's delayed ACK. */
+	a0 = p.ack;
+	ts_write(p.c, 3000, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_advance(s, 49 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, a0, p.seq, 100);
+	assert_int_equal(st_stats(s).tcp_tlp, 2);
+	/* Then the RTO, not another probe. */
+	ts_advance(s, 199 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK | TH_PSH, a0, p.seq, 100);
+	assert_int_equal(st_stats(s).tcp_tlp, 2);
+	ts_send(s, &p, TH_ACK, 0);
+	finish(s, &p);
+}
+
+/* Early retransmit (RFC 5827): two segments out, the first lost: one
+ * duplicate ACK is all that can come, and it is enough. */
+static void test_early_retransmit(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 2000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 552);
+	p.ack = a0;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0, p.seq, 1448);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	p.ack = a0 + 2000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	finish(s, &p);
+}
+
+/* A shut window is probed (RFC 9293 3.8.6.1) with backoff; when it
+ * opens, data flows. */
+static void test_zero_window_probe(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint64_t waits[] = { 200, 400, 800, 1600 };
+	unsigned i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.win = 0;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).snd_wnd, 0);
+	ts_write(p.c, 0, 100);
+	ts_expect_none(s);
+	for (i = 0; i < 4; i++) {
+		ts_advance(s, waits[i] * TS_MS - TS_MS);
+		ts_expect_none(s);
+		ts_advance(s, TS_MS);
+		ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+		ts_send(s, &p, TH_ACK, 0); /* still shut */
+		ts_expect_none(s);
+	}
+	assert_int_equal(st_stats(s).tcp_zwp, 4);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	p.win = 1000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	finish(s, &p);
+}
+
+/* Keepalive: probes after the idle time, each interval; answered, the
+ * connection lives; unanswered ka_cnt times, it ends. */
+static void test_keepalive(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = 10 * ST_SEC,
+				 .ka_intvl_ns = ST_SEC, .ka_cnt = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_advance(s, 10 * ST_SEC - TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_send(s, &p, TH_ACK, 0); /* answered */
+	ts_advance(s, ST_SEC);
+	ts_expect_none(s);
+	ts_advance(s, 9 * ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_advance(s, ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	assert_false(ts_op_done(&rd));
+	ts_advance(s, ST_SEC);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&rd), -ETIMEDOUT);
+	finish(s, &p);
+}
+
+
+/* ---- defences ---- */
+
+/* RFC 5961: a SYN on an open connection gets a challenge ACK; an ACK of
+ * data never sent, or older than any window, is dropped with an ACK. */
+static void test_rfc5961_syn_and_ack(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_seg g;
+	uint32_t ack = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.flags = TH_SYN;
+	g.seq = p.seq + 1000;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, p.ack, p.seq, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	assert_int_equal(st_stats(s).tcp_challenge_ack, 1);
+	/* Data with an ACK of 5 bytes we never sent: not taken. */
+	ack = p.ack;
+	p.ack += 5;
+	ts_send(s, &p, TH_ACK | TH_PSH, 20);
+	ts_expect(s, TH_ACK, ack, p.seq - 20, 0);
+	assert_int_equal(info(p.c).bytes_received, 0);
+	assert_int_equal(info(p.c).unacked, 10);
+	/* An ACK from before the window: dropped, challenged. */
+	p.seq -= 20;
+	p.ack = ack - 10 - 70000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, ack, p.seq, 0);
+	assert_int_equal(st_stats(s).tcp_bad_ack, 2);
+	assert_int_equal(st_stats(s).tcp_challenge_ack, 2);
+	p.ack = ack;
+	ts_send(s, &p, TH_ACK | TH_PSH, 20);
+	assert_int_equal(info(p.c).unacked, 0);
+	ts_read_check(p.c, 0, 20);
+	finish(s, &p);
+}
+
+/* PAWS (RFC 7323 5): a segment with an older timestamp is a stale
+ * duplicate: dropped, ACKed. */
+static void test_paws(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .tsval = 100000 };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.tsval -= 10;
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_expect(s, TH_ACK, p.ack, p.seq - 10, 0);
+	assert_int_equal(st_stats(s).tcp_paws, 1);
+	assert_int_equal(info(p.c).bytes_received, 0);
+	p.seq -= 10;
+	p.tsval += 20;
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_read_check(p.c, 0, 10);
+	/* The timestamp we echo is the newest in-window one. */
+	ts_advance(s, 40 * TS_MS);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->tsecr, 100010);
+	finish(s, &p);
+}
+
+/* Thousands of tiny out-of-order segments: bounded by segments held,
+ * adjacent ones merged, every mbuf accounted for. */
+static void test_ooo_bound(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	uint32_t hole, i;
+	unsigned before;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	before = rte_mempool_avail_count(st_pool);
+	hole = p.seq;
+	/* 1,000 one-byte segments with a gap after each: 128 kept. */
+	for (i = 0; i < 1000; i++) {
+		p.seq = hole + 1 + 2 * i;
+		ts_send(s, &p, TH_ACK, 1);
+		assert_int_equal(st_drain(s), 1);
+	}
+	assert_int_equal(st_stats(s).tcp_ooo_drop, 1000 - 128);
+	assert_true(rte_mempool_avail_count(st_pool) >= before - 128);
+	/* The hole's byte joins the first of them. */
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 1);
+	ts_expect(s, TH_ACK, TS_ANY, hole + 2, 0);
+	ts_read_check(p.c, 0, 2);
+	finish(s, &p);
+
+	/* 2,000 adjacent one-byte segments after a gap: merged into few
+	 * mbufs, then delivered whole. */
+	s = ts_stack(NULL);
+	p = (struct ts_peer){ .ts = true, .sack = true, .ws = 7 };
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	before = rte_mempool_avail_count(st_pool);
+	hole = p.seq;
+	p.seq = hole + 10;
+	for (i = 0; i < 2000; i++) {
+		ts_send(s, &p, TH_ACK, 1);
+		assert_int_equal(st_drain(s), 1);
+	}
+	assert_int_equal(st_stats(s).tcp_ooo_drop, 0);
+	assert_true(rte_mempool_avail_count(st_pool) >= before - 4);
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 10);
+	ts_expect(s, TH_ACK, TS_ANY, hole + 2010, 0);
+	ts_read_check(p.c, 0, 2010);
+	finish(s, &p);
+}
+
+/* Out-of-order data reassembled; overlapping and duplicate pieces
+ * trimmed; SACK blocks most recent first. */
+static void test_ooo_reassembly(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg *o;
+	uint32_t base;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	base = p.seq;
+	p.seq = base + 1000;
+	ts_send(s, &p, TH_ACK, 500); /* [1000, 1500) */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base + 3000;
+	ts_send(s, &p, TH_ACK, 100); /* [3000, 3100) */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 2);
+	assert_int_equal(o->sack[0][0], base + 3000);
+	assert_int_equal(o->sack[1][0], base + 1000);
+	p.seq = base + 1200;
+	ts_send(s, &p, TH_ACK, 600); /* overlaps: [1500, 1800) is new */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->sack[0][0], base + 1000);
+	assert_int_equal(o->sack[0][1], base + 1800);
+	p.seq = base + 1100;
+	ts_send(s, &p, TH_ACK, 100); /* a duplicate */
+	st_drain(s);
+	p.seq = base;
+	ts_send(s, &p, TH_ACK, 1000);
+	o = ts_expect(s, TH_ACK, TS_ANY, base + 1800, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base + 1800;
+	ts_send(s, &p, TH_ACK, 1300); /* [1800, 3100), the rest overlapping */
+	o = ts_expect(s, TH_ACK, TS_ANY, base + 3100, 0);
+	assert_int_equal(o->nsack, 0);
+	p.seq = base + 3100;
+	ts_read_check(p.c, 0, 3100);
+	finish(s, &p);
+}
+
+/* ---- ICMP (RFC 5927) ---- */
+
+static void feed_icmp(struct tn_stack *s, uint8_t type, uint8_t code, uint16_t mtu,
+		      uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	struct st_ip ip = { .proto = IPPROTO_ICMP, .src = ST_IP_GW };
+	struct rte_ipv4_hdr *h;
+	uint8_t q[28], b[64], r[4] = { 0, 0, (uint8_t)(mtu >> 8), (uint8_t)mtu };
+	uint32_t rest, n;
+
+	memset(q, 0, sizeof(q));
+	h = (struct rte_ipv4_hdr *)q;
+	h->version_ihl = 0x45;
+	h->total_length = rte_cpu_to_be_16(60);
+	h->time_to_live = 64;
+	h->next_proto_id = IPPROTO_TCP;
+	h->src_addr = ST_IP_US;
+	h->dst_addr = ST_IP_PEER;
+	h->hdr_checksum = ~rte_raw_cksum(h, 20);
+	q[20] = (uint8_t)(sport >> 8);
+	q[21] = (uint8_t)sport;
+	q[22] = (uint8_t)(dport >> 8);
+	q[23] = (uint8_t)dport;
+	q[24] = (uint8_t)(seq >> 24);
+	q[25] = (uint8_t)(seq >> 16);
+	q[26] = (uint8_t)(seq >> 8);
+	q[27] = (uint8_t)seq;
+	memcpy(&rest, r, 4);
+	n = st_icmp(b, type, code, rest, q, 28);
+	st_feed(s, st_ipv4(&ip, b, n));
+}
+
+static void test_icmp_errors(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .retries = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+	uint32_t una;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	una = p.ack;
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	/* Fragmentation needed: the MSS follows the MTU, not below 64. */
+	feed_icmp(s, 3, 4, 1000, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 1000 - 40 - 12);
+	feed_icmp(s, 3, 4, 60, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 64);
+	assert_int_equal(st_stats(s).tcp_pmtu_clamp, 2);
+	/* About data not in flight: not believed. */
+	feed_icmp(s, 3, 1, 0, LPORT, p.port, una + 100);
+	feed_icmp(s, 3, 1, 0, LPORT, p.port, una - 1);
+	assert_int_equal(st_stats(s).tcp_icmp_err_ignored, 2);
+	/* Host unreachable: soft; the connection lives, and reports it
+	 * only when it times out. */
+	feed_icmp(s, 3, 1, 0, LPORT, p.port, una);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	assert_int_equal(tn_tcp_set_opts(p.c, &o), 0);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_advance(s, 200 * TS_MS);
+	ts_advance(s, 400 * TS_MS);
+	ts_advance(s, 800 * TS_MS);
+	assert_int_equal(ts_op_wait(&rd), -EHOSTUNREACH);
+	st_drain(s);
+	finish(s, &p);
+}
+
+/* In SYN-SENT, port unreachable is a hard error (RFC 1122 4.2.3.9). */
+static void test_icmp_refused(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_op con;
+	struct ts_seg *o;
+
+	(void)state;
+	ts_op_connect(&con, s, 9000, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	feed_icmp(s, 3, 1, 0, o->sport, 9000, o->seq); /* host: soft */
+	assert_false(ts_op_done(&con));
+	feed_icmp(s, 3, 3, 0, o->sport, 9000, o->seq);
+	assert_int_equal(ts_op_wait(&con), -ECONNREFUSED);
+	finish(s, NULL);
+}
+
+/* ---- ISNs, cookies ---- */
+
+static uint32_t syn_isn(struct tn_stack *s, uint16_t port, struct ts_op *op, uint16_t *sport)
+{
+	struct ts_seg *o;
+
+	ts_op_connect(op, s, port, NULL);
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	if (sport)
+		*sport = o->sport;
+	return o->seq;
+}
+
+/* RFC 6528: the ISN is a keyed hash of the tuple plus a clock, so it
+ * differs per tuple and, for one seed and clock, is the same. */
+static void test_isn(void **state)
+{
+	struct tn_stack_config cfg;
+	struct tn_stack *a, *b, *c;
+	struct ts_op o1, o2, o3, o4;
+	uint32_t i1, i2, i3, i4;
+	uint16_t p1, p2;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	a = ts_stack(&cfg);
+	b = ts_stack(&cfg);
+	cfg.seed = 43;
+	c = ts_stack(&cfg);
+	i1 = syn_isn(a, 9000, &o1, &p1);
+	i2 = syn_isn(b, 9000, &o2, &p2);
+	assert_int_equal(p1, p2);
+	assert_int_equal(i1, i2);
+	i3 = syn_isn(a, 9001, &o3, NULL);
+	assert_int_not_equal(i1, i3);
+	i4 = syn_isn(c, 9000, &o4, NULL);
+	assert_int_not_equal(i1, i4);
+	tn_stack_destroy(a);
+	tn_stack_destroy(b);
+	st_destroy(c);
+	assert_int_equal(ts_op_wait(&o1), -EBADF);
+	assert_int_equal(ts_op_wait(&o2), -EBADF);
+	assert_int_equal(ts_op_wait(&o3), -EBADF);
+	assert_int_equal(ts_op_wait(&o4), -EBADF);
+}
+
+/* Past the half-open bound, SYN cookies (RFC 4987) answer; a valid one
+ * makes the connection, with MSS, SACK and window scale kept. */
+static void test_syn_cookies(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l;
+	struct ts_op acc;
+	struct ts_seg g, *o;
+	struct tn_tcp_info i;
+	uint32_t cookie, tsv;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 1, NULL, &l), 0);
+	memset(&g, 0, sizeof(g));
+	g.ws = 7;
+	g.mss = 1460;
+	g.sack_ok = true;
+	g.ts = true;
+	g.tsval = 777;
+	g.flags = TH_SYN;
+	g.seq = 100;
+	g.win = 65535;
+	g.dport = LPORT;
+	g.sport = 4000;
+	ts_inject(s, &g); /* half-open: the one allowed */
+	ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 101, 0);
+	g.sport = 4001;
+	g.seq = 5000;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 5001, 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_sent, 1);
+	assert_int_equal(o->mss, 1460);
+	assert_int_equal(o->ws, 3);
+	assert_true(o->sack_ok);
+	assert_int_equal(o->tsecr, 777);
+	cookie = o->seq;
+	tsv = o->tsval;
+	/* A wrong cookie: reset. */
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK;
+	g.seq = 5001;
+	g.ack = cookie + 0x400001;
+	g.win = 1000;
+	g.dport = LPORT;
+	g.sport = 4001;
+	g.ts = true;
+	g.tsval = 778;
+	g.tsecr = tsv;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, cookie + 0x400001, TS_ANY, 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_bad, 1);
+	/* The right one, with data. */
+	g.ack = cookie + 1;
+	g.flags = TH_ACK | TH_PSH;
+	g.len = 5;
+	g.data = (const uint8_t *)"hello";
+	ts_inject(s, &g);
+	ts_op_accept(&acc, l);
+	assert_int_equal(ts_op_wait(&acc), 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_ok, 1);
+	i = info(acc.out);
+	assert_int_equal(i.state, TN_TCP_ESTABLISHED);
+	assert_int_equal(i.mss, 1448);
+	assert_true(i.sack);
+	assert_true(i.timestamps);
+	assert_int_equal(i.snd_wscale, 7);
+	assert_int_equal(i.rcv_wscale, 3);
+	assert_int_equal(i.snd_wnd, 1000u << 7);
+	assert_int_equal(i.bytes_received, 5);
+	tn_tcp_abort(acc.out);
+	tn_tcp_listener_close(l);
+	finish(s, NULL);
+}
+
+/* ---- windows ---- */
+
+/* The receive window shrinks as data waits, shuts, and reopens by a
+ * window update when the reader frees it. */
+static void test_receive_window(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rcvbuf = 4096 };
+	struct ts_peer p = { .ts = true };
+	struct ts_seg sa, *r;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, &sa);
+	assert_int_equal(sa.win, 4096);
+	assert_int_equal(sa.ws, 0);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 1200);
+	ts_send(s, &p, TH_ACK, 1200);
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 0);
+	/* A byte into the shut window: dropped, ACKed. */
+	ts_send(s, &p, TH_ACK, 1);
+	r = ts_expect(s, TH_ACK, TS_ANY, p.seq - 1, 0);
+	assert_int_equal(r->win, 0);
+	p.seq--;
+	assert_int_equal(st_stats(s).tcp_rcvwnd_drop, 1);
+	ts_read_check(p.c, 0, 4096);
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 4096);
+	finish(s, &p);
+}
+
+/* The peer's scaled window bounds what we send; a sliver of window
+ * below half the largest seen is not used while more data waits
+ * (sender SWS avoidance, RFC 1122 4.2.3.4). */
+static void test_send_window(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .ws = 2 };
+	int i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.win = 1000; /* 4,000 bytes */
+	ts_send(s, &p, TH_ACK, 0);
+	ts_write(p.c, 0, 10000);
+	for (i = 0; i < 3; i++) {
+		ts_recv(s, &p, TH_ACK, 1448);
+		ts_recv(s, &p, TH_ACK, 1448);
+		ts_expect_none(s);
+		ts_send(s, &p, TH_ACK, 0);
+	}
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10000 - 6 * 1448);
+	finish(s, &p);
+}
+
+
+/* The peer shrinks its window under data in flight (RFC 9293 3.8.6.2.1
+ * discourages it, but it happens): tolerated; nothing new goes past the
+ * new edge, and the retransmission fits it. */
+static void test_window_shrink(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	p.win = 4000;
+	ts_send(s, &p, TH_ACK, 0);
+	a0 = p.ack;
+	ts_write(p.c, 0, 4000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 1104);
+	p.ack = a0;
+	p.win = 1000;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).snd_wnd, 1000);
+	ts_write(p.c, 4000, 500);
+	ts_expect_none(s);
+	ts_advance(s, 200 * TS_MS);
+	ts_expect(s, TH_ACK, a0, p.seq, 1000);
+	ts_expect_none(s);
+	p.ack = a0 + 4000;
+	p.win = 4000;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 500);
+	finish(s, &p);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_segments(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct st_ip ip = { .proto = IPPROTO_TCP };
+	struct ts_seg g;
+	static const uint8_t bad_opt[4] = { 2, 1, 0, 0 }; /* MSS with length 1 */
+	uint8_t b[64];
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.sport = 4000;
+	g.dport = 9999;
+	g.seq = 100;
+	/* A SYN to a closed port: RST|ACK acknowledging it. */
+	g.flags = TH_SYN;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST | TH_ACK, 0, 101, 0);
+	/* An ACK: RST from its acknowledgment number. */
+	g.flags = TH_ACK;
+	g.ack = 5555;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, 5555, TS_ANY, 0);
+	/* A RST: nothing. */
+	g.flags = TH_RST;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_no_conn, 3);
+	/* Dropped and counted, never answered. */
+	g.flags = TH_SYN;
+	g.bad_csum = true;
+	ts_inject(s, &g);
+	g.bad_csum = false;
+	g.flags = TH_SYN | TH_FIN;
+	ts_inject(s, &g);
+	g.flags = TH_SYN;
+	g.opt = bad_opt;
+	g.optlen = 4;
+	ts_inject(s, &g);
+	memset(b, 0, sizeof(b));
+	st_feed(s, st_ipv4(&ip, b, 12)); /* shorter than a header */
+	b[12] = 0x40;                    /* data offset 4 */
+	st_feed(s, st_ipv4(&ip, b, 20));
+	b[12] = 0xf0;                    /* 60 bytes of header in 20 */
+	st_feed(s, st_ipv4(&ip, b, 20));
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_bad_csum, 1);
+	assert_int_equal(st_stats(s).tcp_bad_flags, 1);
+	assert_int_equal(st_stats(s).tcp_bad_opts, 1);
+	assert_int_equal(st_stats(s).tcp_bad_len, 3);
+	assert_int_equal(st_stats(s).tcp_rx, 3);
+	finish(s, NULL);
+}
+
+static void test_listen_errors(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_listener *l, *l2;
+
+	(void)state;
+	assert_int_equal(tn_tcp_listen(s, 0, 0, 4, NULL, &l), -EINVAL);
+	assert_int_equal(tn_tcp_listen(s, ST_IP(10, 0, 0, 9), 80, 4, NULL, &l), -EADDRNOTAVAIL);
+	assert_int_equal(tn_tcp_listen(s, ST_IP_US, 80, 4, NULL, &l), 0);
+	assert_int_equal(tn_tcp_listen(s, 0, 80, 4, NULL, &l2), -EADDRINUSE);
+	tn_tcp_listener_close(l);
+	assert_int_equal(tn_tcp_listen(s, 0, 80, 4, NULL, &l2), 0);
+	tn_tcp_listener_close(l2);
+	finish(s, NULL);
+}
+
+/* ---- the coroutine API ---- */
+
+static void test_co_read_cancel(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[16];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	assert_int_equal(tn_tcp_read(p.c, buf, 4), -EPERM);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	tn_task_cancel(rd.t);
+	assert_int_equal(ts_op_wait(&rd), -ECANCELED);
+	/* Still usable. */
+	ts_send(s, &p, TH_ACK | TH_PSH, 7);
+	ts_read_check(p.c, 0, 7);
+	/* Data that raced the cancellation is returned; nothing is lost. */
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_send(s, &p, TH_ACK | TH_PSH, 3);
+	tn_task_cancel(rd.t);
+	assert_int_equal(ts_op_wait(&rd), 3);
+	finish(s, &p);
+}
+
+struct co_args {
+	struct tn_stack *s;
+	struct tn_tcp_conn *c;
+	uint64_t timeout;
+	ssize_t r;
+	uint8_t buf[64];
+};
+
+static intptr_t connect_timeout_task(void *arg)
+{
+	struct co_args *a = arg;
+	struct tn_timeout to;
+
+	tn_timeout_enter(&to, tn_now() + a->timeout);
+	a->r = tn_tcp_connect(a->s, ST_IP_PEER, 9000, NULL, &a->c);
+	a->r = tn_timeout_exit(&to, (int)a->r);
+	return 0;
+}
+
+/* A connect in a timeout scope: -ETIMEDOUT, the attempt forgotten. */
+static void test_co_connect_timeout(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct co_args a = { .s = s, .timeout = 50 * TS_MS };
+	struct tn_future *fu;
+	struct ts_seg *o, g;
+	uint16_t port;
+
+	(void)state;
+	fu = tn_task_join(tn_task_spawn(connect_timeout_task, &a));
+	ts_settle();
+	o = ts_expect(s, TH_SYN, TS_ANY, TS_ANY, 0);
+	port = o->sport;
+	ts_advance(s, 49 * TS_MS);
+	assert_false(tn_future_done(fu));
+	ts_advance(s, 2 * TS_MS); /* (the scheduler's timers fire just after) */
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.r, -ETIMEDOUT);
+	ts_expect_none(s);
+	/* A late SYN-ACK finds no one. */
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_SYN | TH_ACK;
+	g.sport = 9000;
+	g.dport = port;
+	g.ack = o->seq + 1;
+	ts_inject(s, &g);
+	ts_expect(s, TH_RST, g.ack, TS_ANY, 0);
+	finish(s, NULL);
+}
+
+/* write awaits room in the send buffer; drain awaits every ACK. */
+static void test_co_backpressure_drain(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .sndbuf = 4096 };
+	struct ts_peer p = { .ts = true, .ws = 7 };
+	struct ts_op w, d;
+	uint32_t a0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 4096);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 1200);
+	ts_op_write(&w, p.c, ts_pl + 4096, 3000);
+	assert_false(ts_op_done(&w));
+	/* 1,448 bytes of room: not enough for 3,000; no wakeup. */
+	p.ack = a0 + 1448;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_false(ts_op_done(&w));
+	p.ack = a0 + 4096;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(ts_op_wait(&w), 0);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 104);
+	ts_op_drain(&d, p.c);
+	assert_false(ts_op_done(&d));
+	p.ack -= 104;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_false(ts_op_done(&d));
+	p.ack += 104;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(ts_op_wait(&d), 0);
+	finish(s, &p);
+}
+
+static intptr_t read_until_task(void *arg)
+{
+	struct co_args *a = arg;
+
+	a->r = tn_tcp_read_until(a->c, a->buf, sizeof(a->buf), "\r\n", 2);
+	return 0;
+}
+
+static intptr_t read_exactly_task(void *arg)
+{
+	struct co_args *a = arg;
+
+	a->r = tn_tcp_read_exactly(a->c, a->buf, 10);
+	return 0;
+}
+
+static ssize_t co_run(tn_task_fn fn, struct co_args *a, bool want_done)
+{
+	struct tn_future *fu = tn_task_join(tn_task_spawn(fn, a));
+
+	ts_settle();
+	if (!want_done) {
+		assert_false(tn_future_done(fu));
+		tn_future_detach(fu);
+		return 1;
+	}
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	return a->r;
+}
+
+static void test_co_read_until_exactly(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct co_args a = { 0 };
+	struct ts_seg g;
+	static const char msg[] = "hello\r\nwor";
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a.c = p.c;
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK | TH_PSH;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.seq = p.seq;
+	g.ack = p.ack;
+	g.win = p.win;
+	g.data = (const uint8_t *)msg;
+	g.len = 10;
+	ts_inject(s, &g);
+	assert_int_equal(co_run(read_until_task, &a, true), 7);
+	assert_memory_equal(a.buf, "hello\r\n", 7);
+	/* "wor" waits for its delimiter, split across segments. */
+	co_run(read_until_task, &a, false);
+	g.seq += 10;
+	g.data = (const uint8_t *)"ld\r";
+	g.len = 3;
+	ts_inject(s, &g);
+	ts_settle();
+	g.seq += 3;
+	g.data = (const uint8_t *)"\nABCDEFGHIJKLMNOPQRSTU";
+	g.len = 22;
+	ts_inject(s, &g);
+	ts_settle();
+	assert_int_equal(a.r, 7);
+	assert_memory_equal(a.buf, "world\r\n", 7);
+	/* read_exactly: 10 of the 21 bytes, then the stream ends with 11
+	 * left: 10 more, then the last one. */
+	assert_int_equal(co_run(read_exactly_task, &a, true), 10);
+	assert_memory_equal(a.buf, "ABCDEFGHIJ", 10);
+	g.seq += 22;
+	g.flags = TH_ACK | TH_FIN;
+	g.len = 0;
+	ts_inject(s, &g);
+	assert_int_equal(co_run(read_exactly_task, &a, true), 10);
+	assert_int_equal(co_run(read_exactly_task, &a, true), 1);
+	assert_int_equal(a.buf[0], 'U');
+	assert_int_equal(co_run(read_until_task, &a, true), 0);
+	st_drain(s);
+	finish(s, &p);
+}
+
+static intptr_t send_mbuf_task(void *arg)
+{
+	struct co_args *a = arg;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(st_pool);
+
+	memcpy(rte_pktmbuf_append(m, 300), ts_pl, 300);
+	a->r = tn_tcp_send_mbuf(a->c, m);
+	return 0;
+}
+
+static void test_zero_copy(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct co_args a = { 0 };
+	struct rte_mbuf *m[8];
+	uint16_t n, i;
+	uint32_t off = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a.c = p.c;
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK | TH_PSH, 100);
+	n = tn_tcp_recv_burst(p.c, m, 8);
+	assert_true(n >= 1);
+	for (i = 0; i < n; i++) {
+		assert_null(m[i]->next);
+		assert_memory_equal(rte_pktmbuf_mtod(m[i], void *), ts_pl + off, m[i]->data_len);
+		off += m[i]->data_len;
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_int_equal(off, 1548);
+	assert_int_equal(tn_tcp_recv_burst(p.c, m, 8), 0);
+	assert_false(tn_tcp_at_eof(p.c));
+	st_drain(s);
+	assert_int_equal(co_run(send_mbuf_task, &a, true), 0);
+	assert_memory_equal(ts_recv(s, &p, TH_ACK | TH_PSH, 300)->payload, ts_pl, 300);
+	finish(s, &p);
+}
+
+/* close and stack teardown wake waiting tasks with -EBADF. */
+static void test_co_close_wakes(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true }, q = { .ts = true, .port = 40001 };
+	struct ts_op rd, rd2;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_passive(s, &q, LPORT + 1, NULL, NULL, NULL);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	tn_tcp_close(p.c);
+	p.c = NULL;
+	assert_int_equal(ts_op_wait(&rd), -EBADF);
+	ts_recv(s, &p, TH_FIN | TH_ACK, 0);
+	ts_op_read(&rd2, q.c, buf, sizeof(buf));
+	st_destroy(s);
+	assert_int_equal(ts_op_wait(&rd2), -EBADF);
+}
+
+
+/* ---- scale ---- */
+
+#define IDLE_CONNS 100000
+
+struct acc_all {
+	struct tn_tcp_listener *l[2];
+	struct tn_tcp_conn **c;
+	unsigned n;
+};
+
+static intptr_t accept_all_task(void *arg)
+{
+	struct acc_all *a = arg;
+
+	while (a->n < IDLE_CONNS)
+		if (tn_tcp_accept(a->l[a->n % 2], &a->c[a->n]) == 0)
+			a->n++;
+	return 0;
+}
+
+/* 100,000 idle established connections cost well under 4 KiB each
+ * (TCB, table slot; no buffers, no timers). */
+static void test_100k_idle(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct acc_all a = { .c = calloc(IDLE_CONNS, sizeof(struct tn_tcp_conn *)) };
+	struct tn_tcp_opts o = { .no_timestamps = true };
+	struct tn_future *fu;
+	struct ts_seg g, r;
+	struct mallinfo2 m0, m1;
+	unsigned i;
+	double per;
+
+	(void)state;
+	assert_non_null(a.c);
+	m0 = mallinfo2();
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 65535, &o, &a.l[0]), 0);
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT + 1, 65535, &o, &a.l[1]), 0);
+	fu = tn_task_join(tn_task_spawn(accept_all_task, &a));
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.win = 65535;
+	for (i = 0; i < IDLE_CONNS; i++) {
+		g.flags = TH_SYN;
+		g.seq = i;
+		g.ack = 0;
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		g.flags = TH_ACK;
+		g.seq = i + 1;
+		g.ack = r.seq + 1;
+		ts_inject(s, &g);
+		if (i % 1024 == 0)
+			ts_settle();
+	}
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.n, IDLE_CONNS);
+	ts_expect_none(s);
+	m1 = mallinfo2();
+	per = (double)(m1.uordblks - m0.uordblks) / IDLE_CONNS;
+	print_message("100k idle connections: %.0f bytes of heap each\n", per);
+	assert_true(per <= 4096);
+	assert_int_equal(rte_mempool_avail_count(st_pool), ST_POOL_N);
+	/* No TCP timer runs for them (the next deadline is ARP's aging) once
+	 * the handshakes' stopped timers have had their turn. */
+	ts_advance(s, 2 * ST_SEC);
+	assert_true(tn_stack_timers(s, st_now) > st_now + 10 * ST_SEC);
+	for (i = 0; i < IDLE_CONNS; i++) {
+		tn_tcp_abort(a.c[i]);
+		if (i % 1024 == 0)
+			st_drain(s);
+	}
+	tn_tcp_listener_close(a.l[0]);
+	tn_tcp_listener_close(a.l[1]);
+	free(a.c);
+	finish(s, NULL);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return st_group_setup("tn_test_stack_tcp");
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return st_group_teardown();
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, ts_setup, ts_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_passive_open),
+		T(test_active_open),
+		T(test_no_options),
+		T(test_mss_clamp),
+		T(test_simultaneous_open),
+		T(test_data_both_ways),
+		T(test_delayed_ack),
+		T(test_delack_off),
+		T(test_nagle),
+		T(test_close_active),
+		T(test_close_passive),
+		T(test_simultaneous_close),
+		T(test_half_close),
+		T(test_close_unread_resets),
+		T(test_abort),
+		T(test_rst_established),
+		T(test_rst_syn_sent),
+		T(test_rst_syn_received),
+		T(test_rst_closing_states),
+		T(test_timewait_reuse),
+		T(test_rto_backoff_karn),
+		T(test_rto_gives_up),
+		T(test_syn_retries),
+		T(test_fast_retransmit_newreno),
+		T(test_sack_recovery),
+		T(test_tail_loss_probe),
+		T(test_early_retransmit),
+		T(test_zero_window_probe),
+		T(test_keepalive),
+		T(test_rfc5961_syn_and_ack),
+		T(test_paws),
+		T(test_ooo_bound),
+		T(test_ooo_reassembly),
+		T(test_icmp_errors),
+		T(test_icmp_refused),
+		T(test_isn),
+		T(test_syn_cookies),
+		T(test_receive_window),
+		T(test_send_window),
+		T(test_window_shrink),
+		T(test_bad_segments),
+		T(test_listen_errors),
+		T(test_co_read_cancel),
+		T(test_co_connect_timeout),
+		T(test_co_backpressure_drain),
+		T(test_co_read_until_exactly),
+		T(test_zero_copy),
+		T(test_co_close_wakes),
+		T(test_100k_idle),
+	};
+
+	if (getenv("ST_FILTER"))
+		cmocka_set_test_filter(getenv("ST_FILTER"));
+	return cmocka_run_group_tests(tests, group_setup, group_teardown) ? 1 : 0;
+}
