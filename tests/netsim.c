@@ -439,6 +439,9 @@ static int settle(struct ns_sim *sim)
 				tn_stack_timers(sim->node[i].st, sim->now);
 		for (i = 0; i < sim->n; i++)
 			did |= drain_output(sim, i);
+		/* Input and the stacks' timers wake tasks (a connection that
+		 * timed out sends nothing): they run at this instant too. */
+		did |= tn_sched_has_ready(sim->sched);
 		if (++pass > NS_SETTLE_MAX) {
 			fprintf(stderr, "netsim: no settling at t=%" PRIu64 " ns\n", sim->now);
 			return -ELOOP;

@@ -2,7 +2,8 @@
  * uses it: timing (propagation delay, serialisation, the bounded queue),
  * loss, duplication, reordering and corruption at their rates, ARP over
  * a lossy link, three nodes and broadcast, chained receive frames, the
- * run loop's outcomes (done, timeout, deadlock), the leak check, and
+ * run loop's outcomes (done, timeout, deadlock), tasks the stacks'
+ * timers wake (TCP keepalive on a dead link), the leak check, and
  * determinism (the same seed gives the same trace hash). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <rte_mempool.h>
 
 #include <tern/coro.h>
+#include <tern/tcp.h>
 #include <tern/udp.h>
 
 #include "eal_test.h"
@@ -713,6 +715,78 @@ static void test_chained(void **state)
 	free(r);
 }
 
+/* A task the stacks' timers wake without a frame going out runs at that
+ * instant (once it waited for the next unrelated event): TCP keepalive
+ * gives up on a dead link and the reader returns -ETIMEDOUT about 3 s
+ * after the link went down, not a minute later when ARP ages out. */
+struct ka {
+	struct ns_sim *sim;
+	struct tn_tcp_listener *l;
+	struct tn_tcp_conn *srv;
+	bool connected, done;
+	ssize_t n;
+	uint64_t t_end;
+};
+
+static intptr_t ka_server(void *arg)
+{
+	struct ka *k = arg;
+
+	assert_int_equal(tn_tcp_accept(k->l, &k->srv), 0);
+	return 0;
+}
+
+static intptr_t ka_client(void *arg)
+{
+	struct ka *k = arg;
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = TN_NS_PER_S,
+				 .ka_intvl_ns = TN_NS_PER_S, .ka_cnt = 2 };
+	struct tn_tcp_conn *c;
+	char b[16];
+
+	if (tn_tcp_connect(ns_stack(k->sim, 0), ns_ip(k->sim, 1), 80, &o, &c) != 0)
+		return -1;
+	k->connected = true;
+	k->n = tn_tcp_read(c, b, sizeof(b));
+	k->t_end = tn_now();
+	tn_tcp_close(c);
+	k->done = true;
+	return 0;
+}
+
+static void test_timer_wakeup(void **state)
+{
+	struct ns_link_cfg dead = { .loss = 1.0 };
+	struct two t;
+	struct ka k = { 0 };
+	struct tn_future *sf, *cf;
+	struct until u;
+	uint64_t t_down;
+
+	(void)state;
+	two_make(&t, 10);
+	k.sim = t.sim;
+	assert_int_equal(tn_tcp_listen(ns_stack(t.sim, 1), 0, 80, 4, NULL, &k.l), 0);
+	sf = tn_task_join(tn_task_spawn(ka_server, &k));
+	cf = tn_task_join(tn_task_spawn(ka_client, &k));
+	u.sim = t.sim;
+	u.flag = &k.connected;
+	assert_int_equal(ns_run(t.sim, flag_and_quiet, &u, TN_NS_PER_S), 0);
+	reap(sf);
+	ns_link_set_both(t.sim, 0, 1, &dead);
+	t_down = ns_now(t.sim);
+	u.flag = &k.done;
+	assert_int_equal(ns_run(t.sim, flag_and_quiet, &u, 120 * TN_NS_PER_S), 0);
+	reap(cf);
+	assert_int_equal(k.n, -ETIMEDOUT);
+	/* Idle 1 s, then 2 probes 1 s apart: gone at 3 s (1 ms ticks). */
+	assert_true(k.t_end - t_down >= 3 * TN_NS_PER_S);
+	assert_true(k.t_end - t_down <= 3 * TN_NS_PER_S + 10 * TN_NS_PER_MS);
+	tn_tcp_abort(k.srv);
+	tn_tcp_listener_close(k.l);
+	two_end(&t);
+}
+
 static intptr_t sleeper(void *arg)
 {
 	(void)arg;
@@ -845,6 +919,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_arp_lossy, test_teardown),
 		cmocka_unit_test_teardown(test_three_nodes, test_teardown),
 		cmocka_unit_test_teardown(test_chained, test_teardown),
+		cmocka_unit_test_teardown(test_timer_wakeup, test_teardown),
 		cmocka_unit_test_teardown(test_run_outcomes, test_teardown),
 		cmocka_unit_test_teardown(test_leak_check, test_teardown),
 		cmocka_unit_test_teardown(test_determinism, test_teardown),

@@ -79,7 +79,25 @@
  *           forever for a peer that vanished; Linux probes in FIN-WAIT-2
  *           too.  Avoided: reads under a 1-hour timeout in lasting
  *           outages. */
-static bool bug_cksum, bug_rcvwnd, bug_kabusy, bug_drain, bug_kafw2;
+/*   rtx     spurious fast retransmissions on perfect links: seed 6837
+ *           (TN_SIM_BUGS=rtx TN_SIM_SEED=6837 TN_SIM_TRACE=1) retransmits
+ *           a segment in the very instant it first sent it, the only ACKs
+ *           before it having ack == snd_una while nothing was outstanding
+ *           (duplicate ACKs counted without outstanding data, RFC 5681's
+ *           criterion (a)?); seed 2871 sends 83, where the receiver's
+ *           window updates change nothing on the wire (its field is
+ *           capped at 65,535 without window scaling) and look like
+ *           duplicate ACKs.  Avoided: on perfect links only retransmission
+ *           timeouts are counted. */
+/* And one the sweep's 1,000 seeds do not meet (meson's tcpsim_bug_zwnd
+ * runs its seed):
+ *   zwnd    seed 5892: a reordered older ACK shrinks the peer's window to 0
+ *           with two segments in flight (both lost); the sender's
+ *           retransmission timer then expires 21 times sending nothing
+ *           (no retransmission, no zero-window probe) and the connection
+ *           times out, while the receiver has room (it had advertised
+ *           3,110 bytes in the newer ACK). */
+static bool bug_cksum, bug_rcvwnd, bug_kabusy, bug_drain, bug_kafw2, bug_rtx;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -470,15 +488,15 @@ static intptr_t client_task(void *arg)
 	struct run *r = s->run;
 	int e = tn_tcp_connect(s->st, ns_ip(r->sim, 1), SRV_PORT, &r->sc.opts[0], &s->c);
 
-	if (e) {
+	if (e)
 		set_err(s, e, "connect");
-		/* The server will not get this connection: stop listening. */
-		if (r->l) {
-			tn_tcp_listener_close(r->l);
-			r->l = NULL;
-		}
-	} else {
+	else
 		flow(s);
+	/* If the server has not accepted it yet (its handshake's last ACK
+	 * lost in an outage), it never will: stop listening. */
+	if (r->l) {
+		tn_tcp_listener_close(r->l);
+		r->l = NULL;
 	}
 	s->done = true;
 	return 0;
@@ -731,11 +749,11 @@ static void judge_side(struct run *r, struct side *s)
 	if (s->err) {
 		bool ok;
 
-		if (r->sc.outage == OUTAGE_FOREVER)
-			ok = s->err == -ETIMEDOUT || s->err == -EPIPE ||
-			     /* the client's connect timed out, so the listener closed */
-			     (s->id == 1 && s->err == -EBADF && r->side[0].err == -ETIMEDOUT &&
-			      strcmp(r->side[0].err_at, "connect") == 0);
+		if (s->id == 1 && s->err == -EBADF && strcmp(s->err_at, "accept") == 0)
+			/* The client gave up before the server accepted. */
+			ok = r->side[0].err != 0;
+		else if (r->sc.outage == OUTAGE_FOREVER)
+			ok = s->err == -ETIMEDOUT || s->err == -EPIPE;
 		else
 			ok = r->sc.extreme && allowed_error(s->err);
 		if (!ok)
@@ -792,16 +810,27 @@ static void judge_wire(struct run *r)
 	ns_link_stats(r->sim, 1, 0, &s10);
 	tn_stack_stats_get(ns_stack(r->sim, 0), &st[0]);
 	tn_stack_stats_get(ns_stack(r->sim, 1), &st[1]);
-	/* A perfect link needs no retransmission: no loss, no reordering,
-	 * no queue (so no delay spike past the RTO) and nothing corrupt. */
-	/* (An RTO floor below the peer's delayed-ACK timeout makes spurious
-	 * retransmissions legitimately.) */
+	/* A perfect link needs no retransmission timeout and, but for tail
+	 * loss probes (spurious when the peer delays its ACK), no
+	 * retransmission: no loss, no reordering, no queue (so no delay
+	 * spike past the RTO), nothing corrupt, no outage, and the default
+	 * RTO floor (a floor below the peer's delayed-ACK timeout makes
+	 * spurious timeouts legitimately).  Known bug rtx: spurious fast
+	 * retransmits, so by default only the timeouts are checked. */
 	if (!r->failed && !r->sc.opts[0].rto_min_ns && !r->sc.opts[1].rto_min_ns &&
-	    a->loss == 0 && b->loss == 0 && a->reorder == 0 && b->reorder == 0 &&
-	    a->corrupt == 0 && b->corrupt == 0 && a->dup == 0 && b->dup == 0 && !a->rate_bps &&
-	    !b->rate_bps && (st[0].tcp_retransmits || st[1].tcp_retransmits))
-		fail(r, "%" PRIu64 " + %" PRIu64 " retransmissions on a perfect link",
-		     st[0].tcp_retransmits, st[1].tcp_retransmits);
+	    r->sc.outage == OUTAGE_NONE && a->loss == 0 && b->loss == 0 && a->reorder == 0 &&
+	    b->reorder == 0 && a->corrupt == 0 && b->corrupt == 0 && a->dup == 0 && b->dup == 0 &&
+	    !a->rate_bps && !b->rate_bps) {
+		for (int i = 0; i < 2; i++) {
+			if (st[i].tcp_rto)
+				fail(r, "node %d: %" PRIu64 " retransmission timeouts on a perfect link",
+				     i, st[i].tcp_rto);
+			else if (bug_rtx && st[i].tcp_retransmits > st[i].tcp_tlp)
+				fail(r, "node %d: %" PRIu64 " retransmissions (%" PRIu64
+				     " fast) on a perfect link", i,
+				     st[i].tcp_retransmits - st[i].tcp_tlp, st[i].tcp_fast_retransmits);
+		}
+	}
 	for (int i = 0; i < 2; i++)
 		judge_stats(r, i, &st[i]);
 	if (verbose)
@@ -973,7 +1002,7 @@ static void parse_bugs(const char *v)
 		const char *name;
 		bool *on;
 	} bugs[] = { { "cksum", &bug_cksum }, { "rcvwnd", &bug_rcvwnd }, { "kabusy", &bug_kabusy },
-		     { "drain", &bug_drain }, { "kafw2", &bug_kafw2 } };
+		     { "drain", &bug_drain }, { "kafw2", &bug_kafw2 }, { "rtx", &bug_rtx } };
 	char buf[256], *tok, *save = NULL;
 
 	if (!v)
@@ -986,7 +1015,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (cksum, rcvwnd, kabusy, drain, kafw2)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (cksum, rcvwnd, kabusy, drain, kafw2, rtx)\n",
 				tok);
 			exit(2);
 		}
