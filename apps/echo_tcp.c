@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 
 #include <tern/coro.h>
+#include <tern/dataplane.h>
 #include <tern/tcp.h>
 
 #include "latency_hist.h"
@@ -34,7 +35,9 @@
 
 /* ---- server ---- */
 
-static struct {
+/* Per core: with --ip on several lcores every core has its own stack,
+ * listens on the same ports, and serves the flows RSS gives it. */
+struct srv {
 	unsigned n;
 	struct srv_port {
 		uint16_t port;
@@ -42,8 +45,13 @@ static struct {
 		struct tn_task *task;
 		uint64_t accepted, bytes, errors;
 	} p[MAX_PORTS];
-	unsigned live;
-} srv;
+};
+static struct srv srv_core[TN_MAX_CORES];
+
+static struct srv *my_srv(void)
+{
+	return &srv_core[tn_core_id(tn_core_self())];
+}
 
 struct srv_conn {
 	struct tn_tcp_conn *c;
@@ -86,7 +94,6 @@ static intptr_t conn_task(void *arg)
 		tn_tcp_abort(sc.c);
 	else
 		tn_tcp_close(sc.c);
-	srv.live--;
 	return 0;
 }
 
@@ -118,17 +125,17 @@ static intptr_t listen_task(void *arg)
 			tn_tcp_abort(c);
 			continue;
 		}
-		srv.live++;
 		tn_task_detach(t);
 	}
 }
 
 int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n)
 {
+	struct srv *srv = my_srv();
 	unsigned i;
 
 	for (i = 0; i < n && i < MAX_PORTS; i++) {
-		struct srv_port *p = &srv.p[srv.n];
+		struct srv_port *p = &srv->p[srv->n];
 		int err;
 
 		p->port = ports[i];
@@ -142,27 +149,34 @@ int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n
 			tn_tcp_listener_close(p->l);
 			return -errno;
 		}
-		srv.n++;
-		printf("echo: tcp port %u\n", p->port);
+		srv->n++;
+		if (tn_core_count() > 1)
+			printf("echo: tcp port %u (core %u)\n", p->port, tn_core_id(tn_core_self()));
+		else
+			printf("echo: tcp port %u\n", p->port);
 	}
 	return 0;
 }
 
 void echo_tcp_server_stop(void)
 {
+	struct srv *srv = my_srv();
+	char where[24] = "";
 	unsigned i;
 
-	for (i = 0; i < srv.n; i++) {
-		struct srv_port *p = &srv.p[i];
+	if (tn_core_count() > 1)
+		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
+	for (i = 0; i < srv->n; i++) {
+		struct srv_port *p = &srv->p[i];
 
 		tn_task_cancel(p->task);
 		tn_await(tn_task_join(p->task), NULL);
 		tn_tcp_listener_close(p->l);
-		printf("tcp %u: accepted %llu connections, echoed %llu bytes, errors %llu\n", p->port,
-		       (unsigned long long)p->accepted, (unsigned long long)p->bytes,
-		       (unsigned long long)p->errors);
+		printf("tcp %u: accepted %llu connections, echoed %llu bytes, errors %llu%s\n",
+		       p->port, (unsigned long long)p->accepted, (unsigned long long)p->bytes,
+		       (unsigned long long)p->errors, where);
 	}
-	srv.n = 0;
+	srv->n = 0;
 }
 
 /* ---- client ---- */

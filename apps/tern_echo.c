@@ -1,15 +1,26 @@
 /* tern-echo: a UDP and TCP echo server and its client on the protocol
  * stack (TCP in echo_tcp.c).
  *
- *     tern-echo [EAL] -- --ip 10.0.0.2/24 --udp 7 [--udp 9000 ...] [--tcp 7 ...]
+ *     tern-echo [EAL] -- --ip 10.0.0.2/24 --udp 7 [--udp 9000 ...] [--sockperf]
+ *                        [--tcp 7 ...]
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --udp \
  *                        --size 64 (--count N | --duration S) [--window N]
  *
- * Server: one task per socket on the main core sends every datagram back
- * to its sender, byte for byte.  Client: datagrams carrying a sequence
+ * Server: on every core, one socket per --udp port on that core's stack
+ * and a task per socket sends every datagram back to its sender, byte
+ * for byte (RSS or software steering picks a flow's core).  Client (one
+ * core): datagrams carrying a sequence
  * number and their send time, at most --window in flight; a reply must
  * come back byte-exact within --timeout or the request counts as lost.
  * At the end: round-trip percentiles and the loss.
+ *
+ * --sockperf: the server speaks sockperf's UDP message format instead
+ * (sockperf_msg.h), so the standard sockperf client (ping-pong,
+ * under-load, throughput) measures the stack.  Only the messages that
+ * ask for an answer get one, the received mbuf turned around in place
+ * (tn_udp_recv_burst / tn_udp_send_mbuf): no copy.  Warm-up and other
+ * messages are counted and dropped, and so is anything that is not a
+ * sockperf message.
  *
  * --udp is PORT for the server and a plain flag (the protocol) for the
  * client, whose port is in --client: main() looks for --client before
@@ -21,6 +32,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_mbuf.h>
 
 #include <tern/dataplane.h>
 #include <tern/udp.h>
@@ -28,12 +40,14 @@
 #include "app_opts.h"
 #include "echo_tcp.h"
 #include "latency_hist.h"
+#include "sockperf_msg.h"
 
 #define PROG "tern-echo"
 #define MAX_PORTS 8
 #define BUF_LEN 65535
 #define MAGIC 0x4f484345u /* "ECHO" */
 #define MAX_WINDOW 4096
+#define SP_BURST 32
 
 /* The head of every request; the rest is a pattern of seq. */
 struct stamp {
@@ -48,6 +62,7 @@ struct echo_sock {
 	struct tn_udp_sock *u;
 	uint8_t *buf;
 	uint64_t echoed, bytes, send_errors, truncated;
+	uint64_t quiet, bad; /* --sockperf: no answer wanted; not a message */
 };
 
 struct slot {
@@ -59,6 +74,7 @@ struct slot {
 static struct {
 	bool client;
 	/* server */
+	bool sockperf;
 	unsigned nports;
 	struct echo_sock socks[MAX_PORTS];
 	/* client */
@@ -83,6 +99,9 @@ static const char usage[] =
 	"  server:\n"
 	"  --udp PORT      echo UDP datagrams on PORT (repeatable, up to 8)\n"
 	"  --tcp PORT      echo TCP streams on PORT (repeatable, up to 8)\n"
+	"  --sockperf      speak sockperf's UDP format on every port: answer the\n"
+	"                  messages sockperf wants answered (sockperf ping-pong,\n"
+	"                  under-load, throughput -i ADDR -p PORT), drop the rest\n"
 	"  client (--client):\n"
 	"  --client A.B.C.D:PORT  send requests to this echo server\n"
 	"  --udp           over UDP (the default)\n"
@@ -188,6 +207,15 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		opt.socks[opt.nports++].port = (uint16_t)x;
 		return 0;
 	}
+	if (strcmp(name, "sockperf") == 0) {
+		if (opt.client) {
+			fprintf(stderr, PROG ": --sockperf is a server option (the client is "
+					     "sockperf itself)\n");
+			return -EINVAL;
+		}
+		opt.sockperf = true;
+		return 0;
+	}
 	if (strcmp(name, "client") && strcmp(name, "size") && strcmp(name, "count") &&
 	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout"))
 		return -ENOENT;
@@ -227,6 +255,9 @@ static int parse_opt(void *arg, const char *name, const char *v)
 
 /* ---- server ---- */
 
+/* Each core's sockets, on its own stack (--udp ports from opt.socks). */
+static struct echo_sock core_socks[TN_MAX_CORES][MAX_PORTS];
+
 static intptr_t echo_task(void *arg)
 {
 	struct echo_sock *s = arg;
@@ -254,19 +285,81 @@ static intptr_t echo_task(void *arg)
 	return 0;
 }
 
+/* One datagram for a --sockperf socket: answered in place, or dropped.
+ * The stack hands every socket an mbuf of its own (deep copies for
+ * multicast), so writing into it is safe, and its headroom still has
+ * room for the headers the reply needs. */
+static void sockperf_one(struct echo_sock *s, struct rte_mbuf *m, const struct tn_udp_addr *from)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m), off = TN_SP_CLIENT_BYTE;
+	uint8_t hb[TN_SP_HDR_LEN];
+	const uint8_t *h = len >= TN_SP_HDR_LEN ? rte_pktmbuf_read(m, 0, TN_SP_HDR_LEN, hb) : NULL;
+	struct rte_mbuf *seg;
+
+	switch (tn_sp_classify(h, len)) {
+	case TN_SP_BAD:
+		s->bad++;
+		rte_pktmbuf_free(m);
+		return;
+	case TN_SP_QUIET:
+		s->quiet++;
+		rte_pktmbuf_free(m);
+		return;
+	case TN_SP_REPLY:
+		break;
+	}
+	/* A reassembled datagram is a chain: the header may span segments. */
+	for (seg = m; off >= seg->data_len; seg = seg->next)
+		off -= seg->data_len;
+	tn_sp_make_reply(rte_pktmbuf_mtod_offset(seg, uint8_t *, off));
+	if (tn_udp_send_mbuf(s->u, m, from->addr, from->port) == 0) {
+		s->echoed++;
+		s->bytes += len;
+	} else {
+		s->send_errors++; /* m is taken either way */
+	}
+}
+
+static intptr_t sockperf_task(void *arg)
+{
+	struct echo_sock *s = arg;
+	struct rte_mbuf *pkts[SP_BURST];
+	struct tn_udp_addr from[SP_BURST];
+
+	for (;;) {
+		int err = tn_udp_wait_readable(s->u);
+		uint16_t n;
+
+		if (err == -ECANCELED || err == -EBADF || err == -EPERM)
+			break;
+		if (err)
+			continue; /* an ICMP error: unconnected sockets only count them */
+		n = tn_udp_recv_burst(s->u, pkts, from, SP_BURST);
+		for (uint16_t i = 0; i < n; i++)
+			sockperf_one(s, pkts[i], &from[i]);
+	}
+	return 0;
+}
+
 static intptr_t server_main(struct tn_stack *st)
 {
 	struct tn_task *tasks[MAX_PORTS] = {0};
+	struct echo_sock *socks = core_socks[tn_core_id(tn_core_self())];
+	char where[24] = "";
 	intptr_t rc = 0;
 	unsigned i;
 
+	if (tn_core_count() > 1)
+		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
 	for (i = 0; i < opt.nports; i++) {
-		struct echo_sock *s = &opt.socks[i];
+		struct echo_sock *s = &socks[i];
 		int err;
 
-		s->buf = malloc(BUF_LEN);
+		s->port = opt.socks[i].port;
+		if (!opt.sockperf)
+			s->buf = malloc(BUF_LEN); /* --sockperf works on the mbufs */
 		s->u = tn_udp_open(st);
-		if (!s->buf || !s->u) {
+		if ((!opt.sockperf && !s->buf) || !s->u) {
 			fprintf(stderr, PROG ": out of memory\n");
 			rc = -ENOMEM;
 			goto out;
@@ -277,13 +370,13 @@ static intptr_t server_main(struct tn_stack *st)
 			rc = err;
 			goto out;
 		}
-		tasks[i] = tn_task_spawn(echo_task, s);
+		tasks[i] = tn_task_spawn(opt.sockperf ? sockperf_task : echo_task, s);
 		if (!tasks[i]) {
 			rc = -errno;
 			fprintf(stderr, PROG ": spawn: %s\n", strerror(errno));
 			goto out;
 		}
-		printf("echo: udp port %u\n", s->port);
+		printf("echo: udp port %u%s%s\n", s->port, opt.sockperf ? " (sockperf)" : "", where);
 	}
 	if (opt.ntcp && (rc = echo_tcp_server_start(st, opt.tcp_ports, opt.ntcp)) < 0)
 		goto out;
@@ -295,7 +388,7 @@ static intptr_t server_main(struct tn_stack *st)
 out:
 	echo_tcp_server_stop();
 	for (i = 0; i < opt.nports; i++) {
-		struct echo_sock *s = &opt.socks[i];
+		struct echo_sock *s = &socks[i];
 
 		if (tasks[i]) {
 			tn_task_cancel(tasks[i]);
@@ -305,16 +398,51 @@ out:
 			struct tn_udp_stats us;
 
 			tn_udp_stats_get(s->u, &us);
-			printf("udp %u: echoed %llu datagrams %llu bytes, send errors %llu, "
-			       "rx dropped %llu\n",
-			       s->port, (unsigned long long)s->echoed, (unsigned long long)s->bytes,
-			       (unsigned long long)s->send_errors, (unsigned long long)us.rx_dropped);
+			if (opt.sockperf)
+				printf("udp %u: sockperf replied %llu messages %llu bytes, "
+				       "no reply wanted %llu, bad %llu, send errors %llu, "
+				       "rx dropped %llu%s\n",
+				       s->port, (unsigned long long)s->echoed,
+				       (unsigned long long)s->bytes, (unsigned long long)s->quiet,
+				       (unsigned long long)s->bad, (unsigned long long)s->send_errors,
+				       (unsigned long long)us.rx_dropped, where);
+			else
+				printf("udp %u: echoed %llu datagrams %llu bytes, send errors %llu, "
+				       "rx dropped %llu%s\n",
+				       s->port, (unsigned long long)s->echoed,
+				       (unsigned long long)s->bytes, (unsigned long long)s->send_errors,
+				       (unsigned long long)us.rx_dropped, where);
 			tn_udp_close(s->u);
 		}
 		free(s->buf);
 	}
 	fflush(stdout);
 	return rc;
+}
+
+/* The server on the other cores: core 0's runs as the main task. */
+static intptr_t server_core(void *arg)
+{
+	intptr_t rc = server_main(tn_core_stack(tn_core_self()));
+
+	(void)arg;
+	if (rc)
+		tn_stop();
+	return rc;
+}
+
+static int echo_core_init(struct tn_core *c, void *arg)
+{
+	struct tn_task *t;
+
+	(void)arg;
+	if (opt.client || tn_core_id(c) == 0 || !tn_core_stack(c))
+		return 0;
+	t = tn_task_spawn(server_core, NULL);
+	if (!t)
+		return -1;
+	tn_task_detach(t);
+	return 0;
 }
 
 /* ---- client ---- */
@@ -562,6 +690,7 @@ int main(int argc, char **argv)
 		.usage = usage,
 		.parse_opt = parse_opt,
 		.value_opts = (const char *const *)value_opts,
+		.core_init = echo_core_init,
 		.main = echo_main,
 	};
 

@@ -211,6 +211,13 @@ static intptr_t gen_main(void *arg)
 		fprintf(stderr, "tern-pktgen: no port (pass e.g. --vdev=net_memif0 to the EAL)\n");
 		return -ENODEV;
 	}
+	/* A generator on a dead link would count every frame as lost; the
+	 * usual cause is a peer that is not running (memif, vhost-user). */
+	if (tn_port_link_up(0) != 1) {
+		fprintf(stderr, "tern-pktgen: port 0: link is down (is the peer running?); "
+				"not sending\n");
+		return -ENETDOWN;
+	}
 	pg.tsc_hz = rte_get_tsc_hz();
 	pg.gen = (uint32_t)rte_rdtsc();
 	if (!pg.duration && !pg.count)

@@ -124,6 +124,12 @@ static struct rte_mbuf *corrupt(struct tn_fault *f, struct rte_mbuf *m, bool *do
 	for (seg = m; off >= seg->data_len; seg = seg->next)
 		off -= seg->data_len;
 	*rte_pktmbuf_mtod_offset(seg, uint8_t *, off) ^= (uint8_t)(1u << (r & 7));
+	/* The flip stands for one on the wire, before the receiving NIC
+	 * checks the sums: a verdict the PMD already gave (tap computes one
+	 * in software) no longer holds, and a receiver trusting "good" would
+	 * take the damaged data.  Unknown makes it check for itself. */
+	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK |
+			 RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD | RTE_MBUF_F_RX_OUTER_L4_CKSUM_MASK);
 	*done = true;
 	return m;
 }

@@ -44,8 +44,44 @@ struct tn_stack *tn_core_stack(struct tn_core *c)
 	return c ? c->stack : NULL;
 }
 
-/* The protocol stack's side of a turn: its frames join port 0's TX
- * buffer, and its timers run when due. */
+/* A stack's frames join port 0's TX buffer; a core without a queue on
+ * port 0 (software steering) hands them to core 0 instead. */
+static void stack_send(struct tn_core *c, struct rte_mbuf **out, uint16_t n)
+{
+	unsigned k;
+
+	if (!c->stack_tx) {
+		tn_tx_burst(c, 0, out, n);
+		return;
+	}
+	k = rte_ring_sp_enqueue_burst(c->stack_tx, (void **)out, n, NULL);
+	c->stack_tx_fwd += k;
+	if (k < n) {
+		c->stats[0].tx_drops += n - k;
+		rte_pktmbuf_free_bulk(out + k, n - k);
+	}
+}
+
+/* Core 0 sends what the cores without a queue on port 0 handed it. */
+static bool stack_tx_forwarded(struct tn_core *c)
+{
+	struct rte_mbuf *pkts[TN_TXBUF];
+	bool did = false;
+	unsigned i, n;
+
+	for (i = 1; i < c->rt->ncores; i++) {
+		struct rte_ring *r = c->rt->cores[i]->stack_tx;
+
+		if (r && (n = rte_ring_sc_dequeue_burst(r, (void **)pkts, TN_TXBUF, NULL)) != 0) {
+			tn_tx_burst(c, 0, pkts, (uint16_t)n);
+			did = true;
+		}
+	}
+	return did;
+}
+
+/* The protocol stack's side of a turn: ARP bindings to and from the
+ * other cores' stacks, its timers when due, and its frames out. */
 static bool stack_phase(struct tn_core *c, uint64_t now)
 {
 	struct rte_mbuf *out[TN_TXBUF];
@@ -54,6 +90,11 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 
 	if (!c->stack)
 		return false;
+	if (c->rt->ncores > 1 && tn__mail_arp_phase(c, now)) {
+		/* A new entry's expiry may be the stack's next deadline. */
+		c->stack_deadline = 0;
+		did = true;
+	}
 	/* (A task's TCP write may have armed a timer since: the stack's
 	 * own view of its deadline covers that.) */
 	if (now >= c->stack_deadline || now >= tn_stack_next_deadline(c->stack)) {
@@ -61,9 +102,11 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 		did = true;
 	}
 	while ((n = tn_stack_output(c->stack, out, TN_TXBUF)) != 0) {
-		tn_tx_burst(c, 0, out, n);
+		stack_send(c, out, n);
 		did = true;
 	}
+	if (c->id == 0)
+		did |= stack_tx_forwarded(c);
 	return did;
 }
 
@@ -259,13 +302,19 @@ static int core_setup(struct tn_core *c)
 	}
 	if (c->id == 0 && rt->pcap)
 		tn_poller_register(c->sched, pcap_poll, rt->pcap);
-	if (rt->cfg.ip && rt->nports && c->polls[0]) {
+	if (rt->cfg.ip && rt->nports) {
+		/* One stack per core, shared-nothing: each serves the flows
+		 * RSS or software steering gives its core, and they share
+		 * what ARP teaches over the arp rings (mail.c).  One
+		 * gratuitous ARP is enough: core 0's. */
 		struct tn_stack_config sc2 = {
 			.ip = rt->cfg.ip,
 			.prefix_len = rt->cfg.prefix_len,
 			.gw = rt->cfg.gw,
 			.mp = c->mp,
 			.seed = rte_rdtsc() ^ ((uint64_t)c->id << 48),
+			.no_garp = c->id != 0,
+			.arp_share = rt->ncores > 1,
 		};
 		uint16_t mtu = 1500;
 
@@ -279,6 +328,7 @@ static int core_setup(struct tn_core *c)
 		if (!c->stack)
 			return -errno;
 		c->stack_deadline = 0;
+		c->had_stack = true;
 	}
 	return tn__core_calls_init(c);
 }
@@ -289,9 +339,14 @@ static void core_teardown(struct tn_core *c)
 	uint16_t p;
 
 	if (c->stack) {
+		struct tn_stack *s = c->stack;
+
+		/* The counters outlive it, for the exit summary; telemetry
+		 * reads them instead once the pointer is gone. */
+		tn_stack_stats_get(s, &c->stack_final);
+		__atomic_store_n(&c->stack, NULL, __ATOMIC_RELEASE);
 		/* Closes the sockets still open; their tasks already ended. */
-		tn_stack_destroy(c->stack);
-		c->stack = NULL;
+		tn_stack_destroy(s);
 	}
 	tn__tx_drop_all(c);
 	for (p = 0; p < rt->nports; p++) {

@@ -3,7 +3,13 @@
  * A call runs as a task on the target core; its result travels back as a
  * reply and completes the caller's future on the caller's core.  Futures
  * never cross cores: the pointer rides along opaque and is only touched
- * where it was made. */
+ * where it was made.
+ *
+ * With --ip on several cores, two more kinds of ring join the cores'
+ * stacks: ARP bindings (a ring per ordered pair, like the calls, so an
+ * ARP flood cannot crowd out calls), and, where software steering leaves
+ * a core without a queue on port 0, a ring that carries its stack's
+ * frames to core 0, which sends them. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +17,36 @@
 #include <rte_lcore.h>
 
 #include "tn_dp_internal.h"
+
+/* The rings between the cores' stacks (--ip on several cores). */
+static int stack_rings_init(struct tn_runtime *rt)
+{
+	unsigned from, to;
+	char name[RTE_RING_NAMESIZE + 16];
+
+	if (!rt->cfg.ip || !rt->nports || rt->ncores < 2)
+		return 0;
+	for (from = 0; from < rt->ncores; from++) {
+		for (to = 0; to < rt->ncores; to++) {
+			if (from == to)
+				continue;
+			snprintf(name, sizeof(name), "tn_arp_%u_%u", from, to);
+			rt->arp[from][to] = rte_ring_create_elem(name, sizeof(struct tn_arp_binding),
+					TN_ARP_RING, (int)rte_socket_id(),
+					RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!rt->arp[from][to])
+				return -ENOMEM;
+		}
+		if (rt->cores[from]->queue < rt->port_nq[0])
+			continue;
+		snprintf(name, sizeof(name), "tn_stack_tx_%u", from);
+		rt->cores[from]->stack_tx = rte_ring_create(name, TN_STACK_TX_RING,
+				(int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!rt->cores[from]->stack_tx)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 int tn__mail_init(struct tn_runtime *rt)
 {
@@ -29,7 +65,7 @@ int tn__mail_init(struct tn_runtime *rt)
 				return -ENOMEM;
 		}
 	}
-	return 0;
+	return stack_rings_init(rt);
 }
 
 void tn__mail_fini(struct tn_runtime *rt)
@@ -39,8 +75,21 @@ void tn__mail_fini(struct tn_runtime *rt)
 	for (from = 0; from < TN_MAX_CORES; from++)
 		for (to = 0; to < TN_MAX_CORES; to++) {
 			rte_ring_free(rt->mail[from][to]);
-			rt->mail[from][to] = NULL;
+			rte_ring_free(rt->arp[from][to]);
+			rt->mail[from][to] = rt->arp[from][to] = NULL;
 		}
+	for (from = 0; from < TN_MAX_CORES; from++) {
+		struct tn_core *c = rt->cores[from];
+		struct rte_mbuf *m;
+
+		if (!c || !c->stack_tx)
+			continue;
+		/* Frames core 0 stopped before sending. */
+		while (rte_ring_sc_dequeue(c->stack_tx, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(c->stack_tx);
+		c->stack_tx = NULL;
+	}
 }
 
 int tn__core_calls_init(struct tn_core *c)
@@ -153,6 +202,40 @@ bool tn__mail_phase(struct tn_core *c)
 			}
 		}
 		c->mail_recv += n;
+		did |= n != 0;
+	}
+	return did;
+}
+
+bool tn__mail_arp_phase(struct tn_core *c, uint64_t now)
+{
+	struct tn_runtime *rt = c->rt;
+	struct tn_arp_binding b[TN_MAIL_BATCH];
+	unsigned from, to, n, k, i;
+	bool did = false;
+
+	/* Ours to every other core: a full ring loses the binding, and that
+	 * core resolves the address itself if it needs it. */
+	while ((n = tn_stack_arp_learned(c->stack, b, TN_MAIL_BATCH)) != 0) {
+		for (to = 0; to < rt->ncores; to++) {
+			if (to == c->id)
+				continue;
+			k = rte_ring_sp_enqueue_burst_elem(rt->arp[c->id][to], b, sizeof(b[0]), n,
+							   NULL);
+			c->arp_mail_sent += k;
+			c->arp_mail_dropped += n - k;
+		}
+		did = true;
+	}
+	/* Theirs into our stack, which decides what to keep. */
+	for (from = 0; from < rt->ncores; from++) {
+		if (from == c->id)
+			continue;
+		n = rte_ring_sc_dequeue_burst_elem(rt->arp[from][c->id], b, sizeof(b[0]),
+						   TN_MAIL_BATCH, NULL);
+		for (i = 0; i < n; i++)
+			tn_stack_arp_update(c->stack, b[i].ip, b[i].mac, b[i].held, now);
+		c->arp_mail_recv += n;
 		did |= n != 0;
 	}
 	return did;

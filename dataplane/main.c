@@ -91,12 +91,19 @@ static int make_steer_rings(struct tn_runtime *rt)
 	return 0;
 }
 
-static void free_runtime(struct tn_runtime *rt)
+/* Frees everything; with audit (the cores ran and stopped), then checks
+ * that every mbuf came back and returns how many did not (leak.c). */
+static unsigned free_runtime(struct tn_runtime *rt, bool audit)
 {
-	unsigned i;
+	unsigned i, pcap_in_use = 0, leaked = 0;
 
 	if (rt->pcap) {
-		uint64_t lost = tn_pcap_close(rt->pcap);
+		uint64_t lost;
+
+		while (tn_pcap_drain(rt->pcap))
+			;
+		pcap_in_use = tn_pcap_in_use(rt->pcap);
+		lost = tn_pcap_close(rt->pcap);
 		if (lost)
 			fprintf(stderr, "tern: pcap: %llu packets not captured (ring full)\n",
 				(unsigned long long)lost);
@@ -117,8 +124,11 @@ static void free_runtime(struct tn_runtime *rt)
 		rte_free(rt->cores[i]);
 		rt->cores[i] = NULL;
 	}
+	if (audit)
+		leaked = tn__mbufs_leaked(rt, pcap_in_use);
 	rte_mempool_free(rt->mp);
 	rt->mp = NULL;
+	return leaked;
 }
 
 int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
@@ -128,6 +138,7 @@ int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 	struct tn_runtime *rt = &runtime;
 	char **argv;
 	int argc, err, code = 0;
+	bool ran = false;
 	unsigned i;
 
 	if (tn__rt) {
@@ -161,14 +172,6 @@ int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 	rt->tsc_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
 	install_signals();
 	err = make_cores(rt);
-	if (!err && cfg->ip && rt->ncores > 1) {
-		/* One stack instance per core needs ARP shared across cores: the
-		 * next step.  Until then, say so rather than misbehave. */
-		fprintf(stderr, "tern: --ip runs the stack on one core for now: use one lcore "
-			"(e.g. -l 0)\n");
-		code = 2;
-		goto out;
-	}
 	if (!err)
 		err = make_steer_rings(rt);
 	if (!err)
@@ -203,8 +206,11 @@ int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 			code = rt->cores[i]->exit_code;
 	if (cfg->stats_exit)
 		tn__stats_print(rt, stderr);
+	ran = true;
 out:
-	free_runtime(rt);
+	/* A leak fails a run that otherwise succeeded. */
+	if (free_runtime(rt, ran) && code == 0)
+		code = 1;
 	tn__rt = NULL;
 	rte_eal_cleanup();
 	tn_xdp_args_free(argc, argv);

@@ -40,7 +40,8 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app)
 		"  --no-stats           do not print the counters at exit\n"
 		"  --steer RULE         on net_af_xdp ports, traffic for Tern (repeatable):\n"
 		"                       udp:A.B.C.D:PORT, tcp:A.B.C.D:PORT or ip:A.B.C.D\n"
-		"  --ip A.B.C.D/N       port 0's address: the protocol stack serves it\n"
+		"  --ip A.B.C.D/N       port 0's address: the protocol stack serves it (on\n"
+		"                       net_af_xdp, all traffic to it, ARP included, is steered)\n"
 		"  --gw A.B.C.D         default gateway\n"
 		"  --mac MAC            port 0's MAC for the stack (default: the port's)\n",
 		prog, TN_TXBUF);

@@ -241,6 +241,11 @@ uint64_t tn_pcap_dropped(const struct tn_pcap *p)
 	return __atomic_load_n(&p->dropped, __ATOMIC_RELAXED);
 }
 
+unsigned tn_pcap_in_use(const struct tn_pcap *p)
+{
+	return rte_mempool_in_use_count(p->pool);
+}
+
 uint64_t tn_pcap_close(struct tn_pcap *p)
 {
 	uint64_t dropped;

@@ -42,11 +42,19 @@ static int port_setup(struct tn_runtime *rt, unsigned idx)
 	nq = (uint16_t)RTE_MIN(rt->ncores, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
 	if (nq == 0)
 		nq = 1;
+	/* Software steering hashes on core 0 alone: a port with some
+	 * queues but fewer than cores gets one, not RSS and steering on
+	 * top of each other (a flow's RSS queue would not be its core). */
+	if (nq < rt->ncores)
+		nq = 1;
 	memset(&conf, 0, sizeof(conf));
 	if (nq > 1 && info.flow_type_rss_offloads) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)tn__rss_key;
 		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(tn__rss_key);
+		/* RTE_ETH_RSS_IP includes FRAG_IPV4: every fragment of a
+		 * datagram, the first too, hashes on the addresses alone, so
+		 * they all reach the core that reassembles them. */
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
 			info.flow_type_rss_offloads;
@@ -82,6 +90,13 @@ static int port_setup(struct tn_runtime *rt, unsigned idx)
 	}
 	rt->port_nq[idx] = nq;
 	rt->sw_steer[idx] = nq < rt->ncores;
+	rt->port_af_xdp[idx] = info.driver_name && strcmp(info.driver_name, "net_af_xdp") == 0;
+	/* A PMD without multi-segment TX may read only the first segment
+	 * (af_xdp copies pkt_len bytes from it).  af_xdp's zero-copy TX
+	 * also hands the kernel the mbuf's own buffer, which an indirect
+	 * mbuf's data is not in. */
+	rt->port_tx_flat[idx] = !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ||
+				rt->port_af_xdp[idx];
 	err = rte_eth_dev_start(port);
 	if (err)
 		return err;
@@ -116,29 +131,54 @@ static void wait_links(struct tn_runtime *rt)
 	}
 }
 
-/* --steer rules go into the XDP program of every net_af_xdp port. */
+static int steer_add(struct tn_runtime *rt, unsigned i, const char *ifname, uint32_t addr,
+		     uint8_t proto, uint16_t port, const char *what)
+{
+	int err = tn_xdp_steer_add(ifname, addr, proto, port);
+
+	if (err)
+		fprintf(stderr, "tern: port %u (%s): steering %s: %s\n", rt->port_ids[i], ifname,
+			what, strerror(-err));
+	return err;
+}
+
+/* The XDP program of every net_af_xdp port gets the --steer rules; port
+ * 0's, with --ip, also the stack's address as a whole ({addr, 0, 0}):
+ * ARP for it and all IPv4 to it (ICMP, UDP, TCP, every fragment) go to
+ * the stack, and everything else (the kernel's own addresses, IPv6,
+ * broadcasts, other hosts' ARP) stays with the kernel. */
 static int steer_af_xdp(struct tn_runtime *rt)
 {
 	unsigned i, r;
+	int err;
 
-	for (i = 0; i < rt->nports && rt->cfg.nsteer; i++) {
+	for (i = 0; i < rt->nports; i++) {
 		struct rte_eth_dev_info info;
-		char ifname[IF_NAMESIZE];
+		char ifname[IF_NAMESIZE], what[32];
+		bool stack = i == 0 && rt->cfg.ip;
 
-		if (rte_eth_dev_info_get(rt->port_ids[i], &info) != 0 || !info.driver_name ||
-		    strcmp(info.driver_name, "net_af_xdp") != 0)
+		if (!rt->port_af_xdp[i] || (!rt->cfg.nsteer && !stack))
 			continue;
-		if (!info.if_index || !if_indextoname(info.if_index, ifname))
+		if (rte_eth_dev_info_get(rt->port_ids[i], &info) != 0 || !info.if_index ||
+		    !if_indextoname(info.if_index, ifname))
 			return -ENODEV;
 		for (r = 0; r < rt->cfg.nsteer; r++) {
 			const struct tn_steer_rule *s = &rt->cfg.steer[r];
-			int err = tn_xdp_steer_add(ifname, s->addr, s->proto, s->port);
-			if (err) {
-				fprintf(stderr, "tern: port %u (%s): steering rule %u: %s\n",
-					rt->port_ids[i], ifname, r + 1, strerror(-err));
+
+			snprintf(what, sizeof(what), "rule %u", r + 1);
+			err = steer_add(rt, i, ifname, s->addr, s->proto, s->port, what);
+			if (err)
 				return err;
-			}
 		}
+		if (!stack)
+			continue;
+		err = steer_add(rt, i, ifname, rt->cfg.ip, 0, 0, "--ip");
+		if (err)
+			return err;
+		if (tn_xdp_kernel_has_addr(ifname, rt->cfg.ip))
+			fprintf(stderr, "tern: port %u (%s): the kernel has --ip's address on %s "
+				"too; the stack takes all of its traffic, ARP included\n",
+				rt->port_ids[i], ifname, ifname);
 	}
 	return 0;
 }
@@ -165,7 +205,13 @@ int tn__ports_init(struct tn_runtime *rt)
 		return -ENOMEM;
 	}
 	for (i = 0; i < rt->nports; i++) {
+		unsigned before = tn__mbufs_in_use(rt->mp);
+
 		err = port_setup(rt, i);
+		/* What af_xdp's fill ring took, which it never gives back
+		 * (leak.c); nothing else allocates while ports are set up. */
+		if (rt->port_af_xdp[i])
+			rt->port_kept[i] = tn__mbufs_in_use(rt->mp) - before;
 		if (err) {
 			fprintf(stderr, "tern: port %u: setup failed: %s\n", rt->port_ids[i],
 				rte_strerror(-err));
@@ -180,6 +226,7 @@ void tn__ports_fini(struct tn_runtime *rt)
 {
 	unsigned i;
 
+	tn__ports_quiesce(rt);
 	for (i = 0; i < rt->nports; i++) {
 		if (rt->port_started[i])
 			rte_eth_dev_stop(rt->port_ids[i]);
@@ -207,4 +254,18 @@ int tn_port_mac(uint16_t port, uint8_t mac[6])
 		return err;
 	memcpy(mac, a.addr_bytes, 6);
 	return 0;
+}
+
+int tn_port_link_up(uint16_t port)
+{
+	struct rte_eth_link link;
+	int err;
+
+	if (!tn__rt || port >= tn__rt->nports)
+		return -ENODEV;
+	memset(&link, 0, sizeof(link));
+	err = rte_eth_link_get_nowait(tn__rt->port_ids[port], &link);
+	if (err)
+		return err;
+	return link.link_status == RTE_ETH_LINK_UP;
 }

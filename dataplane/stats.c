@@ -106,6 +106,7 @@ int tn__stats_register(struct tn_runtime *rt)
 	rte_telemetry_register_cmd("/tern/stats", tel_stats,
 				   "Tern port counters summed over cores. Parameters: int port_id");
 	rte_telemetry_register_cmd("/tern/cores", tel_cores, "Tern per-core counters");
+	tn__stack_stats_register();
 	return 0;
 }
 
@@ -136,4 +137,5 @@ void tn__stats_print(struct tn_runtime *rt, FILE *out)
 					(unsigned long long)c->tx_drops);
 			}
 	}
+	tn__stack_stats_print(rt, out);
 }

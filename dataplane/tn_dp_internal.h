@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 
 #include "tern/dataplane.h"
+#include "tern/stack.h"
 #include "tn_fault.h"
 #include "tn_pcap.h"
 
@@ -19,6 +20,8 @@
 #define TN_CALLS_PER_CORE 4096 /* tn_submit_to records a core can run at once */
 #define TN_MAIL_RING 1024    /* messages per ordered pair of cores */
 #define TN_MAIL_BATCH 16     /* drained per ring per loop turn (Seastar's 16) */
+#define TN_ARP_RING 256      /* ARP bindings per ordered pair of cores (--ip) */
+#define TN_STACK_TX_RING 1024 /* frames a core without a queue on port 0 sends via core 0 */
 
 struct tn_txbuf {
 	uint16_t n;
@@ -71,6 +74,15 @@ struct tn_core {
 	uint64_t mail_sent, mail_recv;
 	struct tn_stack *stack;      /* port 0's protocol stack (--ip) */
 	uint64_t stack_deadline;
+	/* --ip on several cores.  stack_tx: this core has no queue on port 0
+	 * (software steering), so its stack's frames go to core 0 to send.
+	 * arp_mail_*: bindings sent to the other cores' stacks, received
+	 * from them, and dropped because a ring was full; stack_tx_fwd:
+	 * frames handed to core 0 through stack_tx. */
+	struct rte_ring *stack_tx;
+	uint64_t arp_mail_sent, arp_mail_recv, arp_mail_dropped, stack_tx_fwd;
+	bool had_stack;
+	struct tn_stack_stats stack_final; /* the stack's counters at its end */
 	int exit_code;
 } __rte_cache_aligned;
 
@@ -84,12 +96,21 @@ struct tn_runtime {
 	uint16_t port_nq[TN_MAX_PORTS];   /* queues configured on the port */
 	bool port_started[TN_MAX_PORTS];
 	bool sw_steer[TN_MAX_PORTS];      /* fewer queues than cores */
+	bool port_af_xdp[TN_MAX_PORTS];   /* driven by net_af_xdp */
+	/* The port sends a packet only from one direct segment: chains and
+	 * indirect mbufs are copied first (tx.c). */
+	bool port_tx_flat[TN_MAX_PORTS];
+	/* mbufs the port keeps for good (af_xdp's fill ring: leak.c). */
+	unsigned port_kept[TN_MAX_PORTS];
 	struct rte_mempool *mp;
 	struct tn_pcap *pcap;
 	struct tn_fault_spec fault;
 	bool fault_on;
 	/* mail[from][to]: single producer, single consumer. */
 	struct rte_ring *mail[TN_MAX_CORES][TN_MAX_CORES];
+	/* arp[from][to]: ARP bindings between the cores' stacks (--ip on
+	 * several cores); single producer, single consumer. */
+	struct rte_ring *arp[TN_MAX_CORES][TN_MAX_CORES];
 	volatile int stop;
 	volatile unsigned cores_ready;
 	uint64_t tsc_mult;                /* ns = (tsc * tsc_mult) >> 32 */
@@ -109,6 +130,15 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app);
 int tn__ports_init(struct tn_runtime *rt);
 void tn__ports_fini(struct tn_runtime *rt);
 
+/* leak.c: the exit-time mbuf audit.  tn__ports_quiesce drains RX
+ * queues and reaps af_xdp TX completions before the ports stop;
+ * tn__mbufs_leaked (after everything is freed) prints and returns how
+ * many mbufs are missing from the pool, past what ports keep for good,
+ * plus pcap_in_use. */
+unsigned tn__mbufs_in_use(const struct rte_mempool *mp);
+void tn__ports_quiesce(struct tn_runtime *rt);
+unsigned tn__mbufs_leaked(const struct tn_runtime *rt, unsigned pcap_in_use);
+
 /* loop.c: one core's whole life: scheduler, loop, drain. */
 int tn__core_run(void *arg);
 /* The core that owns m's flow on a single-queue port: the symmetric hash
@@ -124,10 +154,18 @@ int tn__mail_init(struct tn_runtime *rt);
 void tn__mail_fini(struct tn_runtime *rt);
 int tn__core_calls_init(struct tn_core *c);
 bool tn__mail_phase(struct tn_core *c);
+/* What this core's stack learned from ARP goes to every other core's,
+ * and what theirs learned comes into it.  True if anything moved. */
+bool tn__mail_arp_phase(struct tn_core *c, uint64_t now);
 
 /* stats.c */
 int tn__stats_register(struct tn_runtime *rt);
 void tn__stats_print(struct tn_runtime *rt, FILE *out);
+
+/* stack_stats.c: the stacks' counters, summed over cores and per core,
+ * in telemetry (/tern/stack) and at exit. */
+void tn__stack_stats_register(void);
+void tn__stack_stats_print(struct tn_runtime *rt, FILE *out);
 
 /* The symmetric Toeplitz key: a flow and its reverse hash alike, so both
  * directions land on the same core. */

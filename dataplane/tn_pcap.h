@@ -33,6 +33,9 @@ void tn_pcap_capture(struct tn_pcap *p, uint16_t port, uint16_t queue,
 bool tn_pcap_drain(struct tn_pcap *p);
 /* Copies dropped so far (ring or pool full, or a failed write). */
 uint64_t tn_pcap_dropped(const struct tn_pcap *p);
+/* Copies not back in the capture's own pool: after a drain with no core
+ * capturing, anything but 0 is a leak (the exit-time audit, leak.c). */
+unsigned tn_pcap_in_use(const struct tn_pcap *p);
 /* Drains, closes and frees; call once no core captures any more.
  * Returns the number of copies dropped. */
 uint64_t tn_pcap_close(struct tn_pcap *p);

@@ -5,6 +5,7 @@
 #ifndef TN_XDP_H
 #define TN_XDP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Path of the compiled program: $TERN_XDP_PROG, else the build tree's,
@@ -35,5 +36,11 @@ void tn_xdp_args_free(int argc, char **argv);
  * Works in the calling thread's network namespace. */
 int tn_xdp_steer_add(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port);
 int tn_xdp_steer_del(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port);
+
+/* Whether the kernel has IPv4 address addr (network order) on ifname, in
+ * the calling thread's network namespace.  Tern warns when --ip names
+ * one: {addr, 0, 0} in tn_steer takes all of its traffic from the
+ * kernel, its ARP included. */
+bool tn_xdp_kernel_has_addr(const char *ifname, uint32_t addr);
 
 #endif

@@ -50,21 +50,47 @@ static uint16_t flush(struct tn_core *c, uint16_t pidx)
 	return sent;
 }
 
+/* m as one direct segment, for a port that sends nothing else
+ * (port_tx_flat: the stack's fragments are a header mbuf plus indirect
+ * ones): m itself if it is one, else a copy (m is freed), or NULL. */
+static struct rte_mbuf *flatten(struct tn_core *c, struct rte_mbuf *m)
+{
+	struct rte_mbuf *f;
+
+	if (m->nb_segs == 1 && RTE_MBUF_DIRECT(m))
+		return m;
+	f = rte_pktmbuf_copy(m, c->mp, 0, UINT32_MAX);
+	if (f && f->nb_segs != 1) { /* longer than one mbuf holds */
+		rte_pktmbuf_free(f);
+		f = NULL;
+	}
+	rte_pktmbuf_free(m);
+	return f;
+}
+
 uint16_t tn_tx_burst(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct tn_txbuf *b = &c->tx[pidx];
-	uint16_t i;
+	bool flat = c->rt->port_tx_flat[pidx];
+	uint16_t i, queued = 0;
 
 	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
 		if (b->n == TN_TXBUF && (flush(c, pidx), b->n == TN_TXBUF)) {
 			/* The port is saturated: drop rather than block the loop. */
 			c->stats[pidx].tx_drops += n - i;
 			rte_pktmbuf_free_bulk(pkts + i, n - i);
-			return i;
+			return queued;
 		}
-		b->pkts[b->n++] = pkts[i];
+		if (flat && !(m = flatten(c, m))) {
+			c->stats[pidx].tx_drops++;
+			continue;
+		}
+		b->pkts[b->n++] = m;
+		queued++;
 	}
-	return n;
+	return queued;
 }
 
 uint16_t tn_tx_flush(struct tn_core *c, uint16_t pidx)

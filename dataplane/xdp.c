@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_link.h>
@@ -275,4 +276,19 @@ int tn_xdp_steer_add(const char *ifname, uint32_t addr, uint8_t proto, uint16_t 
 int tn_xdp_steer_del(const char *ifname, uint32_t addr, uint8_t proto, uint16_t port)
 {
 	return steer_update(ifname, addr, proto, port, false);
+}
+
+bool tn_xdp_kernel_has_addr(const char *ifname, uint32_t addr)
+{
+	struct ifaddrs *all, *a;
+	bool found = false;
+
+	if (getifaddrs(&all) != 0)
+		return false;
+	for (a = all; a && !found; a = a->ifa_next)
+		found = a->ifa_addr && a->ifa_addr->sa_family == AF_INET &&
+			strcmp(a->ifa_name, ifname) == 0 &&
+			((const struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr == addr;
+	freeifaddrs(all);
+	return found;
 }

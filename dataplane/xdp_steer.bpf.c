@@ -5,7 +5,8 @@
  *
  * tn_steer holds {addr, port, proto} (network byte order) for the flows
  * Tern listens on, and {addr, 0, 0} for addresses Tern owns outright (all
- * of their traffic, ICMP and ARP included).  Userspace fills it through
+ * of their traffic, ICMP and ARP included): --steer's rules, and with
+ * --ip the protocol stack's address (port.c).  Userspace fills it through
  * tn_xdp_steer_add (xdp.c), which finds the map by name on the program
  * attached to the interface: keep the name and the key layout in step
  * with struct tn__xdp_key there.

@@ -32,7 +32,7 @@ PACKAGES=(
 	# protocol and TLS
 	libssl-dev libpcap-dev
 	# network tools for the integration tests
-	iproute2 iputils-ping tcpdump tshark sockperf iperf3 socat netcat-openbsd curl
+	iproute2 iputils-ping ethtool tcpdump tshark sockperf iperf3 socat netcat-openbsd curl
 	# scripts, packet crafting, plots
 	python3 python3-scapy gnuplot-nox
 )

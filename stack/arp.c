@@ -13,6 +13,15 @@
  * least recently used of a few entries sampled round-robin is evicted
  * ("LRU-ish", O(1)), never the gateway's.
  *
+ * Instances sharing a link (one per core, cfg.arp_share): what an ARP
+ * frame teaches this instance is also recorded in a small log that the
+ * caller drains (tn_stack_arp_learned) and hands to the others
+ * (tn_stack_arp_update).  The log keeps the bindings we hold an entry
+ * for, and those of frames addressed to us or announced, since a reply
+ * to another instance's request may land here; the others make an entry
+ * only from a binding its sender holds, so the flood rule above holds on
+ * every instance.
+ *
  * Known limits: an expired entry is removed, not refreshed in the
  * background, so the first frame after expiry waits for a new request. */
 #include <errno.h>
@@ -28,6 +37,7 @@
 #define ARP_RETRY_NS 1000000000ull /* also the per-destination rate limit */
 #define ARP_TRIES 3                /* requests before giving up */
 #define ARP_EVICT_SAMPLE 8         /* entries looked at to pick a victim */
+#define ARP_SHARE_LOG 64           /* bindings kept for tn_stack_arp_learned */
 
 enum { ARP_FREE, ARP_INCOMPLETE, ARP_REACHABLE };
 
@@ -49,6 +59,9 @@ struct tn_arp {
 	unsigned *free_idx;     /* a stack of free entry indices */
 	struct arp_entry *e;
 	struct rte_mbuf **pend; /* n * cfg.arp_pending */
+	/* cfg.arp_share: a ring of the newest bindings learned */
+	struct tn_arp_binding log[ARP_SHARE_LOG];
+	unsigned log_head, log_len;
 };
 
 static const struct rte_ether_addr bcast_mac = { .addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
@@ -258,6 +271,27 @@ static void resolved(struct tn_stack *s, struct arp_entry *e, const struct rte_e
 	e->npending = 0;
 }
 
+/* Records a binding for the other instances on the link (arp_share). */
+static void share(struct tn_stack *s, uint32_t ip, const struct rte_ether_addr *mac, bool held)
+{
+	struct tn_arp *a = s->arp;
+	struct tn_arp_binding *b;
+
+	if (!s->cfg.arp_share)
+		return;
+	if (a->log_len == ARP_SHARE_LOG) {
+		/* Drop the oldest: a newer binding supersedes it. */
+		a->log_head = (a->log_head + 1) % ARP_SHARE_LOG;
+		a->log_len--;
+		s->st.arp_share_lost++;
+	}
+	b = &a->log[(a->log_head + a->log_len++) % ARP_SHARE_LOG];
+	b->ip = ip;
+	memcpy(b->mac, mac->addr_bytes, 6);
+	b->held = held;
+	s->st.arp_shared++;
+}
+
 void tn__arp_input(struct tn_stack *s, struct rte_mbuf *m)
 {
 	uint8_t buf[TN_ARP_LEN];
@@ -283,6 +317,10 @@ void tn__arp_input(struct tn_stack *s, struct rte_mbuf *m)
 			e = entry_add(s, v.spa);
 		if (e)
 			resolved(s, e, &v.sha);
+		/* Others on the link may hold or wait for what we do not: a
+		 * reply to a request one of them sent can land here. */
+		if (e || ((for_us || v.spa == v.tpa) && tn__ip_on_link(s, v.spa)))
+			share(s, v.spa, &v.sha, e != NULL);
 	}
 	if (for_us && v.op == RTE_ARP_OP_REQUEST) {
 		s->st.arp_replies_sent++;
@@ -385,4 +423,44 @@ uint64_t tn__arp_timers(struct tn_stack *s)
 	}
 	a->next_deadline = next;
 	return next;
+}
+
+uint16_t tn_stack_arp_learned(struct tn_stack *s, struct tn_arp_binding *out, uint16_t max)
+{
+	struct tn_arp *a = s->arp;
+	uint16_t n = 0;
+
+	while (n < max && a->log_len) {
+		out[n++] = a->log[a->log_head];
+		a->log_head = (a->log_head + 1) % ARP_SHARE_LOG;
+		a->log_len--;
+	}
+	return n;
+}
+
+int tn_stack_arp_update(struct tn_stack *s, uint32_t ip, const uint8_t mac[6], bool create,
+			uint64_t now)
+{
+	struct rte_ether_addr ea;
+	struct arp_entry *e;
+
+	memcpy(ea.addr_bytes, mac, 6);
+	/* The checks tn__arp_input makes before it learns anything. */
+	if (ip == 0 || ip == s->ip || tn__ip_is_bcast(s, ip) || tn__ip_is_mcast(ip) ||
+	    !tn__ip_on_link(s, ip) || rte_is_multicast_ether_addr(&ea) ||
+	    rte_is_zero_ether_addr(&ea))
+		return -EINVAL;
+	s->now = now;
+	e = lookup(s->arp, ip);
+	if (!e) {
+		if (!create)
+			return -ENOENT;
+		e = entry_add(s, ip);
+		if (!e)
+			return -ENOSPC;
+	}
+	/* Not recorded for sharing again: it came from the others. */
+	resolved(s, e, &ea);
+	s->st.arp_updates++;
+	return 0;
 }

@@ -11,7 +11,13 @@
  * once the byte count reaches the last fragment's end it chains the
  * fragments end to start and drops the datagram if they do not tile it
  * exactly, so overlaps and duplicates (which overshoot the count or leave
- * a hole) are dropped; a full table drops new flows.  What it does not
+ * a hole) are dropped; a full table (or bucket) refuses new flows.  We
+ * then evict the oldest flows, those older than REASS_EVICT_AGE_NS at
+ * least, and retry: under loss, datagrams that lost a fragment would
+ * otherwise hold the table for the whole timeout and refuse every new
+ * fragmented datagram meanwhile (Linux too evicts the oldest when its
+ * reassembly memory is full).  A flood of new flows cannot evict flows
+ * younger than that age.  What it does not
  * guard, and we do before handing a fragment over: an empty fragment
  * (it would stay unchained in the table and leak), a fragment ending past
  * 65,535 bytes (the rebuilt total length would wrap), and a non-last
@@ -32,6 +38,8 @@
 #define REASS_BUCKETS 16
 #define REASS_BUCKET_ENTRIES 4
 #define REASS_TIMEOUT_NS 2000000000ull
+/* Under pressure, flows at least this old may be evicted for new ones. */
+#define REASS_EVICT_AGE_NS 8000000ull
 /* Timed-out flows are swept this often while any may be held. */
 #define REASS_SWEEP_NS 250000000ull
 
@@ -72,6 +80,27 @@ static void free_death_row(struct tn_reass *r, uint64_t *counter)
 	rte_ip_frag_free_death_row(&r->dr, 0);
 }
 
+/* Evicts the oldest flows: rte_ip_frag deletes, oldest first, the flows
+ * that started before tms - timeout, so asking for ever younger ones
+ * (1 s, 0.5 s, ... down to REASS_EVICT_AGE_NS) frees the oldest group.
+ * Returns whether any was evicted (their fragments are counted).  The
+ * death row must be empty. */
+static bool evict_oldest(struct tn_stack *s)
+{
+	struct tn_reass *r = s->reass;
+	uint64_t age;
+
+	for (age = REASS_TIMEOUT_NS / 2; age >= REASS_EVICT_AGE_NS && s->now >= age; age /= 2) {
+		rte_ip_frag_table_del_expired_entries(r->tbl, &r->dr,
+						      s->now - age + REASS_TIMEOUT_NS);
+		if (r->dr.cnt) {
+			free_death_row(r, &s->st.ip_frag_evicted);
+			return true;
+		}
+	}
+	return false;
+}
+
 struct rte_mbuf *tn__reass_input(struct tn_stack *s, struct rte_mbuf *m)
 {
 	struct tn_reass *r = s->reass;
@@ -89,6 +118,15 @@ struct rte_mbuf *tn__reass_input(struct tn_stack *s, struct rte_mbuf *m)
 		return NULL;
 	}
 	out = rte_ipv4_frag_reassemble_packet(r->tbl, &r->dr, m, s->now, h);
+	if (!out && r->dr.cnt == 1 && r->dr.row[0] == m) {
+		/* m alone on the death row: no room for its flow (a flow's
+		 * errors drop its other fragments too).  Make room, retry. */
+		r->dr.cnt = 0;
+		if (evict_oldest(s))
+			out = rte_ipv4_frag_reassemble_packet(r->tbl, &r->dr, m, s->now, h);
+		else
+			r->dr.row[r->dr.cnt++] = m;
+	}
 	free_death_row(r, &s->st.ip_frag_dropped);
 	r->last_frag = s->now;
 	if (!r->active) {

@@ -51,7 +51,8 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 		errno = ENOMEM;
 		return NULL;
 	}
-	tn__arp_announce(s);
+	if (!cfg->no_garp)
+		tn__arp_announce(s);
 	return s;
 }
 

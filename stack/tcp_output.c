@@ -488,6 +488,11 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		}
 	}
 	for (;;) {
+		/* The stack's output queue is the NIC's: a window bigger than
+		 * it would only overflow it (Linux's TCP small queues idea).
+		 * The ACKs of what is in flight bring us back. */
+		if (c->s->out_len + 16 >= TN_STACK_OUTQ && c->snd_max != c->snd_una)
+			break;
 		sb_end = c->sb_seq + c->sndq.bytes;
 		seq = c->snd_nxt;
 		avail = tn__seq_lt(seq, sb_end) ? sb_end - seq : 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The kernel's side of the dataplane namespace tests (dp_tap_test.sh,
-dp_afxdp_test.sh), run with `ip netns exec`.  Standard library only:
-AF_PACKET sockets for raw frames, plain sockets for UDP and TCP.
+dp_afxdp_test.sh, dp_echo_*_test.sh), run with `ip netns exec`.
+Standard library only: AF_PACKET sockets for raw frames, plain sockets
+for UDP and TCP.
 
   reflect-raw IFACE N      sends N UDP frames on IFACE from its MAC to
                            02:00:00:00:00:02 and waits for each to come
@@ -13,10 +14,22 @@ AF_PACKET sockets for raw frames, plain sockets for UDP and TCP.
   tcp-echo PORT            echo server for one connection at a time
   tcp-client HOST PORT SIZE
                            sends SIZE bytes and checks they come back
+  udp-echo HOST PORT N SEED
+                           N datagrams of 1..8000 random bytes (1 and
+                           8000 included) to a UDP echo server, one at a
+                           time: every one must come back byte-exact
+  udp-refused HOST PORT    a datagram to a closed port must be answered
+                           with ICMP port unreachable (ECONNREFUSED)
+  udp-blast HOST PORT N SEED MIN_PCT
+                           N datagrams of 1..8000 random bytes, up to 32
+                           in flight, to an echo server behind a lossy
+                           link: at least MIN_PCT % must come back, and
+                           whatever comes back must be byte-exact
 
 Prints one result line; exits 0 on success, 1 on failure.
 """
 import os
+import random
 import socket
 import struct
 import sys
@@ -175,6 +188,118 @@ def tcp_client(host, port, size):
     return ok
 
 
+def udp_sock(host, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # Room for every echo in flight (8 KB each, an skb apiece).
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def udp_echo(host, port, n, seed):
+    rng = random.Random(seed)
+    sizes = [1, 8000] + [rng.randint(1, 8000) for _ in range(n - 2)]
+    s = udp_sock(host, port, 2)
+    bad = 0
+    for i, size in enumerate(sizes):
+        data = rng.randbytes(size)
+        s.send(data)
+        try:
+            got = s.recv(65535)
+        except socket.timeout:
+            out(f"datagram {i} ({size} bytes): no echo")
+            bad += 1
+            continue
+        if got != data:
+            out(f"datagram {i} ({size} bytes): echo of {len(got)} bytes differs")
+            bad += 1
+    out(f"udp echo: {len(sizes) - bad}/{len(sizes)} byte-exact, "
+        f"sizes {min(sizes)}..{max(sizes)}")
+    return bad == 0
+
+
+def udp_refused(host, port):
+    c = udp_sock(host, port, 2)
+    c.send(b"anyone?")
+    try:
+        c.recv(100)
+        out(f"port {port}: got a reply, want ICMP port unreachable")
+        return False
+    except ConnectionRefusedError:
+        out(f"port {port}: connection refused (ICMP port unreachable)")
+        return True
+    except socket.timeout:
+        out(f"port {port}: no ICMP port unreachable")
+        return False
+
+
+def udp_blast(host, port, n, seed, min_pct):
+    """Each datagram starts with its sequence number (4 bytes) and this
+    run's nonce (4 bytes); the rest is random.  A datagram still without
+    an echo 0.2 s after it left is lost (a late echo is not counted)."""
+    window, timeout = 32, 0.2
+    rng = random.Random(seed)
+    nonce = os.urandom(4)
+    s = udp_sock(host, port, 0.05)
+    sent = {}       # seq -> (payload, deadline) while in flight
+    echoed = set()
+    lost = dup = bad = refused = 0
+    nxt = 0
+    total_bytes = 0
+    deadline = time.monotonic() + 60
+    data = None     # the next datagram, made but not sent yet
+    while (nxt < n or sent) and time.monotonic() < deadline:
+        while nxt < n and len(sent) < window:
+            if data is None:
+                size = rng.randint(8, 8000)
+                data = struct.pack("!I", nxt) + nonce + rng.randbytes(size - 8)
+            try:
+                s.send(data)
+            except socket.timeout:
+                # The send buffer is full: the kernel holds datagrams
+                # while it resolves our MAC (an ARP exchange the faults
+                # may drop, retried after 1 s).  Receive, then retry.
+                break
+            total_bytes += len(data)
+            sent[nxt] = (data, time.monotonic() + timeout)
+            data = None
+            nxt += 1
+        try:
+            got = s.recv(65535)
+        except socket.timeout:
+            got = None
+        except ConnectionRefusedError:
+            refused += 1  # a stray ICMP error: count it, go on
+            got = None
+        if got is not None:
+            seq = struct.unpack("!I", got[:4])[0] if len(got) >= 8 else -1
+            if len(got) < 8 or got[4:8] != nonce:
+                bad += 1
+            elif seq in echoed:
+                dup += 1
+            elif seq not in sent:
+                # Late (already counted lost) or never sent.
+                if seq >= nxt:
+                    bad += 1
+            elif got != sent[seq][0]:
+                bad += 1
+                out(f"datagram {seq} ({len(sent[seq][0])} bytes): echo differs")
+            else:
+                echoed.add(seq)
+                del sent[seq]
+        now = time.monotonic()
+        for seq in [q for q, (_, dl) in sent.items() if dl <= now]:
+            del sent[seq]
+            lost += 1
+    lost += len(sent)
+    pct = 100 * len(echoed) // n
+    out(f"udp blast: sent {nxt} datagrams ({total_bytes} bytes, 8..8000 each), "
+        f"echoed {len(echoed)} ({pct}%) byte-exact, lost {lost}, duplicates {dup}, "
+        f"bad {bad}, refused {refused}")
+    return nxt == n and bad == 0 and pct >= min_pct
+
+
 def main(argv):
     mode = argv[1]
     if mode == "reflect-raw":
@@ -185,6 +310,12 @@ def main(argv):
         return tcp_echo(int(argv[2]))
     if mode == "tcp-client":
         return tcp_client(argv[2], int(argv[3]), int(argv[4]))
+    if mode == "udp-echo":
+        return udp_echo(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if mode == "udp-refused":
+        return udp_refused(argv[2], int(argv[3]))
+    if mode == "udp-blast":
+        return udp_blast(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]))
     sys.exit(f"unknown mode {mode}")
 
 

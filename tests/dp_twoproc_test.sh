@@ -6,6 +6,7 @@
 #   memif:  net_memif0,role=server  <->  net_memif0,role=client
 #   vhost:  net_vhost0 (vhost-user) <->  net_virtio_user0
 #
+# (Over memif it first checks that pktgen without a peer refuses to send.)
 # Both links are lossless at this rate, so pktgen must get every frame
 # back (recv == sent, lost 0, bad 0) and print its RTT percentiles.  Then
 # SIGTERM stops the reflector: exit 0, and its exit counters show every
@@ -50,6 +51,19 @@ vhost)
 	;;
 esac
 eal=(--no-huge -m 256 --no-pci)
+
+# Without its peer the link never comes up: pktgen refuses to send
+# (exit 1, a message) instead of counting every frame as lost.
+if [[ $mode == memif ]]; then
+	dp_start lonely "$pktgen" -l 0 "${eal[@]}" --file-prefix "$(dp_prefix "${mode}_l")" \
+		--vdev="net_memif0,role=server,socket=/tern-dp-nobody-$$.sock" -- \
+		--link-timeout 200 --count 10 --quiet
+	dp_wait_exit lonely 30 || dp_fail "pktgen without a peer still running after 30 s"
+	((DP_RC == 1)) || dp_fail "pktgen without a peer exited with $DP_RC, want 1"
+	grep -q 'link is down' "$DP_TMP/lonely.err" ||
+		dp_fail "pktgen without a peer did not say its link is down"
+	grep -q '^summary:' "$DP_TMP/lonely.out" && dp_fail "pktgen without a peer sent frames"
+fi
 
 # The server first; its link comes up only when the client connects, so
 # it does not wait for it.

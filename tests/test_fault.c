@@ -317,6 +317,28 @@ static void test_corrupt_one_bit(void **state)
 	tn_fault_destroy(f);
 }
 
+/* A corrupted packet loses the checksum verdicts the PMD gave it on RX
+ * (the flip stands for one on the wire, before the check): a receiver
+ * that trusts RX_L4_CKSUM_GOOD would otherwise take damaged data.  The
+ * other flags stay. */
+static void test_corrupt_clears_rx_cksum(void **state)
+{
+	struct tn_fault *f = mkfault("corrupt=1", 0);
+	const uint64_t good = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD |
+			      RTE_MBUF_F_RX_OUTER_L4_CKSUM_GOOD;
+	struct rte_mbuf *m = mkpkt(3), *p[1] = { m };
+
+	(void)state;
+	m->ol_flags |= good | RTE_MBUF_F_RX_VLAN;
+	assert_int_equal(tn_fault_apply(f, p, 1, 1, T0), 1);
+	assert_int_equal(p[0]->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_MASK |
+					   RTE_MBUF_F_RX_L4_CKSUM_MASK |
+					   RTE_MBUF_F_RX_OUTER_L4_CKSUM_MASK), 0);
+	assert_true(p[0]->ol_flags & RTE_MBUF_F_RX_VLAN);
+	rte_pktmbuf_free(p[0]);
+	tn_fault_destroy(f);
+}
+
 /* A packet whose data is shared (a clone kept for retransmission) is
  * copied before the bit flip: the other reference stays intact. */
 static void test_corrupt_shared(void **state)
@@ -526,6 +548,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_rates, check_pool_full),
 		cmocka_unit_test_teardown(test_corrupt_one_bit, check_pool_full),
 		cmocka_unit_test_teardown(test_corrupt_shared, check_pool_full),
+		cmocka_unit_test_teardown(test_corrupt_clears_rx_cksum, check_pool_full),
 		cmocka_unit_test_teardown(test_delay, check_pool_full),
 		cmocka_unit_test_teardown(test_reorder, check_pool_full),
 		cmocka_unit_test_teardown(test_dup_cap, check_pool_full),

@@ -396,6 +396,46 @@ static void test_table_flood_and_timeout(void **state)
 	st_destroy(s);
 }
 
+/* Datagrams that lost a fragment fill the table; a new datagram then
+ * evicts the oldest of them (at least 8 ms old), not the other way. */
+static void test_table_full_evicts_oldest(void **state)
+{
+	struct tn_stack *s = create_known();
+	static uint8_t em[3000];
+	unsigned i, held;
+	uint32_t n = big_echo(em, 1, 2000);
+
+	(void)state;
+	/* 32 incomplete datagrams, one every 0.1 ms. */
+	for (i = 0; i < 32; i++) {
+		feed_frag(s, 200 + i, em, 0, 800, 1);
+		st_advance_to(s, st_now + ST_SEC / 10000);
+	}
+	held = ST_POOL_N - rte_mempool_avail_count(st_pool);
+	assert_int_equal(held, 32);
+	assert_int_equal(st_stats(s).ip_frag_dropped, 0);
+	/* Full, and nothing is 8 ms old yet when the flood comes: refused. */
+	feed_frag(s, 300, em, 0, 800, 1);
+	assert_int_equal(st_stats(s).ip_frag_dropped, 1);
+	assert_int_equal(st_stats(s).ip_frag_evicted, 0);
+	/* 100 ms on, a complete datagram gets in: the oldest group goes. */
+	st_advance_to(s, st_now + ST_SEC / 10);
+	feed_frag(s, 1, em, 0, 800, 1);
+	feed_frag(s, 1, em, 800, n - 800, 0);
+	assert_int_equal(st_drain(s), 2);
+	assert_int_equal(st_stats(s).ip_frag_reassembled, 1);
+	assert_true(st_stats(s).ip_frag_evicted >= 1);
+	/* The youngest flows stay: first fragments of flows evicted are
+	 * gone, the rest still held. */
+	held = ST_POOL_N - rte_mempool_avail_count(st_pool);
+	assert_int_equal(held, 32 - st_stats(s).ip_frag_evicted);
+	st_advance_to(s, st_now + 3 * ST_SEC);
+	assert_int_equal(rte_mempool_avail_count(st_pool), ST_POOL_N);
+	assert_int_equal(st_stats(s).ip_frag_rx, st_stats(s).ip_frag_dropped +
+			 st_stats(s).ip_frag_evicted + st_stats(s).ip_frag_timeout + 2);
+	st_destroy(s);
+}
+
 /* Fragments still held when the stack is destroyed are freed. */
 static void test_destroy_frees_fragments(void **state)
 {
@@ -504,6 +544,7 @@ int main(void)
 		cmocka_unit_test_setup(test_overlap_duplicate_lasts, setup),
 		cmocka_unit_test_setup(test_too_many_fragments, setup),
 		cmocka_unit_test_setup(test_table_flood_and_timeout, setup),
+		cmocka_unit_test_setup(test_table_full_evicts_oldest, setup),
 		cmocka_unit_test_setup(test_destroy_frees_fragments, setup),
 		cmocka_unit_test_setup(test_output_fragments_and_ids, setup),
 		cmocka_unit_test_setup(test_small_mtu, setup),

@@ -87,7 +87,8 @@ void tn_config_defaults(struct tn_config *cfg);
 
 /* asyncio.run() for a networked program: EAL, ports and one loop per
  * core, then fn as the main task on the main core.  Returns the exit code
- * for main(): 0, 1 if fn failed, 2 for a bad command line. */
+ * for main(): 0, 1 if fn failed or an mbuf was not back in the pool at
+ * exit ("mbufs in use at exit: N" on stderr), 2 for a bad command line. */
 int tn_main(int argc, char **argv, intptr_t (*fn)(void *arg), void *arg);
 
 /* The full form, with packet handlers and application options. */
@@ -108,6 +109,10 @@ unsigned tn_core_count(void);
 /* How many ports are up, and a port's MAC address. */
 uint16_t tn_port_count(void);
 int tn_port_mac(uint16_t port, uint8_t mac[6]);
+/* 1 if the port's link is up now, 0 if down, or -ENODEV / the PMD's
+ * error.  Ports are used whether or not their link came up within
+ * --link-timeout; a packet generator asks this before it sends. */
+int tn_port_link_up(uint16_t port);
 
 /* Queues packets for transmission on this core's TX queue of port; they
  * leave in the loop's TX phase (or at once when a burst fills).  Takes

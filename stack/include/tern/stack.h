@@ -35,6 +35,12 @@ struct tn_stack_config {
 	/* The ephemeral ports tn_udp_bind(u, addr, 0) and tn_tcp_connect
 	 * pick from, host order, inclusive (lo 0 or hi < lo: 49152-65535). */
 	uint16_t udp_eph_lo, udp_eph_hi;
+	/* Several instances on one link (one per core, same address and
+	 * MAC): no_garp leaves the gratuitous ARP at create to one of them;
+	 * arp_share records what ARP frames teach for tn_stack_arp_learned,
+	 * so the others can be told (tn_stack_arp_update). */
+	bool no_garp;
+	bool arp_share;
 };
 
 /* Counters: every frame the stack drops is counted under its reason. */
@@ -67,13 +73,15 @@ struct tn_stack_stats {
 	 * received; ip_frag_bad dropped before reassembly (empty, a non-last
 	 * one not a multiple of 8 bytes, ending past 65,535); ip_frag_dropped
 	 * discarded by the reassembler (overlap, duplicate, several first or
-	 * last ones, too many, table full); ip_frag_timeout freed when their
+	 * last ones, too many, table full); ip_frag_evicted dropped with
+	 * their datagram to make room for a new one when the table was full
+	 * (the oldest go first; see ipv4_reass.c); ip_frag_timeout freed when their
 	 * datagram timed out; ip_frag_reassembled datagrams completed;
 	 * ip_frag_tx fragments sent. */
 	uint64_t ip_rx, ip_bad_version, ip_bad_ihl, ip_bad_len, ip_bad_csum, ip_bad_options,
 		ip_ttl_expired, ip_not_ours, ip_bad_src, ip_no_route, ip_tx_too_big,
 		ip_unknown_proto, ip_frag_rx, ip_frag_bad, ip_frag_reassembled,
-		ip_frag_dropped, ip_frag_timeout, ip_frag_tx;
+		ip_frag_dropped, ip_frag_evicted, ip_frag_timeout, ip_frag_tx;
 	/* UDP.  udp_rx: datagrams delivered to sockets (a multicast or
 	 * broadcast one once per socket); udp_tx: datagrams sent;
 	 * udp_bad_len: shorter than a header, or a length field that is not
@@ -149,6 +157,11 @@ struct tn_stack_stats {
 		tcp_icmp_err, tcp_icmp_err_ignored, tcp_pmtu_clamp, tcp_tlp;
 	/* frames the stack could not queue for sending, or build (no mbuf) */
 	uint64_t tx_queue_full, no_mbuf;
+	/* Instances sharing a link (arp_share): arp_shared, bindings recorded
+	 * for tn_stack_arp_learned; arp_share_lost, recorded ones overwritten
+	 * before they were taken; arp_updates, bindings from another
+	 * instance that tn_stack_arp_update installed. */
+	uint64_t arp_shared, arp_share_lost, arp_updates;
 };
 
 /* A stack for one interface on one core; NULL with errno (EINVAL: no
@@ -181,6 +194,38 @@ void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st);
  * -EMSGSIZE).  Replies are counted in icmp_echo_reply_rx. */
 int tn_stack_ping(struct tn_stack *s, uint32_t dst, uint16_t id, uint16_t seq,
 		  const void *data, uint16_t len, uint64_t now);
+
+/* ---- several instances on one link ----
+ * One instance per core serves the same address; ARP frames reach only
+ * the core the NIC (or software steering) hands them to, but every core
+ * needs its neighbours' MACs.  The stack stays out of how they talk: the
+ * caller takes what one instance learned and gives it to the others. */
+
+/* A neighbour's address as an ARP frame to this instance showed it. */
+struct tn_arp_binding {
+	uint32_t ip;    /* network byte order */
+	uint8_t mac[6];
+	/* The instance holds an entry for ip (it needed the address, or the
+	 * host asked for ours), so the others may make one too.  Otherwise
+	 * (a reply to a request another instance sent, a gratuitous ARP)
+	 * they only update one they hold: ARP floods create nothing. */
+	bool held;
+};
+
+/* With cfg.arp_share: moves up to max bindings learned since the last
+ * call into out, oldest first; returns how many.  The last 64 are kept
+ * (older ones are counted in arp_share_lost).  Bindings installed by
+ * tn_stack_arp_update are not recorded again. */
+uint16_t tn_stack_arp_learned(struct tn_stack *s, struct tn_arp_binding *out, uint16_t max);
+/* A binding another instance on the link learned: updates this
+ * instance's entry for ip (an unresolved one then sends the frames that
+ * waited for it), or makes one if create.  0; -ENOENT: no entry and not
+ * create; -ENOSPC: the cache is full (only the gateway's is left);
+ * -EINVAL: not an on-link unicast neighbour, or a group or zero MAC.
+ * Run tn_stack_timers afterwards: the entry's expiry may be the next
+ * deadline. */
+int tn_stack_arp_update(struct tn_stack *s, uint32_t ip, const uint8_t mac[6], bool create,
+			uint64_t now);
 
 #ifdef __cplusplus
 }

@@ -28,9 +28,14 @@
  * (tn_now()), which in the dataplane is the same clock.
  *
  * Known limits: IPv4 only; no urgent data (URG is ignored, as RFC 6093
- * advises); no TCP Fast Open; segments go out with DF clear (routers
- * may fragment them), so path MTU is learnt only from ICMP
- * fragmentation-needed messages that some router sends anyway. */
+ * advises); no TCP Fast Open; no RACK (losses are found by duplicate
+ * ACKs, SACK, a tail loss probe and the RTO); segments go out with DF
+ * clear (routers may fragment them), so path MTU is learnt only from
+ * ICMP fragmentation-needed messages that some router sends anyway.
+ * With a stack per core, a connection lives on one core's stack:
+ * accepted ones are where RSS sends their flow, but tn_tcp_connect's
+ * port does not steer the replies to the calling core, so TCP clients
+ * run on one lcore for now (as UDP clients do). */
 #ifndef TERN_TCP_H
 #define TERN_TCP_H
 
@@ -137,7 +142,7 @@ int tn_tcp_listen(struct tn_stack *s, uint32_t addr, uint16_t port, unsigned bac
 		  const struct tn_tcp_opts *opts, struct tn_tcp_listener **l);
 /* Awaits an established connection (accepted in arrival order).  Errors:
  * -ECANCELED, -ETIMEDOUT (in a timeout scope), -EBADF (the listener was
- * closed while waiting), -EPERM, -ENOMEM. */
+ * closed while waiting), -EPERM. */
 int tn_tcp_accept(struct tn_tcp_listener *l, struct tn_tcp_conn **c);
 /* Stops listening: connections not yet accepted are reset, waiting tasks
  * get -EBADF.  l is freed at once. */
@@ -152,8 +157,8 @@ void tn_tcp_listener_close(struct tn_tcp_listener *l);
  * timeout scope), -EHOSTUNREACH / -ENETUNREACH / -ENOPROTOOPT (ICMP
  * hard errors; soft ones are reported only at the timeout), -ENETUNREACH
  * (no route), -EADDRNOTAVAIL (no free port), -ECANCELED (the attempt is
- * abandoned: a RST goes out), -EPERM, -EINVAL, -ENOMEM.  *c is set only
- * on success. */
+ * forgotten: a late SYN-ACK meets a RST), -EPERM, -EINVAL, -ENOMEM.  *c
+ * is set only on success. */
 int tn_tcp_connect(struct tn_stack *s, uint32_t addr, uint16_t port,
 		   const struct tn_tcp_opts *opts, struct tn_tcp_conn **c);
 
