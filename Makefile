@@ -42,8 +42,9 @@ test-asan: setup
 test-aarch64: setup
 	bash scripts/cross_aarch64.sh
 
-# libFuzzer (clang, ASan+UBSan) on the protocol stack for 60 s from the
-# seed corpus tests/fuzz/corpus/ (tests/fuzz/make_corpus.py).
+# libFuzzer (clang, ASan+UBSan): 60 s on the protocol stack from the seed
+# corpus tests/fuzz/corpus/ (tests/fuzz/make_corpus.py), then 60 s on TCP
+# from tests/fuzz/corpus_tcp/ (tests/fuzz/make_corpus_tcp.py).
 fuzz: setup
 	bash scripts/fuzz.sh 60
 

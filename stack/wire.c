@@ -130,3 +130,27 @@ int tn__icmp_err_parse(const void *p, uint32_t len, struct tn__icmp_err_view *v)
 	memcpy(v->l4, b + TN_ICMP_HDR_LEN + ihl, 8);
 	return 0;
 }
+
+int tn__raw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *cksum)
+{
+	uint32_t sum = 0, done = 0;
+
+	if (off + len > m->pkt_len)
+		return -1;
+	for (; off >= m->data_len && m->next; m = m->next)
+		off -= m->data_len;
+	while (done < len) {
+		uint32_t k = m->data_len - off < len - done ? m->data_len - off : len - done;
+		uint16_t t = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), k, 0));
+
+		/* After an odd number of bytes this segment's words straddle
+		 * the sum's: swap its (folded) sum. */
+		sum += done & 1 ? rte_bswap16(t) : t;
+		done += k;
+		off = 0;
+		m = m->next;
+	}
+	*cksum = __rte_raw_cksum_reduce(sum);
+	return 0;
+}
