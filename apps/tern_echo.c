@@ -433,11 +433,13 @@ static intptr_t client_main(struct tn_stack *st)
 	double secs = (double)(tn_now() - t0) / 1e9;
 	/* Requests still in flight when a signal stopped us count as lost. */
 	c.lost += c.sent - c.recv - c.lost;
+	/* rate: replies (good requests) per second, the throughput. */
 	printf("summary: sent %llu recv %llu lost %llu bad %llu late %llu refused %llu "
-	       "in %.3f s\n",
+	       "in %.3f s rate=%.0f/s\n",
 	       (unsigned long long)c.sent, (unsigned long long)c.recv,
 	       (unsigned long long)c.lost, (unsigned long long)c.bad,
-	       (unsigned long long)c.late, (unsigned long long)c.refused, secs);
+	       (unsigned long long)c.late, (unsigned long long)c.refused, secs,
+	       secs > 0 ? (double)c.recv / secs : 0.0);
 	printf("rtt_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
 	       (unsigned long long)tn_hist_quantile(&c.rtt, 0.5),
 	       (unsigned long long)tn_hist_quantile(&c.rtt, 0.99),
