@@ -68,8 +68,8 @@ RTT_RE = re.compile(r"rtt_ns p50=(\d+) p99=(\d+) p999=(\d+) max=(\d+)")
 
 
 class Bench(Runner):
-    def __init__(self, args):
-        super().__init__(args, "dp")
+    def __init__(self, args, tag="dp"):
+        super().__init__(args, tag)
         self.bindir = args.build_dir
 
     # ---- commands -------------------------------------------------------
