@@ -370,6 +370,7 @@ static int client_run(struct client *c)
 {
 	uint64_t end = opt.count_set ? UINT64_MAX : tn_now() + (uint64_t)(opt.duration * 1e9);
 	bool stopped = false;
+	unsigned win;
 
 	for (;;) {
 		struct tn_timeout to;
@@ -390,7 +391,11 @@ static int client_run(struct client *c)
 		}
 		if (opt.count_set ? c->next >= opt.count : tn_now() >= end)
 			stopped = true;
-		while (!stopped && c->next - c->lo < opt.window &&
+		/* One request in flight until the first reply: the first
+		 * one waits for ARP, which holds only a few frames meanwhile
+		 * (the rest of a full window would be lost). */
+		win = c->recv ? opt.window : 1;
+		while (!stopped && c->next - c->lo < win &&
 		       (!opt.count_set || c->next < opt.count)) {
 			err = send_one(c);
 			if (err) {

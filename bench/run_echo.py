@@ -6,7 +6,7 @@ reflector, over vhost-user/virtio-user and memif.
     python3 bench/run_echo.py [--build-dir build] [--no-build]
         [--links vhost,memif] [--duration 5] [--size 64]
         [--windows 32,128,256] [--tput-duration 2] [--rounds 3]
-        [--gen-cpu 0] [--refl-cpu 1] [--mem 256] [--budget 120]
+        [--gen-cpu 0] [--refl-cpu 1] [--mem 256] [--budget 100]
         [--no-kernel] [--no-results] [--keep-logs]
 
 For each link (vhost-user/virtio-user first, then memif) the tern-echo
@@ -71,10 +71,10 @@ TARGET_KERNEL_X = 40
 TARGET_TPUT_RATIO = 0.60
 
 SERVER_IP, CLIENT_IP, ECHO_PORT = "10.0.0.1", "10.0.0.2", 7
-# Throughput runs: a request still unanswered after this is lost.  The
-# first window of requests waits for ARP (8 frames are queued while it
-# resolves, the rest lost), so the default 100 ms would stall every
-# short run for a noticeable part of it.
+# Throughput runs: a request still unanswered after this is lost, and
+# its slot in the window is free again.  A server preempted for longer
+# stalls the client until then: tern-echo's default (100 ms) would take
+# a noticeable part of a 2-second run each time.
 TPUT_TIMEOUT_MS = 20
 
 ECHO_SUMMARY_RE = re.compile(
@@ -401,8 +401,7 @@ def notes(results, kernel, a):
         lost = {w: n for w, n in s["echo_lost_by_window"].items() if n}
         if lost:
             out.append(f"{link}: requests without a reply within {TPUT_TIMEOUT_MS} ms in "
-                       f"the throughput runs (the first window waits for ARP, which "
-                       f"queues 8 frames; a preempted server loses a window): " +
+                       f"the throughput runs (a preempted server or client): " +
                        ", ".join(f"window {w}: {n}" for w, n in lost.items()))
         for rc in s["server_exits"]:
             out.append(f"{link}: the tern-echo server exited {rc} on SIGINT")
@@ -440,9 +439,9 @@ def main():
                     help="repeats of a disturbed run (default 1)")
     ap.add_argument("--quiet-wait", type=float, default=5,
                     help="seconds to wait for the CPUs to go idle before a run (default 5)")
-    ap.add_argument("--budget", type=float, default=120,
+    ap.add_argument("--budget", type=float, default=100,
                     help="seconds after which runs are no longer repeated or delayed "
-                    "for other load (default 120)")
+                    "for other load (default 100)")
     ap.add_argument("--sockperf", default=shutil.which("sockperf") or "sockperf")
     ap.add_argument("--no-kernel", action="store_true", help="skip the sockperf run")
     ap.add_argument("--out", default=os.path.join(OUT_DIR, "echo.json"))
