@@ -6,7 +6,7 @@ reflector, over vhost-user/virtio-user and memif.
     python3 bench/run_echo.py [--build-dir build] [--no-build]
         [--links vhost,memif] [--duration 5] [--size 64]
         [--windows 32,128,256] [--tput-duration 2] [--rounds 3]
-        [--gen-cpu 0] [--refl-cpu 1] [--mem 256] [--budget 100]
+        [--gen-cpu 0] [--refl-cpu 1] [--mem 256] [--budget 60]
         [--no-kernel] [--no-results] [--keep-logs]
 
 For each link (vhost-user/virtio-user first, then memif) the tern-echo
@@ -439,9 +439,9 @@ def main():
                     help="repeats of a disturbed run (default 1)")
     ap.add_argument("--quiet-wait", type=float, default=5,
                     help="seconds to wait for the CPUs to go idle before a run (default 5)")
-    ap.add_argument("--budget", type=float, default=100,
+    ap.add_argument("--budget", type=float, default=60,
                     help="seconds after which runs are no longer repeated or delayed "
-                    "for other load (default 100)")
+                    "for other load (default 60)")
     ap.add_argument("--sockperf", default=shutil.which("sockperf") or "sockperf")
     ap.add_argument("--no-kernel", action="store_true", help="skip the sockperf run")
     ap.add_argument("--out", default=os.path.join(OUT_DIR, "echo.json"))
