@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench clean
+.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench bench-echo clean
 
 all: build
 
@@ -62,6 +62,14 @@ bench: build
 		./$(BUILD)/bench/tn-bench; \
 	fi
 	python3 bench/run_dataplane.py
+
+# bench/run_echo.py: tern-echo's UDP round trip and throughput over vhost
+# and memif, against the kernel's UDP over loopback (sockperf) and the
+# raw-DPDK reflector, with the Stack I targets (bench/out/echo.json and
+# the UDP echo block of bench/RESULTS.md).  About 2 minutes; not part of
+# `make bench`.
+bench-echo: build
+	python3 bench/run_echo.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64 build-fuzz

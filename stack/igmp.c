@@ -43,13 +43,29 @@ struct igmp_group {
 };
 
 struct tn_igmp {
+	/* The earliest report_at of the table, UINT64_MAX when none is
+	 * set, or 0: unknown (a timer was cleared), scan again.  It spares
+	 * tn__igmp_timers, which the dataplane runs after every received
+	 * burst, a walk over the whole table when nothing is due. */
+	uint64_t next_report;
 	struct igmp_group g[TN_IGMP_GROUPS];
 };
 
 struct tn_igmp *tn__igmp_create(struct tn_stack *s)
 {
+	struct tn_igmp *ig = calloc(1, sizeof(struct tn_igmp));
+
 	(void)s;
-	return calloc(1, sizeof(struct tn_igmp));
+	if (ig)
+		ig->next_report = UINT64_MAX;
+	return ig;
+}
+
+/* g's delayed report is off: the cached earliest deadline may be it. */
+static void disarm(struct tn_stack *s, struct igmp_group *g)
+{
+	g->report_at = 0;
+	s->igmp->next_report = 0;
 }
 
 void tn__igmp_destroy(struct tn_igmp *g)
@@ -146,7 +162,7 @@ void tn__igmp_leave(struct tn_stack *s, uint32_t group, bool quiet)
 	if (!g || --g->refs)
 		return;
 	g->group = 0;
-	g->report_at = 0;
+	disarm(s, g);
 	if (!quiet && group != ALL_HOSTS)
 		send_msg(s, IGMP_LEAVE, group, ALL_ROUTERS);
 }
@@ -162,6 +178,8 @@ static void arm(struct tn_stack *s, struct igmp_group *g, uint64_t max_ns)
 	at = s->now + 1 + tn__stack_rand(s) % max_ns;
 	if (!g->report_at || at < g->report_at)
 		g->report_at = at;
+	if (s->igmp->next_report && at < s->igmp->next_report)
+		s->igmp->next_report = at; /* (0, unknown, stays unknown) */
 }
 
 void tn__igmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
@@ -201,7 +219,7 @@ void tn__igmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv
 		/* Someone else answered for the group: we need not. */
 		g = find(s, group);
 		if (g && g->report_at) {
-			g->report_at = 0;
+			disarm(s, g);
 			s->st.igmp_reports_suppressed++;
 		}
 		break;
@@ -217,6 +235,9 @@ uint64_t tn__igmp_timers(struct tn_stack *s)
 	uint64_t next = UINT64_MAX;
 	unsigned i;
 
+	/* Known and not due: what the walk below would return. */
+	if (s->igmp->next_report > s->now)
+		return s->igmp->next_report;
 	for (i = 0; i < TN_IGMP_GROUPS; i++) {
 		struct igmp_group *g = &s->igmp->g[i];
 
@@ -229,5 +250,6 @@ uint64_t tn__igmp_timers(struct tn_stack *s)
 			next = g->report_at;
 		}
 	}
+	s->igmp->next_report = next;
 	return next;
 }

@@ -709,9 +709,13 @@ static void test_igmp_queries(void **state)
 	st_advance_to(s, st_now + 20 * ST_SEC);
 	st_expect_none(s);
 	assert_int_equal(st_stats(s).igmp_queries_rx, 101);
-	/* A group query; another host's report suppresses ours. */
+	/* A group query; another host's report suppresses ours, and its
+	 * deadline is gone from the stack's next deadline too. */
 	feed_igmp(s, 0x11, 50, GROUP, GROUP, &group_mac, 0);
+	next = st_advance_to(s, st_now);
+	assert_true(next > st_now && next <= st_now + 5 * ST_SEC);
 	feed_igmp(s, 0x16, 0, GROUP, GROUP, &group_mac, 0);
+	assert_true(st_advance_to(s, st_now) > st_now + 5 * ST_SEC);
 	st_advance_to(s, st_now + 6 * ST_SEC);
 	st_expect_none(s);
 	assert_int_equal(st_stats(s).igmp_reports_suppressed, 1);
@@ -722,8 +726,14 @@ static void test_igmp_queries(void **state)
 	st_expect_none(s);
 	assert_int_equal(st_stats(s).igmp_bad, 1);
 	assert_int_equal(st_stats(s).igmp_queries_rx, 102);
+	/* Leaving with a report pending: no report, and no deadline for it. */
+	feed_igmp(s, 0x11, 50, GROUP, GROUP, &group_mac, 0);
+	assert_true(st_advance_to(s, st_now) <= st_now + 5 * ST_SEC);
 	tn_udp_close(u);
 	assert_int_equal(st_drain(s), 1); /* the leave */
+	assert_true(st_advance_to(s, st_now) > st_now + 5 * ST_SEC);
+	st_advance_to(s, st_now + 6 * ST_SEC);
+	st_expect_none(s);
 	st_destroy(s);
 }
 
