@@ -75,23 +75,10 @@ void tn__udp_destroy(struct tn_stack *s)
 
 /* ---- checksums ---- */
 
-/* At -O2, GCC vectorizes only loops that need no scalar epilogue (its
- * "very cheap" cost model), which leaves DPDK's checksum loop, inlined
- * below, at two bytes per iteration: four of these sums run on every
- * UDP round trip.  With the dynamic cost model (-O3's) it becomes SSE2
- * code: 1.5x as fast for a 72-byte datagram, 3x for 1,472 bytes
- * (measured on the bench machine).  Clang (the fuzzer's build) keeps
- * the loop scalar either way. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define TN_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
-#else
-#define TN_VECTORIZE
-#endif
-
 /* The one's-complement sum (not complemented) of the pseudo header and
  * len bytes of m from off: 0xffff when a received checksum is right. */
-static TN_VECTORIZE uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len,
-				    uint32_t src, uint32_t dst)
+static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint32_t src,
+		       uint32_t dst)
 {
 	struct rte_ipv4_hdr ph = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
