@@ -18,7 +18,7 @@
  *   TN_SIM_TRACE=1    one line per frame event on stderr (with TN_SIM_SEED)
  *   TN_SIM_SEEDS=N    how many seeds (default 1000), from TN_SIM_FIRST (1)
  *   TN_SIM_BUGS=a,b   stop steering around the known TCP bugs a, b (see
- *                     bug_cksum below and the next ones)
+ *                     the list below)
  *   TN_SIM_STOP=1     stop at the first failing seed
  * A failing seed prints how to reproduce it. */
 #include <errno.h>
@@ -50,12 +50,6 @@
  * testing everything else; TN_SIM_BUGS=name[,name] brings the triggering
  * behaviour back (meson's tcpsim_bug_* tests do, and must still fail:
  * once one passes, its bug is fixed and the switch can go).
- *   cksum   stack/tcp.c (l4_sum) and tcp_output.c (l4_cksum) checksum
- *           chained mbufs with DPDK 22.11's rte_raw_cksum_mbuf, wrong for
- *           odd-length segments (tn__raw_cksum_mbuf is right): frames
- *           received in odd-length segments are dropped as bad, and
- *           tn_tcp_send_mbuf chains of odd-length segments go out with a
- *           bad checksum.  Avoided: even rx_seg and send_mbuf segments.
  *   rcvwnd  tn_tcp_read_exactly(len <= rcvbuf) can wait forever: receiver
  *           SWS avoidance (tcp_output.c tn__tcp_rcv_window) keeps the
  *           window shut while the free space is below min(rcvbuf/2, MSS),
@@ -101,7 +95,7 @@
  *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
  *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
  *           "no IPv4 fragments" check is off. */
-static bool bug_cksum, bug_rcvwnd, bug_kabusy, bug_drain, bug_kafw2, bug_rtx, bug_sackmss;
+static bool bug_rcvwnd, bug_kabusy, bug_drain, bug_kafw2, bug_rtx, bug_sackmss;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -269,9 +263,6 @@ static int do_write(struct side *s)
 		} else if (how == 1) {
 			/* A chain of up to 4 mbufs from this node's pool. */
 			uint32_t seg = 1 + (uint32_t)ns_rng_below(&s->rng, 2000), off = 0;
-
-			if (!bug_cksum)
-				seg = (seg + 1) & ~1u; /* even */
 			struct rte_mbuf *head = NULL, *last = NULL;
 
 			if (n > 4 * seg)
@@ -599,8 +590,6 @@ static void pick_link(struct ns_rng *g, struct ns_link_cfg *l, bool *extreme)
 		l->corrupt = ns_rng_unit(g) * 0.02;
 	if (ns_rng_below(g, 100) < 10)
 		l->rx_seg = 64 + (uint32_t)ns_rng_below(g, 512);
-	if (!bug_cksum)
-		l->rx_seg &= ~1u; /* even */
 }
 
 static void pick_opts(struct ns_rng *g, struct tn_tcp_opts *o)
@@ -1008,7 +997,7 @@ static void parse_bugs(const char *v)
 	static const struct {
 		const char *name;
 		bool *on;
-	} bugs[] = { { "cksum", &bug_cksum }, { "rcvwnd", &bug_rcvwnd }, { "kabusy", &bug_kabusy },
+	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "kabusy", &bug_kabusy },
 		     { "drain", &bug_drain }, { "kafw2", &bug_kafw2 }, { "rtx", &bug_rtx },
 		     { "sackmss", &bug_sackmss } };
 	char buf[256], *tok, *save = NULL;
@@ -1023,7 +1012,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (cksum, rcvwnd, kabusy, drain, kafw2, rtx, sackmss)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, kabusy, drain, kafw2, rtx, sackmss)\n",
 				tok);
 			exit(2);
 		}
