@@ -462,15 +462,19 @@ int tn_tcp_send_mbuf(struct tn_tcp_conn *c, struct rte_mbuf *m)
 
 int tn_tcp_drain(struct tn_tcp_conn *c)
 {
+	uint32_t end;
 	int err;
 
 	if ((err = tn__udp_await_enter()) < 0)
 		return err;
-	while (c->sndq.bytes) {
-		if (c->err)
-			return c->err;
+	if (!c->sndq.bytes)
+		return c->state == TN_TCP_CLOSED ? c->err : 0;
+	/* Up to the last byte written.  A connection that dies frees its
+	 * send queue, so the test is snd_una's progress, not the queue. */
+	end = c->sb_seq + c->sndq.bytes;
+	while (tn__seq_lt(c->snd_una, end)) {
 		if (c->state == TN_TCP_CLOSED)
-			return -EPIPE;
+			return c->err ? c->err : -EPIPE;
 		c->wr_need = 0; /* any ACK is news to drain... */
 		if ((err = wait_on(&c->wq)) < 0)
 			return err;

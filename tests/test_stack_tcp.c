@@ -1714,6 +1714,28 @@ static void test_co_backpressure_drain(void **state)
 	finish(s, &p);
 }
 
+/* A connection that dies under tn_tcp_drain: the drain reports why (its
+ * bytes were never acknowledged), and so does a drain after. */
+static void test_co_drain_dies(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_op d;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_op_drain(&d, p.c);
+	assert_false(ts_op_done(&d));
+	ts_send(s, &p, TH_RST, 0);
+	assert_int_equal(ts_op_wait(&d), -ECONNRESET);
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSED);
+	ts_op_drain(&d, p.c);
+	assert_int_equal(ts_op_wait(&d), -ECONNRESET);
+	finish(s, &p);
+}
+
 static intptr_t read_until_task(void *arg)
 {
 	struct co_args *a = arg;
@@ -2234,6 +2256,7 @@ int main(void)
 		T(test_co_read_cancel),
 		T(test_co_connect_timeout),
 		T(test_co_backpressure_drain),
+		T(test_co_drain_dies),
 		T(test_co_read_until_exactly),
 		T(test_zero_copy),
 		T(test_co_close_wakes),

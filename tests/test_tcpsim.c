@@ -63,10 +63,6 @@
  *           retransmission budget but longer than ka_idle + ka_cnt *
  *           ka_intvl ends a busy connection with -ETIMEDOUT.  Avoided:
  *           keepalive off in healing outages.
- *   drain   tn_tcp_drain returns 0 when the connection dies while it
- *           waits (tcp_sock.c: the close frees the send queue, so its
- *           `while (c->sndq.bytes)` ends without looking at c->err).
- *           Avoided: no drain in lasting outages.
  *   kafw2   keepalive is not armed in FIN-WAIT-2 while the application
  *           still holds the connection (tcp_timer.c tn__tcp_idle_arm: only
  *           ESTABLISHED and CLOSE-WAIT), so after shutdown a reader waits
@@ -95,7 +91,7 @@
  *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
  *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
  *           "no IPv4 fragments" check is off. */
-static bool bug_rcvwnd, bug_kabusy, bug_drain, bug_kafw2, bug_rtx, bug_sackmss;
+static bool bug_rcvwnd, bug_kabusy, bug_kafw2, bug_rtx, bug_sackmss;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -646,8 +642,6 @@ static void pick(uint64_t seed, struct scen *sc)
 		sc->outage_len = 500 * MS + ns_rng_below(&g, 20 * TN_NS_PER_S);
 		if (sc->outage == OUTAGE_TEMP && !bug_kabusy)
 			sc->opts[0].keepalive = sc->opts[1].keepalive = false;
-		if (sc->outage == OUTAGE_FOREVER && !bug_drain)
-			sc->drain[0] = sc->drain[1] = false;
 		if (sc->outage == OUTAGE_FOREVER && !bug_kafw2)
 			sc->read_timeout = 3600 * TN_NS_PER_S;
 		if (sc->outage == OUTAGE_FOREVER) {
@@ -998,7 +992,7 @@ static void parse_bugs(const char *v)
 		const char *name;
 		bool *on;
 	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "kabusy", &bug_kabusy },
-		     { "drain", &bug_drain }, { "kafw2", &bug_kafw2 }, { "rtx", &bug_rtx },
+		     { "kafw2", &bug_kafw2 }, { "rtx", &bug_rtx },
 		     { "sackmss", &bug_sackmss } };
 	char buf[256], *tok, *save = NULL;
 
@@ -1012,7 +1006,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, kabusy, drain, kafw2, rtx, sackmss)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, kabusy, kafw2, rtx, sackmss)\n",
 				tok);
 			exit(2);
 		}
