@@ -376,7 +376,7 @@ void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint3
 			  uint16_t mss, uint8_t wscale, bool sack, uint32_t tsval, uint32_t rcvwnd)
 {
 	uint8_t opt[TN_TCP_MAX_OPT];
-	unsigned optlen = syn_opts(opt, mss, sack, g->has_ts, tsval, g->tsval, g->ws != 0xff,
+	unsigned optlen = syn_opts(opt, mss, sack, g->has_ts, tsval, g->tsval, wscale != 0xff,
 				   wscale);
 	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m = seg_alloc(s, opt, optlen, &th);

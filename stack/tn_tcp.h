@@ -333,7 +333,8 @@ void tn__tcp_send_ack_limited(struct tn_tcp_conn *c, bool chal);
 void tn__tcp_send_rst(struct tn_tcp_conn *c);
 /* RST answering segment g that has no connection (RFC 9293 3.10.7.1). */
 void tn__tcp_reply_rst(struct tn_stack *s, const struct tn__tcp_seg *g);
-/* A SYN-ACK for a stateless (cookie) answer. */
+/* A SYN-ACK for a stateless (cookie) answer; wscale 0xff: no window
+ * scale option (scaling declined). */
 void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint32_t iss,
 			  uint16_t mss, uint8_t wscale, bool sack, uint32_t tsval, uint32_t rcvwnd);
 /* Appends len bytes to the send buffer (coalescing into the tail);

@@ -1393,6 +1393,38 @@ static void test_syn_cookies(void **state)
 	assert_int_equal(i.snd_wnd, 1000u << 7);
 	assert_int_equal(i.bytes_received, 5);
 	tn_tcp_abort(acc.out);
+	st_drain(s); /* (its ACK and RST) */
+	/* Window scaling offered without timestamps: the cookie has nowhere
+	 * to keep the peer's scale, so the SYN-ACK declines scaling (no
+	 * option, not a scale of 255) and neither end scales. */
+	memset(&g, 0, sizeof(g));
+	g.ws = 7;
+	g.mss = 1460;
+	g.flags = TH_SYN;
+	g.seq = 9000;
+	g.win = 65535;
+	g.dport = LPORT;
+	g.sport = 4002;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 9001, 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_sent, 2);
+	assert_int_equal(o->ws, -1);
+	assert_false(o->ts);
+	cookie = o->seq;
+	g.ws = -1;
+	g.mss = 0;
+	g.flags = TH_ACK;
+	g.seq = 9001;
+	g.ack = cookie + 1;
+	g.win = 1000;
+	ts_inject(s, &g);
+	ts_op_accept(&acc, l);
+	assert_int_equal(ts_op_wait(&acc), 0);
+	i = info(acc.out);
+	assert_int_equal(i.snd_wscale, 0);
+	assert_int_equal(i.rcv_wscale, 0);
+	assert_int_equal(i.snd_wnd, 1000);
+	tn_tcp_abort(acc.out);
 	tn_tcp_listener_close(l);
 	finish(s, NULL);
 }
