@@ -351,6 +351,14 @@ static bool idle_fire(struct tn_tcp_conn *c)
 	case TN_TCP_CLOSE_WAIT:
 		if (!c->o.keepalive)
 			return false;
+		if (tn__tcp_flight(c) || c->sndq.bytes) {
+			/* Data in flight, or waiting on a shut window: the
+			 * retransmission or persist timer owns the connection and
+			 * its limit (Linux's keepalive timer does the same). */
+			c->idle_at = s->now + c->o.ka_idle_ns;
+			tn__tcp_timer_update(c);
+			return false;
+		}
 		if (s->now < c->last_rx + (c->ka_probes ? c->o.ka_intvl_ns : c->o.ka_idle_ns)) {
 			tn__tcp_idle_arm(c); /* traffic since: not idle yet */
 			return false;

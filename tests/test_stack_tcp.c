@@ -1027,6 +1027,43 @@ static void test_keepalive(void **state)
 }
 
 
+/* Keepalive leaves a connection with data in flight alone: the
+ * retransmission timer owns it (and its limit), so an outage longer
+ * than the keepalive's idle time and probes does not end it; once the
+ * data is acknowledged, keepalive takes over again. */
+static void test_keepalive_busy(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = 10 * ST_SEC,
+				 .ka_intvl_ns = ST_SEC, .ka_cnt = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_seg g;
+	unsigned i, rexmits = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	/* 20 s of silence: retransmissions of the data only, no probe. */
+	for (i = 0; i < 200; i++) {
+		ts_advance(s, 100 * TS_MS);
+		while (ts_pop(s, &g)) {
+			assert_int_equal(g.seq, p.ack - 100);
+			assert_int_equal(g.len, 100);
+			rexmits++;
+		}
+	}
+	assert_int_equal(rexmits, 6); /* at 0.2, 0.6, 1.4, 3, 6.2, 12.6 s */
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).unacked, 0);
+	ts_advance(s, 10 * ST_SEC - 100 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, 100 * TS_MS);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	finish(s, &p);
+}
+
 /* ---- defences ---- */
 
 /* RFC 5961: a SYN on an open connection gets a challenge ACK; an ACK of
@@ -2271,6 +2308,7 @@ int main(void)
 		T(test_early_retransmit),
 		T(test_zero_window_probe),
 		T(test_keepalive),
+		T(test_keepalive_busy),
 		T(test_rfc5961_syn_and_ack),
 		T(test_paws),
 		T(test_ooo_bound),

@@ -56,14 +56,7 @@
  *           so when len exceeds what the buffer can still take, the
  *           reader waits for bytes the peer may not send (zero-window
  *           probes forever).  Avoided: len <= rcvbuf / 2. */
-/*   kabusy  keepalive probes a connection that has data in flight and
- *           kills it after ka_cnt probes (tcp_timer.c idle_fire), though
- *           the retransmission timer owns that case (Linux keeps quiet
- *           while packets are out): an outage shorter than the
- *           retransmission budget but longer than ka_idle + ka_cnt *
- *           ka_intvl ends a busy connection with -ETIMEDOUT.  Avoided:
- *           keepalive off in healing outages.
- *   kafw2   keepalive is not armed in FIN-WAIT-2 while the application
+/*   kafw2   keepalive is not armed in FIN-WAIT-2 while the application
  *           still holds the connection (tcp_timer.c tn__tcp_idle_arm: only
  *           ESTABLISHED and CLOSE-WAIT), so after shutdown a reader waits
  *           forever for a peer that vanished; Linux probes in FIN-WAIT-2
@@ -91,7 +84,7 @@
  *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
  *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
  *           "no IPv4 fragments" check is off. */
-static bool bug_rcvwnd, bug_kabusy, bug_kafw2, bug_rtx, bug_sackmss;
+static bool bug_rcvwnd, bug_kafw2, bug_rtx, bug_sackmss;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -640,8 +633,6 @@ static void pick(uint64_t seed, struct scen *sc)
 		sc->outage = x < 5 ? OUTAGE_TEMP : OUTAGE_FOREVER;
 		sc->outage_at = ns_rng_below(&g, 3 * TN_NS_PER_S);
 		sc->outage_len = 500 * MS + ns_rng_below(&g, 20 * TN_NS_PER_S);
-		if (sc->outage == OUTAGE_TEMP && !bug_kabusy)
-			sc->opts[0].keepalive = sc->opts[1].keepalive = false;
 		if (sc->outage == OUTAGE_FOREVER && !bug_kafw2)
 			sc->read_timeout = 3600 * TN_NS_PER_S;
 		if (sc->outage == OUTAGE_FOREVER) {
@@ -991,7 +982,7 @@ static void parse_bugs(const char *v)
 	static const struct {
 		const char *name;
 		bool *on;
-	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "kabusy", &bug_kabusy },
+	} bugs[] = { { "rcvwnd", &bug_rcvwnd },
 		     { "kafw2", &bug_kafw2 }, { "rtx", &bug_rtx },
 		     { "sackmss", &bug_sackmss } };
 	char buf[256], *tok, *save = NULL;
@@ -1006,7 +997,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, kabusy, kafw2, rtx, sackmss)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, kafw2, rtx, sackmss)\n",
 				tok);
 			exit(2);
 		}
