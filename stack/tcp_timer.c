@@ -207,8 +207,13 @@ void tn__tcp_idle_arm(struct tn_tcp_conn *c)
 		c->idle_at = now + 2 * TN_TCP_MSL_NS;
 		break;
 	case TN_TCP_FIN_WAIT_2:
-		c->idle_at = (c->f & TF_USER) ? 0 : now + TN_TCP_FIN2_NS;
-		break;
+		if (!(c->f & TF_USER)) {
+			c->idle_at = now + TN_TCP_FIN2_NS;
+			break;
+		}
+		/* Held after shutdown: the peer may vanish before its FIN, so
+		 * keepalive probes here too (as Linux's). */
+		/* fall through */
 	case TN_TCP_ESTABLISHED:
 	case TN_TCP_CLOSE_WAIT:
 		c->idle_at = c->o.keepalive ? c->last_rx + (c->ka_probes ? c->o.ka_intvl_ns
@@ -342,11 +347,14 @@ static bool idle_fire(struct tn_tcp_conn *c)
 		tn__tcp_close_conn(c, 0);
 		return true;
 	case TN_TCP_FIN_WAIT_2:
-		/* Orphaned too long: Linux resets it. */
-		tn__tcp_send_rst(c);
-		s->st.tcp_aborts++;
-		tn__tcp_close_conn(c, -ETIMEDOUT);
-		return true;
+		if (!(c->f & TF_USER)) {
+			/* Orphaned too long: Linux resets it. */
+			tn__tcp_send_rst(c);
+			s->st.tcp_aborts++;
+			tn__tcp_close_conn(c, -ETIMEDOUT);
+			return true;
+		}
+		/* fall through: keepalive */
 	case TN_TCP_ESTABLISHED:
 	case TN_TCP_CLOSE_WAIT:
 		if (!c->o.keepalive)

@@ -1064,6 +1064,41 @@ static void test_keepalive_busy(void **state)
 	finish(s, &p);
 }
 
+/* After shutdown the connection waits in FIN-WAIT-2 for the peer's FIN;
+ * with keepalive on it probes there too, so a reader learns that the
+ * peer vanished. */
+static void test_keepalive_fin_wait_2(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = 10 * ST_SEC,
+				 .ka_intvl_ns = ST_SEC, .ka_cnt = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(tn_tcp_shutdown(p.c), 0);
+	ts_recv(s, &p, TH_ACK | TH_FIN, 0);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_FIN_WAIT_2);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_advance(s, 10 * ST_SEC - TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_send(s, &p, TH_ACK, 0); /* answered */
+	ts_advance(s, 10 * ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_advance(s, ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	assert_false(ts_op_done(&rd));
+	ts_advance(s, ST_SEC);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&rd), -ETIMEDOUT);
+	finish(s, &p);
+}
+
 /* ---- defences ---- */
 
 /* RFC 5961: a SYN on an open connection gets a challenge ACK; an ACK of
@@ -2309,6 +2344,7 @@ int main(void)
 		T(test_zero_window_probe),
 		T(test_keepalive),
 		T(test_keepalive_busy),
+		T(test_keepalive_fin_wait_2),
 		T(test_rfc5961_syn_and_ack),
 		T(test_paws),
 		T(test_ooo_bound),

@@ -56,12 +56,6 @@
  *           so when len exceeds what the buffer can still take, the
  *           reader waits for bytes the peer may not send (zero-window
  *           probes forever).  Avoided: len <= rcvbuf / 2. */
-/*   kafw2   keepalive is not armed in FIN-WAIT-2 while the application
- *           still holds the connection (tcp_timer.c tn__tcp_idle_arm: only
- *           ESTABLISHED and CLOSE-WAIT), so after shutdown a reader waits
- *           forever for a peer that vanished; Linux probes in FIN-WAIT-2
- *           too.  Avoided: reads under a 1-hour timeout in lasting
- *           outages. */
 /*   rtx     spurious fast retransmissions on perfect links: seed 6837
  *           (TN_SIM_BUGS=rtx TN_SIM_SEED=6837 TN_SIM_TRACE=1) retransmits
  *           a segment in the very instant it first sent it, the only ACKs
@@ -84,7 +78,7 @@
  *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
  *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
  *           "no IPv4 fragments" check is off. */
-static bool bug_rcvwnd, bug_kafw2, bug_rtx, bug_sackmss;
+static bool bug_rcvwnd, bug_rtx, bug_sackmss;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -633,8 +627,6 @@ static void pick(uint64_t seed, struct scen *sc)
 		sc->outage = x < 5 ? OUTAGE_TEMP : OUTAGE_FOREVER;
 		sc->outage_at = ns_rng_below(&g, 3 * TN_NS_PER_S);
 		sc->outage_len = 500 * MS + ns_rng_below(&g, 20 * TN_NS_PER_S);
-		if (sc->outage == OUTAGE_FOREVER && !bug_kafw2)
-			sc->read_timeout = 3600 * TN_NS_PER_S;
 		if (sc->outage == OUTAGE_FOREVER) {
 			for (int i = 0; i < 2; i++) {
 				sc->opts[i].keepalive = true;
@@ -982,9 +974,7 @@ static void parse_bugs(const char *v)
 	static const struct {
 		const char *name;
 		bool *on;
-	} bugs[] = { { "rcvwnd", &bug_rcvwnd },
-		     { "kafw2", &bug_kafw2 }, { "rtx", &bug_rtx },
-		     { "sackmss", &bug_sackmss } };
+	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "rtx", &bug_rtx }, { "sackmss", &bug_sackmss } };
 	char buf[256], *tok, *save = NULL;
 
 	if (!v)
@@ -997,7 +987,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, kafw2, rtx, sackmss)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, rtx, sackmss)\n",
 				tok);
 			exit(2);
 		}
