@@ -711,6 +711,16 @@ static bool allowed_error(int e)
 	return e == 0 || e == -ETIMEDOUT || e == -ECONNRESET || e == -EPIPE;
 }
 
+/* Whether keepalive ended side s: -ETIMEDOUT with keepalive on and
+ * nothing of its own in flight (else the retransmission timer owns the
+ * connection, and no healing outage outlasts its retries).  A healing
+ * outage may outlast the keepalive's idle time and probes: then a side
+ * waiting for its peer rightly gives up, as Linux's would. */
+static bool keepalive_ended(const struct run *r, const struct side *s)
+{
+	return s->err == -ETIMEDOUT && r->sc.opts[s->id].keepalive && s->info.unacked == 0;
+}
+
 /* The outcome at each end, after the transfer. */
 static void judge_side(struct run *r, struct side *s)
 {
@@ -724,6 +734,12 @@ static void judge_side(struct run *r, struct side *s)
 			ok = r->side[0].err != 0;
 		else if (r->sc.outage == OUTAGE_FOREVER)
 			ok = s->err == -ETIMEDOUT || s->err == -EPIPE;
+		else if (r->sc.outage == OUTAGE_TEMP && keepalive_ended(r, s))
+			ok = true;
+		else if (r->sc.outage == OUTAGE_TEMP && keepalive_ended(r, &r->side[1 - s->id]))
+			/* The peer gave up during the outage; its stack answers
+			 * with a RST after. */
+			ok = s->err == -ECONNRESET || s->err == -EPIPE;
 		else
 			ok = r->sc.extreme && allowed_error(s->err);
 		if (!ok)
