@@ -644,7 +644,11 @@ static int ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		return new_ack(c, g) ? ACK_CLOSED : ACK_OK;
 	if (c->f & TF_PERSIST)
 		c->nrexmt = 0; /* the probe was answered: the peer lives */
-	if (c->snd_max != c->snd_una &&
+	/* A duplicate ACK (RFC 5681 2): data outstanding, and an ACK of
+	 * exactly snd_una (an older one is reordered, not news) without
+	 * data, SYN or FIN that leaves the window as it was; or one that
+	 * SACKs new data (RFC 6675 2). */
+	if (c->snd_max != c->snd_una && g->ack == c->snd_una &&
 	    ((g->len == 0 && !(g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) &&
 	      wnd == old_wnd) || sack_news))
 		dup_ack(c);

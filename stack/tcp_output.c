@@ -574,12 +574,16 @@ void tn__tcp_rcvd(struct tn_tcp_conn *c)
 
 	if (c->state < TN_TCP_ESTABLISHED || c->state == TN_TCP_TIME_WAIT)
 		return;
-	/* The window the peer sees vs what we could announce now: update it
-	 * when that at least doubles it by a segment or more (Linux's
-	 * tcp_cleanup_rbuf rule), so a reader that frees a full buffer
-	 * restarts a sender stopped by a zero window. */
+	/* The window the peer sees vs what we could announce now (no more
+	 * than the window field holds): update it when that at least doubles
+	 * it by a segment or more (Linux's tcp_cleanup_rbuf rule), so a
+	 * reader that frees a full buffer restarts a sender stopped by a zero
+	 * window, and an update never repeats the window the peer has (it
+	 * would look like a duplicate ACK). */
 	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	space = tn__tcp_rcv_space(c);
+	if (space > (65535u << c->rcv_wscale))
+		space = 65535u << c->rcv_wscale;
 	if (space >= adv + c->rcv_mss && space >= 2 * adv) {
 		c->f |= TF_ACK_NOW;
 		tn__tcp_output(c);

@@ -837,6 +837,48 @@ static void test_fast_retransmit_newreno(void **state)
 	finish(s, &p);
 }
 
+/* Only duplicate ACKs in RFC 5681's sense count toward fast
+ * retransmit: data outstanding, and an ACK of exactly snd_una without
+ * data, SYN or FIN that keeps the window.  Reordered older ACKs, and
+ * ACKs that carry data or change the window, say nothing of a loss. */
+static void test_dupack_criteria(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint32_t a0, i;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 4 * M);
+	for (i = 0; i < 4; i++)
+		ts_recv(s, &p, i == 3 ? TH_ACK | TH_PSH : TH_ACK, M);
+	/* Two segments acknowledged, then three older ACKs (reordered):
+	 * with two segments out, one duplicate would be enough (early
+	 * retransmit). */
+	p.ack = a0 + 2 * M;
+	ts_send(s, &p, TH_ACK, 0);
+	p.ack = a0 + M;
+	for (i = 0; i < 3; i++)
+		ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	/* ACKs of snd_una with data, or with a new window. */
+	p.ack = a0 + 2 * M;
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	for (i = 0; i < 3; i++) {
+		p.win -= 1000;
+		ts_send(s, &p, TH_ACK, 0);
+	}
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).fast_retransmits, 0);
+	/* A duplicate. */
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0 + 2 * M, p.seq, M);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	finish(s, &p);
+}
+
 /* SACK (RFC 6675): segments 0, 2 and 3 lost.  Recovery starts when
  * more than two segments' worth above the first hole are SACKed (3.
  * IsLost), and the holes go at once as the pipe allows. */
@@ -1532,6 +1574,25 @@ static void test_receive_window(void **state)
 	ts_read_check(p.c, 0, 4096);
 	r = ts_recv(s, &p, TH_ACK, 0);
 	assert_int_equal(r->win, 4096);
+	finish(s, &p);
+}
+
+/* Without window scaling a large buffer's window is 65,535 whatever the
+ * reader frees: reading sends no window update, which would repeat the
+ * window the peer has and look like a duplicate ACK to it. */
+static void test_window_update_unscaled(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rcvbuf = 1 << 20 };
+	struct ts_peer p = { .ts = true, .ws = -1 };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 65535);
+	ts_read_check(p.c, 0, 2896);
+	ts_expect_none(s);
 	finish(s, &p);
 }
 
@@ -2338,6 +2399,7 @@ int main(void)
 		T(test_rto_gives_up),
 		T(test_syn_retries),
 		T(test_fast_retransmit_newreno),
+		T(test_dupack_criteria),
 		T(test_sack_recovery),
 		T(test_tail_loss_probe),
 		T(test_early_retransmit),
@@ -2354,6 +2416,7 @@ int main(void)
 		T(test_isn),
 		T(test_syn_cookies),
 		T(test_receive_window),
+		T(test_window_update_unscaled),
 		T(test_send_window),
 		T(test_window_shrink),
 		T(test_bad_segments),

@@ -56,16 +56,6 @@
  *           so when len exceeds what the buffer can still take, the
  *           reader waits for bytes the peer may not send (zero-window
  *           probes forever).  Avoided: len <= rcvbuf / 2. */
-/*   rtx     spurious fast retransmissions on perfect links: seed 6837
- *           (TN_SIM_BUGS=rtx TN_SIM_SEED=6837 TN_SIM_TRACE=1) retransmits
- *           a segment in the very instant it first sent it, the only ACKs
- *           before it having ack == snd_una while nothing was outstanding
- *           (duplicate ACKs counted without outstanding data, RFC 5681's
- *           criterion (a)?); seed 2871 sends 83, where the receiver's
- *           window updates change nothing on the wire (its field is
- *           capped at 65,535 without window scaling) and look like
- *           duplicate ACKs.  Avoided: on perfect links only retransmission
- *           timeouts are counted. */
 /* And one the sweep's 1,000 seeds do not meet (meson's tcpsim_bug_zwnd
  * runs its seed):
  *   zwnd    seed 5892: a reordered older ACK shrinks the peer's window to 0
@@ -78,7 +68,7 @@
  *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
  *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
  *           "no IPv4 fragments" check is off. */
-static bool bug_rcvwnd, bug_rtx, bug_sackmss;
+static bool bug_rcvwnd, bug_sackmss;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -804,8 +794,7 @@ static void judge_wire(struct run *r)
 	 * retransmission: no loss, no reordering, no queue (so no delay
 	 * spike past the RTO), nothing corrupt, no outage, and the default
 	 * RTO floor (a floor below the peer's delayed-ACK timeout makes
-	 * spurious timeouts legitimately).  Known bug rtx: spurious fast
-	 * retransmits, so by default only the timeouts are checked. */
+	 * spurious timeouts legitimately). */
 	if (!r->failed && !r->sc.opts[0].rto_min_ns && !r->sc.opts[1].rto_min_ns &&
 	    r->sc.outage == OUTAGE_NONE && a->loss == 0 && b->loss == 0 && a->reorder == 0 &&
 	    b->reorder == 0 && a->corrupt == 0 && b->corrupt == 0 && a->dup == 0 && b->dup == 0 &&
@@ -814,7 +803,7 @@ static void judge_wire(struct run *r)
 			if (st[i].tcp_rto)
 				fail(r, "node %d: %" PRIu64 " retransmission timeouts on a perfect link",
 				     i, st[i].tcp_rto);
-			else if (bug_rtx && st[i].tcp_retransmits > st[i].tcp_tlp)
+			else if (st[i].tcp_retransmits > st[i].tcp_tlp)
 				fail(r, "node %d: %" PRIu64 " retransmissions (%" PRIu64
 				     " fast) on a perfect link", i,
 				     st[i].tcp_retransmits - st[i].tcp_tlp, st[i].tcp_fast_retransmits);
@@ -990,7 +979,7 @@ static void parse_bugs(const char *v)
 	static const struct {
 		const char *name;
 		bool *on;
-	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "rtx", &bug_rtx }, { "sackmss", &bug_sackmss } };
+	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "sackmss", &bug_sackmss } };
 	char buf[256], *tok, *save = NULL;
 
 	if (!v)
@@ -1003,7 +992,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, rtx, sackmss)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, sackmss)\n",
 				tok);
 			exit(2);
 		}
