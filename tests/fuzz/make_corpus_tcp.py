@@ -5,7 +5,13 @@ An input is a sequence of actions: an op byte (taken modulo 19) and its
 fixed-size arguments, big endian (see fuzz_tcp.c).  The stack is
 10.0.0.2; the fuzzer is the peer 10.0.0.1 and the application.  Flows
 are numbered in the order the harness learns them (a SYN the peer sends,
-or a SYN the stack sends), so "flow 0" below is the first connection."""
+or a SYN the stack sends), so "flow 0" below is the first connection.
+
+The fuzzed-* files next to them are not written here: they are inputs
+from fuzzing runs, picked greedily by the TCP source lines they add
+(llvm-cov), so the corpus replay in the test suite covers about as much
+of stack/tcp*.c as the fuzzer reached (91% of the lines, against 69% for
+the hand-written seeds alone)."""
 import os
 import struct
 import sys
