@@ -136,6 +136,14 @@ void tn__tcp_rexmt_arm_data(struct tn_tcp_conn *c)
 	tn__tcp_timer_update(c);
 }
 
+/* A zero-window probe: an old sequence number, so the peer answers
+ * with an ACK carrying its window (Linux's form). */
+static void zwp_send(struct tn_tcp_conn *c)
+{
+	c->s->st.tcp_zwp++;
+	tn__tcp_xmit(c, c->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
+}
+
 /* The probe (RFC 8985 7.3): a new segment if the windows allow one,
  * else the last segment again; then the RTO. */
 static void tlp_fire(struct tn_tcp_conn *c)
@@ -275,10 +283,7 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 				return false;
 			}
 		}
-		/* A zero-window probe: an old sequence number, so the peer
-		 * answers with an ACK carrying its window (Linux's form). */
-		s->st.tcp_zwp++;
-		tn__tcp_xmit(c, c->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
+		zwp_send(c);
 		c->nrexmt++;
 		if (c->backoff < 30)
 			c->backoff++;
@@ -332,8 +337,18 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 	c->snd_nxt = c->snd_una;
 	c->rexmt_at = 0;
 	tn__tcp_output(c);
-	if (!c->rexmt_at)
-		tn__tcp_rexmt_arm(c);
+	if (!c->rexmt_at) {
+		if (!c->snd_wnd && c->snd_nxt == c->snd_una) {
+			/* The peer's window is shut, so nothing could go: probe
+			 * it from now on (RFC 9293 3.8.6.1; BSD too turns to the
+			 * persist timer).  Answered probes keep the connection;
+			 * the window that opens gets the data again from snd_una. */
+			zwp_send(c);
+			tn__tcp_persist_arm(c);
+		} else {
+			tn__tcp_rexmt_arm(c);
+		}
+	}
 	return false;
 }
 

@@ -1036,6 +1036,51 @@ static void test_zero_window_probe(void **state)
 	finish(s, &p);
 }
 
+/* The peer shuts its window with data in flight (a reordered older
+ * ACK can do that too): the retransmission timeout finds nothing it may
+ * send and probes the window instead; answered probes keep the
+ * connection past its retries, and the window that opens gets the data
+ * again from snd_una. */
+static void test_zero_window_in_flight(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .retries = 3 };
+	struct ts_peer p = { .ts = true };
+	struct ts_seg g;
+	uint32_t a0, i, probes = 0;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 2 * M);
+	ts_recv(s, &p, TH_ACK, M);
+	ts_recv(s, &p, TH_ACK | TH_PSH, M);
+	p.win = 0;
+	p.ack = a0;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).snd_wnd, 0);
+	/* 10 s: probes at 0.2, 0.6, 1.4, 3 and 6.2 s, each answered. */
+	for (i = 0; i < 100; i++) {
+		ts_advance(s, 100 * TS_MS);
+		while (ts_pop(s, &g)) {
+			assert_int_equal(g.seq, a0 - 1);
+			assert_int_equal(g.len, 0);
+			probes++;
+			ts_send(s, &p, TH_ACK, 0);
+		}
+	}
+	assert_int_equal(probes, 5);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	p.win = 65535;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, M); /* the loss window: one segment */
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, M);
+	finish(s, &p);
+}
+
 /* Keepalive: probes after the idle time, each interval; answered, the
  * connection lives; unanswered ka_cnt times, it ends. */
 static void test_keepalive(void **state)
@@ -2404,6 +2449,7 @@ int main(void)
 		T(test_tail_loss_probe),
 		T(test_early_retransmit),
 		T(test_zero_window_probe),
+		T(test_zero_window_in_flight),
 		T(test_keepalive),
 		T(test_keepalive_busy),
 		T(test_keepalive_fin_wait_2),

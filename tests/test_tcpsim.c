@@ -56,14 +56,6 @@
  *           so when len exceeds what the buffer can still take, the
  *           reader waits for bytes the peer may not send (zero-window
  *           probes forever).  Avoided: len <= rcvbuf / 2. */
-/* And one the sweep's 1,000 seeds do not meet (meson's tcpsim_bug_zwnd
- * runs its seed):
- *   zwnd    seed 5892: a reordered older ACK shrinks the peer's window to 0
- *           with two segments in flight (both lost); the sender's
- *           retransmission timer then expires 21 times sending nothing
- *           (no retransmission, no zero-window probe) and the connection
- *           times out, while the receiver has room (it had advertised
- *           3,110 bytes in the newer ACK). */
 /*   sackmss a full-sized segment that also carries SACK blocks is not
  *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
  *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
