@@ -369,7 +369,8 @@ static bool idle_fire(struct tn_tcp_conn *c)
 			tn__tcp_close_conn(c, -ETIMEDOUT);
 			return true;
 		}
-		/* fall through: keepalive */
+		/* Held: keepalive, as in ESTABLISHED. */
+		/* fall through */
 	case TN_TCP_ESTABLISHED:
 	case TN_TCP_CLOSE_WAIT:
 		if (!c->o.keepalive)
