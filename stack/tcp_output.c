@@ -260,6 +260,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 			optlen = 12;
 		}
 		if ((c->f & TF_SACK) && c->ooo.head && !(flags & RTE_TCP_RST_FLAG)) {
+			/* (As many blocks as fit: tn__tcp_seg_mss counts them.) */
 			struct tn__tcp_sack b[4];
 			unsigned n = tn__tcp_sack_blocks(c, b, optlen ? 3 : 4), i;
 
@@ -394,6 +395,17 @@ void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint3
 
 /* ---- what to send ---- */
 
+uint32_t tn__tcp_seg_mss(const struct tn_tcp_conn *c)
+{
+	/* c->mss already leaves room for the timestamps every segment
+	 * carries; SACK blocks (NOP, NOP, kind, length, 8 bytes each) come
+	 * and go with out-of-order data, so a full segment shrinks for them
+	 * (Linux's tcp_current_mss), or IPv4 would fragment it. */
+	if (!(c->f & TF_SACK) || !c->ooo.head)
+		return c->mss;
+	return c->mss - (4 + 8 * tn__tcp_sack_count(c, (c->f & TF_TS) ? 3 : 4));
+}
+
 /* Highest SACKed sequence number (snd_una if none). */
 static uint32_t sack_high(const struct tn_tcp_conn *c)
 {
@@ -444,7 +456,9 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 			uint32_t n = c->sacks[i].start - x;
 
 			*seq = x;
-			*len = n > c->mss ? c->mss : n;
+			uint32_t max = tn__tcp_seg_mss(c);
+
+			*len = n > max ? max : n;
 			return true;
 		}
 		x = c->sacks[i].end;
@@ -454,7 +468,7 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 
 void tn__tcp_output(struct tn_tcp_conn *c)
 {
-	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq;
+	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq, smss;
 	bool sent = false, fin, rexmit;
 	uint8_t flags;
 
@@ -511,13 +525,14 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		if (usable > rwnd)
 			usable = rwnd;
 		len = avail < usable ? avail : usable;
-		if (len > c->mss)
-			len = c->mss;
+		smss = tn__tcp_seg_mss(c);
+		if (len > smss)
+			len = smss;
 		fin = (c->f & TF_FIN_QUEUED) && tn__seq_leq(seq, sb_end) && seq + len == sb_end;
 		if (len) {
 			bool all = len == avail;
 
-			if (!(len == c->mss || (all && (!c->o.nagle || flight == 0 || fin)) ||
+			if (!(len == smss || (all && (!c->o.nagle || flight == 0 || fin)) ||
 			      len >= c->max_sndwnd / 2 || tn__seq_lt(seq, c->snd_max)))
 				break; /* Nagle or sender SWS avoidance: wait for an ACK */
 		} else if (!fin) {

@@ -149,7 +149,7 @@ static void zwp_send(struct tn_tcp_conn *c)
 static void tlp_fire(struct tn_tcp_conn *c)
 {
 	struct tn_stack *s = c->s;
-	uint32_t end = c->sb_seq + c->sndq.bytes, avail, rwnd, len, seq;
+	uint32_t end = c->sb_seq + c->sndq.bytes, avail, rwnd, len, seq, smss = tn__tcp_seg_mss(c);
 	uint8_t flags = RTE_TCP_ACK_FLAG;
 
 	s->st.tcp_tlp++;
@@ -157,7 +157,7 @@ static void tlp_fire(struct tn_tcp_conn *c)
 	avail = tn__seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
 	rwnd = tn__seq_gt(c->snd_una + c->snd_wnd, c->snd_nxt) ? c->snd_una + c->snd_wnd - c->snd_nxt
 								 : 0;
-	len = avail < c->mss ? avail : c->mss;
+	len = avail < smss ? avail : smss;
 	if (len && len <= rwnd && c->snd_nxt == c->snd_max) {
 		if (tn__tcp_xmit(c, c->snd_nxt, len, flags | RTE_TCP_PSH_FLAG) == 0) {
 			c->snd_nxt += len;
@@ -168,8 +168,8 @@ static void tlp_fire(struct tn_tcp_conn *c)
 		uint32_t data_end = (c->f & TF_FIN_SENT) ? c->fin_seq : c->snd_max;
 
 		len = data_end - c->snd_una;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > smss)
+			len = smss;
 		seq = data_end - len;
 		if ((c->f & TF_FIN_SENT) && tn__seq_lt(c->snd_una, c->snd_max))
 			flags |= RTE_TCP_FIN_FLAG;
@@ -272,8 +272,8 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 			uint32_t avail = c->sb_seq + c->sndq.bytes - c->snd_nxt;
 			uint32_t len = usable < avail ? usable : avail;
 
-			if (len > c->mss)
-				len = c->mss;
+			if (len > tn__tcp_seg_mss(c))
+				len = tn__tcp_seg_mss(c);
 			if (len && tn__tcp_xmit(c, c->snd_nxt, len, RTE_TCP_ACK_FLAG) == 0) {
 				c->snd_nxt += len;
 				c->bytes_sent += len;

@@ -311,6 +311,8 @@ bool tn__tcp_ooo_pull(struct tn_tcp_conn *c);
 uint32_t tn__tcp_rcv_space(const struct tn_tcp_conn *c);
 /* The SACK blocks to send (most recent first); returns how many. */
 unsigned tn__tcp_sack_blocks(const struct tn_tcp_conn *c, struct tn__tcp_sack *b, unsigned max);
+/* How many blocks tn__tcp_sack_blocks(c, b, max) returns. */
+unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max);
 void tn__tcp_q_free(struct tn__tcp_q *q);
 /* Appends every segment of chain m (empty ones freed). */
 void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m);
@@ -322,6 +324,9 @@ void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t
 /* ---- tcp_output.c ---- */
 /* Sends what the state, windows, Nagle and pending ACK call for. */
 void tn__tcp_output(struct tn_tcp_conn *c);
+/* The payload of a full-sized segment now: the MSS less the SACK blocks
+ * a segment carries while out-of-order data waits (RFC 6691). */
+uint32_t tn__tcp_seg_mss(const struct tn_tcp_conn *c);
 /* One segment: seq, len bytes of the send buffer from seq, flags.  0 or
  * -ENOBUFS. */
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags);

@@ -879,6 +879,55 @@ static void test_dupack_criteria(void **state)
 	finish(s, &p);
 }
 
+/* While out-of-order data waits, our segments carry SACK blocks, and a
+ * full-sized one carries that much less data (RFC 6691: the MSS counts
+ * data only), so it still fits the MTU unfragmented. */
+static void test_sack_blocks_shrink_segments(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg *o;
+	uint32_t base;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	base = p.seq;
+	p.seq = base + 1000;
+	ts_send(s, &p, TH_ACK, 500); /* [1000, 1500): one SACK block */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base;
+	ts_write(p.c, 0, 3000);
+	o = ts_recv(s, &p, TH_ACK, 1448 - 12);
+	assert_int_equal(o->nsack, 1);
+	assert_int_equal(20 + o->hlen + o->len, 1500);
+	ts_recv(s, &p, TH_ACK, 1448 - 12);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 3000 - 2 * (1448 - 12));
+	assert_int_equal(st_stats(s).ip_frag_tx, 0);
+	/* Two blocks: 8 bytes less again. */
+	p.seq = base + 2000;
+	ts_send(s, &p, TH_ACK, 100);
+	ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	p.seq = base;
+	ts_write(p.c, 3000, 1448);
+	o = ts_recv(s, &p, TH_ACK, 1448 - 20);
+	assert_int_equal(o->nsack, 2);
+	assert_int_equal(20 + o->hlen + o->len, 1500);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 20);
+	/* The holes filled: full segments again. */
+	ts_send(s, &p, TH_ACK, 1000);
+	ts_expect(s, TH_ACK, TS_ANY, base + 1500, 0);
+	p.seq = base + 1500;
+	ts_send(s, &p, TH_ACK, 500);
+	ts_expect(s, TH_ACK, TS_ANY, base + 2100, 0);
+	p.seq = base + 2100;
+	ts_write(p.c, 4448, 1449);
+	o = ts_recv(s, &p, TH_ACK, 1448);
+	assert_int_equal(o->nsack, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 1);
+	finish(s, &p);
+}
+
 /* SACK (RFC 6675): segments 0, 2 and 3 lost.  Recovery starts when
  * more than two segments' worth above the first hole are SACKed (3.
  * IsLost), and the holes go at once as the pipe allows. */
@@ -2445,6 +2494,7 @@ int main(void)
 		T(test_syn_retries),
 		T(test_fast_retransmit_newreno),
 		T(test_dupack_criteria),
+		T(test_sack_blocks_shrink_segments),
 		T(test_sack_recovery),
 		T(test_tail_loss_probe),
 		T(test_early_retransmit),

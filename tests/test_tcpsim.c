@@ -56,11 +56,7 @@
  *           so when len exceeds what the buffer can still take, the
  *           reader waits for bytes the peer may not send (zero-window
  *           probes forever).  Avoided: len <= rcvbuf / 2. */
-/*   sackmss a full-sized segment that also carries SACK blocks is not
- *           shortened for them (RFC 6691), so IPv4 fragments it at MTU
- *           1500 (tests/fuzz/fuzz_tcp.c has the details).  Avoided: the
- *           "no IPv4 fragments" check is off. */
-static bool bug_rcvwnd, bug_sackmss;
+static bool bug_rcvwnd;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -762,7 +758,7 @@ static void judge_stats(struct run *r, int node, const struct tn_stack_stats *st
 		     " aborts in a clean run", node, st->tcp_timeouts, st->tcp_estab_resets,
 		     st->tcp_aborts);
 	/* Segments fit the MTU (1500 both ways): IPv4 never fragments them. */
-	if (bug_sackmss && st->ip_frag_tx)
+	if (st->ip_frag_tx)
 		fail(r, "node %d: %" PRIu64 " IPv4 fragments sent", node, st->ip_frag_tx);
 	if (st->tcp_active_opens != (node == 0))
 		fail(r, "node %d: %" PRIu64 " active opens", node, st->tcp_active_opens);
@@ -971,7 +967,7 @@ static void parse_bugs(const char *v)
 	static const struct {
 		const char *name;
 		bool *on;
-	} bugs[] = { { "rcvwnd", &bug_rcvwnd }, { "sackmss", &bug_sackmss } };
+	} bugs[] = { { "rcvwnd", &bug_rcvwnd } };
 	char buf[256], *tok, *save = NULL;
 
 	if (!v)
@@ -984,7 +980,7 @@ static void parse_bugs(const char *v)
 			if (strcmp(tok, bugs[i].name) == 0)
 				break;
 		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd, sackmss)\n",
+			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd)\n",
 				tok);
 			exit(2);
 		}

@@ -97,22 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		abort();                                                                          \
 	} while (0)
 
-/* Known TCP bugs the harness lets pass so fuzzing goes on; each has a
- * reproducer in tests/fuzz/known_bugs_tcp/ that meson replays with
- * FUZZ_TCP_BUGS=name, expecting the crash (should_fail).  Drop the
- * tolerance once the bug is fixed.
- *   sackmss a full-sized data segment that also carries SACK blocks is
- *           not shortened for them (RFC 6691; Linux's tcp_current_mss
- *           does): 20 + 44 (timestamps and one SACK block) + 1,448 =
- *           1,512 bytes at MTU 1500, so IPv4 fragments it (DF is clear)
- *           whenever the receiver has out-of-order data to report. */
-static bool bug_strict(const char *name)
-{
-	const char *v = getenv("FUZZ_TCP_BUGS");
-
-	return v && strstr(v, name);
-}
-
 /* FUZZ_TCP_TRACE: what happens, one line each, for triaging a crash. */
 #define TRACE(...)                                                                                \
 	do {                                                                                      \
@@ -297,9 +281,6 @@ static void observe(struct rte_mbuf *m)
 		if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK))
 			goto out; /* reported at the first fragment */
 		trace_seg("out (fragment)", t, tl - hl - (t->data_off >> 4) * 4u);
-		/* Known bug "sackmss": SACK blocks on a full-sized segment. */
-		if (!bug_strict("sackmss") && (t->data_off >> 4) * 4u > 32)
-			goto out;
 		DIE("the stack fragmented a TCP segment at MTU 1500 (first fragment: IP %u bytes, "
 		    "TCP header %u, flags 0x%02x)",
 		    tl, (t->data_off >> 4) * 4u, t->tcp_flags);
