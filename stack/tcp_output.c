@@ -204,7 +204,7 @@ static void seg_send(struct tn_stack *s, struct rte_mbuf *m, struct rte_tcp_hdr 
 
 uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 {
-	uint32_t space = tn__tcp_rcv_space(c), edge, wnd, field, sws;
+	uint32_t space = tn__tcp_rcv_space(c), edge, wnd, field, sws, adv;
 	uint8_t ws = c->rcv_wscale;
 
 	if (c->state == TN_TCP_SYN_SENT || c->state == TN_TCP_SYN_RECEIVED) {
@@ -217,9 +217,15 @@ uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 	edge = c->rcv_nxt + space;
 	/* Never move the right edge left (RFC 9293 3.8.6.2.2); move it right
 	 * only by a full segment or half the buffer at a time (receiver SWS
-	 * avoidance, RFC 1122 4.2.3.3). */
+	 * avoidance, RFC 1122 4.2.3.3), unless a reader waits for more bytes
+	 * than the window lets in: nothing is read until they come, so the
+	 * window would stay shut for good (read_exactly and read_until keep
+	 * what they wait for buffered, unlike Linux's MSG_WAITALL, which
+	 * drains the buffer as bytes come). */
 	sws = c->o.rcvbuf / 2 < c->rcv_mss ? c->o.rcvbuf / 2 : c->rcv_mss;
-	if (tn__seq_lt(edge, c->rcv_adv) || (edge - c->rcv_adv) < sws)
+	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	if (tn__seq_lt(edge, c->rcv_adv) ||
+	    ((edge - c->rcv_adv) < sws && tn__tcp_rd_need(c) <= adv))
 		edge = tn__seq_max(c->rcv_adv, c->rcv_nxt);
 	wnd = edge - c->rcv_nxt;
 	/* Round up: rounding down could move the edge left. */
@@ -585,7 +591,7 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 
 void tn__tcp_rcvd(struct tn_tcp_conn *c)
 {
-	uint32_t adv, space;
+	uint32_t adv, space, need;
 
 	if (c->state < TN_TCP_ESTABLISHED || c->state == TN_TCP_TIME_WAIT)
 		return;
@@ -599,7 +605,8 @@ void tn__tcp_rcvd(struct tn_tcp_conn *c)
 	space = tn__tcp_rcv_space(c);
 	if (space > (65535u << c->rcv_wscale))
 		space = 65535u << c->rcv_wscale;
-	if (space >= adv + c->rcv_mss && space >= 2 * adv) {
+	need = tn__tcp_rd_need(c);
+	if ((space >= adv + c->rcv_mss && space >= 2 * adv) || (need > adv && space > adv)) {
 		c->f |= TF_ACK_NOW;
 		tn__tcp_output(c);
 	}

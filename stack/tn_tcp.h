@@ -202,6 +202,7 @@ struct tn_tcp_conn {
 	struct tn__tcp_q rcvq;            /* in order, unread */
 	struct tn__tcp_q ooo;             /* out of order, sorted, seq in hash.usr */
 	uint32_t read_scan;               /* tn_tcp_read_until: bytes already searched */
+	uint32_t rd_want;                 /* rcvq bytes a waiting reader needs (0: none) */
 
 	uint64_t last_tx, last_rx;        /* ns: idle restart, keepalive */
 	int err;                          /* the connection's error (0 / -errno) */
@@ -247,6 +248,12 @@ struct tn_tcp {
 static inline uint32_t tn__tcp_flight(const struct tn_tcp_conn *c)
 {
 	return c->snd_max - c->snd_una;
+}
+
+/* Bytes a waiting reader needs beyond those buffered (0: none waits). */
+static inline uint32_t tn__tcp_rd_need(const struct tn_tcp_conn *c)
+{
+	return c->rd_want > c->rcvq.bytes ? c->rd_want - c->rcvq.bytes : 0;
 }
 
 static inline bool tn__tcp_synchronized(const struct tn_tcp_conn *c)
@@ -351,8 +358,9 @@ uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c);
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
 /* The receive window field for the next segment (scaled), updating rcv_adv. */
 uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c);
-/* After the application read: a window update if the window grew enough
- * (receiver SWS avoidance, RFC 1122 4.2.3.3). */
+/* After the application read, or when a reader starts waiting: a window
+ * update if the window grew enough (receiver SWS avoidance, RFC 1122
+ * 4.2.3.3) or now lets in what the waiting reader needs. */
 void tn__tcp_rcvd(struct tn_tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */

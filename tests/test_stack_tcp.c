@@ -2082,6 +2082,95 @@ static void test_co_read_until_exactly(void **state)
 	finish(s, &p);
 }
 
+struct big_read {
+	struct tn_tcp_conn *c;
+	size_t len;
+	ssize_t r;
+	uint8_t buf[4096];
+};
+
+static intptr_t big_exactly_task(void *arg)
+{
+	struct big_read *a = arg;
+
+	a->r = tn_tcp_read_exactly(a->c, a->buf, a->len);
+	return 0;
+}
+
+static intptr_t big_until_task(void *arg)
+{
+	struct big_read *a = arg;
+
+	a->r = tn_tcp_read_until(a->c, a->buf, a->len, "ZZZZ", 4); /* (never in ts_pl) */
+	return 0;
+}
+
+/* A reader waiting for more than the window lets in: receiver SWS
+ * avoidance would keep a window below a segment shut, and as the
+ * reader consumes nothing until its bytes are all there, shut for good
+ * (the peer probing a zero window forever).  The window opens for what
+ * the reader needs, with an update as it starts to wait. */
+static void test_co_read_opens_window(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rcvbuf = 4096 };
+	struct ts_peer p = { .ts = true };
+	static struct big_read a;
+	struct tn_future *fu;
+	struct tn_task *t;
+	struct ts_seg *r, g;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	/* The buffer full, 1,000 bytes read: the window stays shut (SWS). */
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 1200);
+	ts_send(s, &p, TH_ACK, 1200);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 0);
+	ts_read_check(p.c, 0, 1000);
+	ts_expect_none(s);
+	/* read_exactly(3,500) with 3,096 buffered: an update for 1,000. */
+	a.c = p.c;
+	a.len = 3500;
+	fu = tn_task_join(tn_task_spawn(big_exactly_task, &a));
+	ts_settle();
+	assert_false(tn_future_done(fu));
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 1000);
+	ts_send(s, &p, TH_ACK | TH_PSH, 1000);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 0);
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.r, 3500);
+	assert_memory_equal(a.buf, ts_pl + 1000, 3500);
+	/* 596 bytes left: the peer fills the buffer again, 1,000 are read. */
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 3500);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 604);
+	while (ts_pop(s, &g))
+		;
+	assert_int_equal(g.ack, p.seq);
+	assert_int_equal(g.win, 0);
+	ts_read_check(p.c, 4500, 1000);
+	ts_expect_none(s);
+	/* read_until with 3,096 bytes and no delimiter: the window opens. */
+	a.len = 4096;
+	t = tn_task_spawn(big_until_task, &a);
+	fu = tn_task_join(t);
+	ts_settle();
+	assert_false(tn_future_done(fu));
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 1000);
+	tn_task_cancel(t);
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.r, -ECANCELED);
+	finish(s, &p);
+}
+
 static intptr_t send_mbuf_task(void *arg)
 {
 	struct co_args *a = arg;
@@ -2523,6 +2612,7 @@ int main(void)
 		T(test_co_backpressure_drain),
 		T(test_co_drain_dies),
 		T(test_co_read_until_exactly),
+		T(test_co_read_opens_window),
 		T(test_zero_copy),
 		T(test_co_close_wakes),
 		T(test_two_stacks_lossy),

@@ -17,8 +17,6 @@
  *   TN_SIM_SEED=N     run only seed N (prints its scenario and counters)
  *   TN_SIM_TRACE=1    one line per frame event on stderr (with TN_SIM_SEED)
  *   TN_SIM_SEEDS=N    how many seeds (default 1000), from TN_SIM_FIRST (1)
- *   TN_SIM_BUGS=a,b   stop steering around the known TCP bugs a, b (see
- *                     the list below)
  *   TN_SIM_STOP=1     stop at the first failing seed
  * A failing seed prints how to reproduce it. */
 #include <errno.h>
@@ -45,18 +43,6 @@
 #define QUIET_LIMIT (4 * 3600 * TN_NS_PER_S) /* and for everything to end after */
 #define MS ((uint64_t)TN_NS_PER_MS)
 #define US ((uint64_t)TN_NS_PER_US)
-
-/* Known TCP bugs the sweep steers around by default, so it keeps
- * testing everything else; TN_SIM_BUGS=name[,name] brings the triggering
- * behaviour back (meson's tcpsim_bug_* tests do, and must still fail:
- * once one passes, its bug is fixed and the switch can go).
- *   rcvwnd  tn_tcp_read_exactly(len <= rcvbuf) can wait forever: receiver
- *           SWS avoidance (tcp_output.c tn__tcp_rcv_window) keeps the
- *           window shut while the free space is below min(rcvbuf/2, MSS),
- *           so when len exceeds what the buffer can still take, the
- *           reader waits for bytes the peer may not send (zero-window
- *           probes forever).  Avoided: len <= rcvbuf / 2. */
-static bool bug_rcvwnd;
 
 enum { MODE_DUPLEX, MODE_CLIENT_FIRST, MODE_SERVER_FIRST, MODE_N };
 static const char *const mode_name[] = { "duplex", "client-first", "server-first" };
@@ -288,8 +274,8 @@ static int do_read(struct side *s)
 		if (how == 0) {
 			size_t want = 1 + ns_rng_below(&s->rng, 4096);
 
-			if (!bug_rcvwnd && want > s->rcvbuf / 2)
-				want = s->rcvbuf / 2;
+			if (want > s->rcvbuf)
+				want = s->rcvbuf;
 
 			applog(s, "read_exactly(%zu) ...", want);
 			n = tn_tcp_read_exactly(s->c, s->rbuf, want);
@@ -961,33 +947,6 @@ static int run_seed(uint64_t seed, bool trace, struct totals *tot)
 	return 0;
 }
 
-/* TN_SIM_BUGS: a comma-separated list of the names above. */
-static void parse_bugs(const char *v)
-{
-	static const struct {
-		const char *name;
-		bool *on;
-	} bugs[] = { { "rcvwnd", &bug_rcvwnd } };
-	char buf[256], *tok, *save = NULL;
-
-	if (!v)
-		return;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		size_t i;
-
-		for (i = 0; i < sizeof(bugs) / sizeof(bugs[0]); i++)
-			if (strcmp(tok, bugs[i].name) == 0)
-				break;
-		if (i == sizeof(bugs) / sizeof(bugs[0])) {
-			fprintf(stderr, "TN_SIM_BUGS: unknown bug %s (rcvwnd)\n",
-				tok);
-			exit(2);
-		}
-		*bugs[i].on = true;
-	}
-}
-
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
 	const char *v = getenv(name);
@@ -1015,10 +974,9 @@ int main(void)
 
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	parse_bugs(getenv("TN_SIM_BUGS"));
 	char prefix[32];
 
-	/* A prefix per process: the tcpsim_bug_* tests run in parallel. */
+	/* A prefix per process: the tcpsim tests run in parallel. */
 	snprintf(prefix, sizeof(prefix), "tn_tcpsim%d", (int)getpid());
 	if (tn_test_eal_init(prefix, NULL) != 0)
 		return 1;
