@@ -97,27 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		abort();                                                                          \
 	} while (0)
 
-/* Known TCP bugs the harness lets pass so fuzzing goes on; each has a
- * reproducer in tests/fuzz/known_bugs_tcp/ that meson replays with
- * FUZZ_TCP_BUGS=name, expecting the crash (should_fail).  Drop the
- * tolerance once the bug is fixed.
- *   wscale  stack/tcp_output.c tn__tcp_reply_synack: the SYN-cookie
- *           SYN-ACK carries a window-scale option whenever the SYN had
- *           one (g->ws != 0xff), with shift 255 when the cookie path
- *           decided against scaling (no timestamps to keep it in, or the
- *           listener's no_wscale); the flag should be wscale != 0xff.
- *   sackmss a full-sized data segment that also carries SACK blocks is
- *           not shortened for them (RFC 6691; Linux's tcp_current_mss
- *           does): 20 + 44 (timestamps and one SACK block) + 1,448 =
- *           1,512 bytes at MTU 1500, so IPv4 fragments it (DF is clear)
- *           whenever the receiver has out-of-order data to report. */
-static bool bug_strict(const char *name)
-{
-	const char *v = getenv("FUZZ_TCP_BUGS");
-
-	return v && strstr(v, name);
-}
-
 /* FUZZ_TCP_TRACE: what happens, one line each, for triaging a crash. */
 #define TRACE(...)                                                                                \
 	do {                                                                                      \
@@ -302,9 +281,6 @@ static void observe(struct rte_mbuf *m)
 		if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK))
 			goto out; /* reported at the first fragment */
 		trace_seg("out (fragment)", t, tl - hl - (t->data_off >> 4) * 4u);
-		/* Known bug "sackmss": SACK blocks on a full-sized segment. */
-		if (!bug_strict("sackmss") && (t->data_off >> 4) * 4u > 32)
-			goto out;
 		DIE("the stack fragmented a TCP segment at MTU 1500 (first fragment: IP %u bytes, "
 		    "TCP header %u, flags 0x%02x)",
 		    tl, (t->data_off >> 4) * 4u, t->tcp_flags);
@@ -354,9 +330,8 @@ static void observe(struct rte_mbuf *m)
 		if (op[0] == 8 && op[1] == 10)
 			f->stack_tsval = (uint32_t)op[2] << 24 | op[3] << 16 | op[4] << 8 | op[5];
 		if (op[0] == 3 && op[1] == 3) {
-			/* RFC 7323 2.3: at most 14.  (Known bug "wscale": the
-			 * SYN-cookie SYN-ACK says 255.) */
-			if (op[2] > 14 && (bug_strict("wscale") || op[2] != 255))
+			/* RFC 7323 2.3: at most 14. */
+			if (op[2] > 14)
 				DIE("the stack sent a window scale of %u", op[2]);
 			f->stack_wscale = op[2] > 14 ? 14 : op[2];
 		}
