@@ -82,8 +82,17 @@ echo "subscriber: $lat"
 	dp_fail "the publisher did not send $count messages without an error"
 [[ $sum =~ ^summary:\ received\ ([0-9]+)\ gaps\ ([0-9]+)\ dup\ ([0-9]+)\ reordered\ ([0-9]+)\ late\ ([0-9]+)\ bad\ ([0-9]+)\ skew\ ([0-9]+)\ feeds\ 1\  ]] ||
 	dp_fail "no summary (or not one feed) from the subscriber"
-[[ ${BASH_REMATCH[1]} == "$count" && "${BASH_REMATCH[*]:2}" == "0 0 0 0 0 0" ]] ||
-	dp_fail "want received $count and no gap, dup, reordering, bad message or skew"
+received=${BASH_REMATCH[1]} gaps=${BASH_REMATCH[2]}
+[[ "${BASH_REMATCH[*]:3}" == "0 0 0 0 0" ]] ||
+	dp_fail "want no dup, reordering, bad message or skew"
+# Lossless while both ends keep up; on a loaded machine a poller
+# descheduled for longer than its ring holds makes a sender drop, and
+# every such drop must be counted by a port (publisher TX, subscriber RX).
+read -r _ _ _ pdtx < <(dp_port_counters "$DP_TMP/pub.err" 0)
+read -r _ _ sdrx _ < <(dp_port_counters "$DP_TMP/sub.err" 0)
+((received <= count && count - received <= ${pdtx:-0} + ${sdrx:-0})) ||
+	dp_fail "received $received of $count (gaps $gaps) with port drops ${pdtx:-?} tx / ${sdrx:-?} rx: messages lost without a count"
+((received == count)) || echo "note: $((count - received)) messages lost, each counted as a port drop (a descheduled poller)"
 [[ $lat =~ ^latency_ns\ p50=([0-9]+)\ p99=([0-9]+)\ p999=([0-9]+)\ max=([0-9]+)$ ]] ||
 	dp_fail "no latency line"
 ((BASH_REMATCH[1] > 0 && BASH_REMATCH[1] <= BASH_REMATCH[2] &&
