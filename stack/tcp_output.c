@@ -459,11 +459,9 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 		if (tn__seq_leq(c->sacks[i].end, x))
 			continue;
 		if (tn__seq_lt(x, c->sacks[i].start)) {
-			uint32_t n = c->sacks[i].start - x;
+			uint32_t n = c->sacks[i].start - x, max = tn__tcp_seg_mss(c);
 
 			*seq = x;
-			uint32_t max = tn__tcp_seg_mss(c);
-
 			*len = n > max ? max : n;
 			return true;
 		}

@@ -270,10 +270,10 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 			/* The window is open but too small for SWS avoidance:
 			 * the override (RFC 1122 4.2.3.4) sends what fits. */
 			uint32_t avail = c->sb_seq + c->sndq.bytes - c->snd_nxt;
-			uint32_t len = usable < avail ? usable : avail;
+			uint32_t len = usable < avail ? usable : avail, smss = tn__tcp_seg_mss(c);
 
-			if (len > tn__tcp_seg_mss(c))
-				len = tn__tcp_seg_mss(c);
+			if (len > smss)
+				len = smss;
 			if (len && tn__tcp_xmit(c, c->snd_nxt, len, RTE_TCP_ACK_FLAG) == 0) {
 				c->snd_nxt += len;
 				c->bytes_sent += len;
