@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench bench-tcp clean
+.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench bench-echo bench-tcp clean
 
 all: build
 
@@ -42,8 +42,9 @@ test-asan: setup
 test-aarch64: setup
 	bash scripts/cross_aarch64.sh
 
-# libFuzzer (clang, ASan+UBSan) on the protocol stack for 60 s from the
-# seed corpus tests/fuzz/corpus/ (tests/fuzz/make_corpus.py).
+# libFuzzer (clang, ASan+UBSan): 60 s on the protocol stack from the seed
+# corpus tests/fuzz/corpus/ (tests/fuzz/make_corpus.py), then 60 s on TCP
+# from tests/fuzz/corpus_tcp/ (tests/fuzz/make_corpus_tcp.py).
 fuzz: setup
 	bash scripts/fuzz.sh 60
 
@@ -61,6 +62,14 @@ bench: build
 		./$(BUILD)/bench/tn-bench; \
 	fi
 	python3 bench/run_dataplane.py
+
+# bench/run_echo.py: tern-echo's UDP round trip and throughput over vhost
+# and memif, against the kernel's UDP over loopback (sockperf) and the
+# raw-DPDK reflector, with the Stack I targets (bench/out/echo.json and
+# the UDP echo block of bench/RESULTS.md).  About 2 minutes; not part of
+# `make bench`.
+bench-echo: build
+	python3 bench/run_echo.py
 
 # bench/run_tcp.py: TCP round trip and one-flow bulk, tern-echo to
 # tern-echo over vhost-user against the kernel over loopback (sockperf,

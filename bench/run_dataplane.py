@@ -54,34 +54,12 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
-from run_micro import machine_name  # one definition for both scripts
+from benchlib import (LINK_TITLE, LINKS, OUT_DIR, RESULTS_MD, ROOT, BenchError, Runner,
+                      cpu_busy, cpu_seconds, hugepages_free_mib, machine_name, tail,
+                      update_results_md)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT_DIR = os.path.join(ROOT, "bench", "out")
-RESULTS_MD = os.path.join(ROOT, "bench", "RESULTS.md")
 TARGET_RATIO = 0.95
-TICK_HZ = os.sysconf("SC_CLK_TCK")
-
-# What each link needs: the reflector's and the generator's --vdev, and
-# extra EAL arguments for the generator.  virtio-user hands its memory to
-# the vhost backend as one region per memseg list: without
-# --single-file-segments it runs out of regions (vhost allows 8).
-LINKS = {
-    "memif": {
-        "refl_vdev": "net_memif0,role=server,socket={sock}",
-        "gen_vdev": "net_memif0,role=client,socket={sock}",
-        "gen_eal": [],
-    },
-    "vhost": {
-        "refl_vdev": "net_vhost0,iface={sock},queues=1",
-        "gen_vdev": "net_virtio_user0,path={sock},queues=1",
-        "gen_eal": ["--single-file-segments"],
-    },
-}
-LINK_TITLE = {"memif": "memif", "vhost": "vhost-user/virtio-user"}
 
 SUMMARY_RE = re.compile(
     r"summary: sent (\d+) recv (\d+) lost (-?\d+) bad (\d+) reordered (\d+) "
@@ -89,77 +67,12 @@ SUMMARY_RE = re.compile(
 RTT_RE = re.compile(r"rtt_ns p50=(\d+) p99=(\d+) p999=(\d+) max=(\d+)")
 
 
-class BenchError(Exception):
-    pass
-
-
-def hugepages_free_mib():
-    size_kb = free = None
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                free = int(line.split()[1])
-            elif line.startswith("Hugepagesize:"):
-                size_kb = int(line.split()[1])
-    if free is None or size_kb is None:
-        return 0
-    return free * size_kb // 1024
-
-
-def cpu_seconds(pid):
-    """utime + stime of a whole process (all its threads), in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK_HZ
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def cpu_busy():
-    """Per-CPU busy and steal seconds since boot, from /proc/stat."""
-    res = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            if not line.startswith("cpu") or line.startswith("cpu "):
-                continue
-            name, *v = line.split()
-            v = [int(x) for x in v]
-            # user nice system idle iowait irq softirq steal ...
-            res[int(name[3:])] = ((v[0] + v[1] + v[2] + v[5] + v[6]) / TICK_HZ,
-                                  (v[7] if len(v) > 7 else 0) / TICK_HZ)
-    return res
-
-
-def busy_between(a, b, cpus):
-    """Busy seconds on cpus between two cpu_busy() samples (steal aside)."""
-    return sum(b[c][0] - a[c][0] for c in cpus if c in a and c in b)
-
-
-def tail(path, n=15):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return ""
-
-
-class Bench:
-    def __init__(self, args):
-        self.args = args
+class Bench(Runner):
+    def __init__(self, args, tag="dp"):
+        super().__init__(args, tag)
         self.bindir = args.build_dir
-        self.logdir = tempfile.mkdtemp(prefix="tern-dataplane-")
-        self.seq = 0
-        self.procs = []  # (Popen, kind) we started and have not reaped
 
     # ---- commands -------------------------------------------------------
-
-    def eal(self, cpu_args, role, vdev, extra=()):
-        self.seq += 1
-        prefix = f"tndp{os.getpid()}{role}{self.seq}"
-        return (cpu_args + ["--no-pci", "--in-memory", "-m", str(self.args.mem),
-                            "--file-prefix", prefix, f"--vdev={vdev}"]
-                + list(extra), prefix)
 
     def reflector_cmd(self, kind, link, sock):
         cpu = str(self.args.refl_cpu)
@@ -195,75 +108,12 @@ class Bench:
         return ([os.path.join(self.bindir, "apps", "tern-pktgen")] + eal +
                 ["--"] + opts + ["--quiet"]), prefix
 
-    # ---- processes ------------------------------------------------------
-
-    def start(self, cmd, log, marker, kind):
-        f = open(log, "w")
-        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
-                             stdin=subprocess.PIPE, cwd=ROOT)
-        f.close()
-        self.procs.append(p)
-        deadline = time.monotonic() + self.args.ready_timeout
-        while time.monotonic() < deadline:
-            if p.poll() is not None:
-                self.reap(p)
-                raise BenchError(f"{kind} exited with {p.returncode} before it was "
-                                 f"ready:\n  {' '.join(cmd)}\n{tail(log)}")
-            with open(log, errors="replace") as lf:
-                if any(line.strip() == marker or line.startswith(marker)
-                       for line in lf):
-                    return p
-            time.sleep(0.05)
-        self.stop(p, kind)
-        raise BenchError(f"{kind} not ready after {self.args.ready_timeout} s:\n"
-                         f"  {' '.join(cmd)}\n{tail(log)}")
-
-    def reap(self, p):
-        if p in self.procs:
-            self.procs.remove(p)
-
-    def stop(self, p, kind):
-        """Stops a reflector we started; returns its exit code."""
-        if p.poll() is None:
-            if kind == "testpmd":
-                try:
-                    p.stdin.write(b"\n")
-                    p.stdin.flush()
-                except OSError:
-                    pass
-            else:
-                p.send_signal(signal.SIGINT)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        if p.stdin:
-            try:
-                p.stdin.close()
-            except OSError:
-                pass
-        self.reap(p)
-        return p.returncode
-
-    def stop_all(self):
-        for p in list(self.procs):
-            self.stop(p, "?")
+    def stop(self, p, kind="?"):
+        """Stops a reflector we started (testpmd: a newline on its stdin);
+        returns its exit code."""
+        return super().stop(p, b"\n" if kind == "testpmd" else signal.SIGINT)
 
     # ---- one measurement ------------------------------------------------
-
-    def wait_quiet(self):
-        """Waits (bounded) until the two benchmark CPUs are nearly idle, so a
-        run does not start in the middle of someone else's build.  Returns
-        the busy fraction seen last."""
-        cpus = (self.args.gen_cpu, self.args.refl_cpu)
-        deadline = time.monotonic() + self.args.quiet_wait
-        while True:
-            a = cpu_busy()
-            time.sleep(0.25)
-            frac = busy_between(a, cpu_busy(), cpus) / (0.25 * len(cpus))
-            if frac <= self.args.max_disturb or time.monotonic() >= deadline:
-                return frac
 
     def run_one(self, link, kind, gen_opts, duration):
         """One measurement, again (up to --retries times) while other load
@@ -293,42 +143,22 @@ class Bench:
 
     def measure(self, link, kind, gen_opts, duration):
         """Starts the reflector, runs tern-pktgen against it, stops it."""
-        self.seq += 1
-        tag = f"{link}-{kind}-{self.seq}"
-        sock = f"/tmp/tern-dp-{os.getpid()}-{tag}.sock"
+        tag = self.next_name(f"{link}-{kind}")
+        sock = self.sock_path(f"{link}-{kind}")
         rlog = os.path.join(self.logdir, f"{tag}-reflector.log")
         glog = os.path.join(self.logdir, f"{tag}-pktgen.log")
         rcmd, rprefix, marker = self.reflector_cmd(kind, link, sock)
         gcmd, gprefix = self.pktgen_cmd(link, sock, gen_opts)
         res = {"link": link, "reflector": kind, "reflector_cmd": rcmd,
                "pktgen_cmd": gcmd}
-        cpus = (self.args.gen_cpu, self.args.refl_cpu)
         res["busy_before"] = self.wait_quiet()
         try:
             p = self.start(rcmd, rlog, marker, kind)
             try:
-                rcpu0, busy0, t0 = cpu_seconds(p.pid), cpu_busy(), time.monotonic()
-                with open(glog, "w") as gf:
-                    g = subprocess.Popen(gcmd, stdout=gf, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=ROOT)
-                self.procs.append(g)
-                gdeadline = t0 + duration + 60
-                while True:
-                    # wait4 for the generator's own CPU time.
-                    pid, status, ru = os.wait4(g.pid, os.WNOHANG)
-                    if pid:
-                        break
-                    if time.monotonic() > gdeadline:
-                        g.kill()
-                        pid, status, ru = os.wait4(g.pid, 0)
-                        g.returncode = -9
-                        self.reap(g)
-                        raise BenchError(f"tern-pktgen did not finish:\n  "
-                                         f"{' '.join(gcmd)}\n{tail(glog)}")
-                    time.sleep(0.02)
-                g.returncode = os.waitstatus_to_exitcode(status)
-                self.reap(g)
-                rcpu1, busy1, t1 = cpu_seconds(p.pid), cpu_busy(), time.monotonic()
+                rcpu0, busy0 = cpu_seconds(p.pid), cpu_busy()
+                gcode, gen, wall = self.run_client(gcmd, glog, duration + 60,
+                                                   "tern-pktgen")
+                rcpu1, busy1 = cpu_seconds(p.pid), cpu_busy()
             finally:
                 rc = self.stop(p, kind)
         finally:
@@ -336,18 +166,15 @@ class Bench:
                 os.unlink(sock)
             except OSError:
                 pass
-            for prefix in (rprefix, gprefix):
-                shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+            self.forget_prefixes(rprefix, gprefix)
         out = open(glog, errors="replace").read()
         m, r = SUMMARY_RE.search(out), RTT_RE.search(out)
-        if g.returncode != 0 or not m:
-            raise BenchError(f"tern-pktgen exited {g.returncode} without a summary:\n"
+        if gcode != 0 or not m:
+            raise BenchError(f"tern-pktgen exited {gcode} without a summary:\n"
                              f"  {' '.join(gcmd)}\n{tail(glog)}\nreflector:\n{tail(rlog)}")
-        wall = t1 - t0
         refl = (rcpu1 - rcpu0) if rcpu0 is not None and rcpu1 is not None else 0.0
-        gen = ru.ru_utime + ru.ru_stime
         # What ran on the two CPUs that was neither process: other load.
-        others = max(0.0, busy_between(busy0, busy1, cpus) - refl - gen) / (wall * len(cpus))
+        others = self.others_share(busy0, busy1, wall, refl, gen)
         res.update({
             "sent": int(m[1]), "recv": int(m[2]), "lost": int(m[3]),
             "bad": int(m[4]), "reordered": int(m[5]), "secs": float(m[6]),
@@ -552,22 +379,9 @@ BEGIN = "<!-- run_dataplane.py: begin generated block -->"
 END = "<!-- run_dataplane.py: end generated block -->"
 
 
-def update_results_md(block):
-    """Replaces the generated block of the Dataplane section (or appends the
-    section), leaving the hand-written notes around it alone."""
-    try:
-        text = open(RESULTS_MD).read()
-    except OSError:
-        text = "# Benchmark results\n"
-    gen = BEGIN + "\n" + "\n".join(block) + "\n" + END
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + gen + rest.split(END, 1)[1]
-    else:
-        text = (text.rstrip("\n") + "\n\n## Dataplane: tern-reflect vs testpmd (issue: "
-                "dataplane benchmark)\n\n" + gen + "\n")
-    with open(RESULTS_MD, "w") as f:
-        f.write(text)
+def update_dataplane_block(block):
+    update_results_md(BEGIN, END, "Dataplane: tern-reflect vs testpmd (issue: "
+                      "dataplane benchmark)", block)
 
 
 def main():
@@ -683,7 +497,7 @@ def main():
     if not a.no_results and code == 0:
         cmd = "python3 bench/run_dataplane.py" + (" " + " ".join(sys.argv[1:])
                                                    if sys.argv[1:] else "")
-        update_results_md([
+        update_dataplane_block([
             f"Command: `{cmd}` (also run by `make bench`).  Date: "
             f"{now:%Y-%m-%d %H:%M %Z}.  Machine: {machine_name()}, kernel "
             f"{platform.release()}; tern-pktgen on CPU {a.gen_cpu}, the reflector on "

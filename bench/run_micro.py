@@ -22,6 +22,8 @@ import shutil
 import subprocess
 import sys
 
+from benchlib import machine_name  # one definition for every bench script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "bench", "out")
 
@@ -39,19 +41,6 @@ PER_WHAT = {
     "BM_queue_pingpong": "round trip over 2 queues (cap 1)",
     "BM_sleeping_tasks_100k": "spawn/sleep/cancel/join 100k",
 }
-
-
-def machine_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True,
-                             check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-                return f"{os.cpu_count()}-core {model}"
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return f"{os.cpu_count()}-core {platform.processor() or platform.machine()}"
 
 
 def pick_cpu(requested):

@@ -26,19 +26,24 @@ static uint64_t monotonic_ns(void *arg)
 
 static void find_thread_stack(struct tn_sched *s)
 {
+	/* Once per thread: on the main thread glibc answers by parsing
+	 * /proc/self/maps, milliseconds in a DPDK process, and tests and
+	 * fuzzers make a scheduler per case. */
+	static __thread void *bottom;
+	static __thread size_t size;
 	pthread_attr_t attr;
 	void *addr;
-	size_t size;
+	size_t sz;
 
-	s->loop_stack_bottom = NULL;
-	s->loop_stack_size = 0;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-		s->loop_stack_bottom = addr;
-		s->loop_stack_size = size;
+	if (!size && pthread_getattr_np(pthread_self(), &attr) == 0) {
+		if (pthread_attr_getstack(&attr, &addr, &sz) == 0) {
+			bottom = addr;
+			size = sz;
+		}
+		pthread_attr_destroy(&attr);
 	}
-	pthread_attr_destroy(&attr);
+	s->loop_stack_bottom = bottom;
+	s->loop_stack_size = size;
 }
 
 struct tn_sched *tn_sched_create(const struct tn_sched_config *cfg)

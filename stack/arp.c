@@ -369,6 +369,10 @@ void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh)
 		send_request(s, e);
 		e->tries++;
 		set_deadline(s->arp, e, s->now + ARP_RETRY_NS);
+		/* A send from a task arms the retry outside tn_stack_input and
+		 * tn_stack_timers: the loop learns of it from
+		 * tn_stack_next_deadline. */
+		tn__stack_deadline_lower(s, e->deadline);
 	} else {
 		s->st.arp_rate_limited++;
 	}

@@ -17,7 +17,7 @@ static uint16_t cksum_mbuf(const struct rte_mbuf *m)
 {
 	uint16_t sum = 0;
 
-	rte_raw_cksum_mbuf(m, 0, m->pkt_len, &sum);
+	tn__raw_cksum_mbuf(m, 0, m->pkt_len, &sum);
 	return (uint16_t)~sum;
 }
 
@@ -89,7 +89,7 @@ void tn__icmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv
 	uint16_t sum = 0;
 
 	s->st.icmp_rx++;
-	if (len < TN_ICMP_HDR_LEN || rte_raw_cksum_mbuf(m, m->l3_len, len, &sum) < 0 ||
+	if (len < TN_ICMP_HDR_LEN || tn__raw_cksum_mbuf(m, m->l3_len, len, &sum) < 0 ||
 	    sum != 0xffff) {
 		s->st.icmp_bad++;
 		goto drop;

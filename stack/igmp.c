@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "tn_stack_internal.h"
+#include "tn_wire.h"
 
 #define TN_IGMP_GROUPS 64
 
@@ -194,7 +195,7 @@ void tn__igmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv
 
 	(void)ip;
 	s->st.igmp_rx++;
-	if (len < IGMP_LEN || rte_raw_cksum_mbuf(m, m->l3_len, len, &sum) < 0 || sum != 0xffff) {
+	if (len < IGMP_LEN || tn__raw_cksum_mbuf(m, m->l3_len, len, &sum) < 0 || sum != 0xffff) {
 		s->st.igmp_bad++;
 		goto out;
 	}

@@ -218,6 +218,10 @@ uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now)
 	uint64_t a, r, g;
 
 	s->now = now;
+	/* Work a module does here may arm another's timer after that one
+	 * ran (a TCP retransmission needing an ARP request): such calls
+	 * lower s->deadline below what the modules return. */
+	s->deadline = UINT64_MAX;
 	a = tn__arp_timers(s);
 	r = tn__reass_timers(s);
 	g = tn__igmp_timers(s);
@@ -226,7 +230,10 @@ uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now)
 	r = tn__tcp_timers(s);
 	if (r < a)
 		a = r;
-	s->deadline = g < a ? g : a;
+	if (g < a)
+		a = g;
+	if (a < s->deadline)
+		s->deadline = a;
 	return s->deadline;
 }
 

@@ -496,8 +496,8 @@ void tn__tcp_enter_timewait(struct tn_tcp_conn *c)
 
 /* ---- input ---- */
 
-static TN_VECTORIZE uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len,
-				    uint32_t src, uint32_t dst)
+static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint32_t src,
+		       uint32_t dst)
 {
 	struct rte_ipv4_hdr ph = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
@@ -509,7 +509,7 @@ static TN_VECTORIZE uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint
 	uint16_t raw = 0;
 	uint32_t sum;
 
-	rte_raw_cksum_mbuf(m, off, len, &raw);
+	tn__raw_cksum_mbuf(m, off, len, &raw);
 	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(&ph, 0);
 	sum = (sum >> 16) + (sum & 0xffff);
 	return (uint16_t)((sum >> 16) + (sum & 0xffff));

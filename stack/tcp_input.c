@@ -87,14 +87,14 @@ static void process_fin(struct tn_tcp_conn *c);
  * partial ACK). */
 static void retransmit_first(struct tn_tcp_conn *c)
 {
-	uint32_t end = c->sb_seq + c->sndq.bytes, len = 0;
+	uint32_t end = c->sb_seq + c->sndq.bytes, len = 0, smss = tn__tcp_seg_mss(c);
 	uint8_t flags = RTE_TCP_ACK_FLAG;
 
 	if (tn__seq_lt(c->snd_una, end))
 		len = end - c->snd_una;
-	if (len > c->mss)
-		len = c->mss;
-	if ((c->f & TF_FIN_SENT) && c->snd_una + len == c->fin_seq && len < c->mss)
+	if (len > smss)
+		len = smss;
+	if ((c->f & TF_FIN_SENT) && c->snd_una + len == c->fin_seq && len < smss)
 		flags |= RTE_TCP_FIN_FLAG;
 	if (!len && !(flags & RTE_TCP_FIN_FLAG))
 		return;
@@ -573,7 +573,7 @@ static void dup_ack(struct tn_tcp_conn *c)
 	c->fast_retransmits++;
 	s->st.tcp_fast_retransmits++;
 	retransmit_first(c);
-	c->rxt_next = c->snd_una + c->mss;
+	c->rxt_next = c->snd_una + tn__tcp_seg_mss(c);
 	if (!(c->f & TF_SACK))
 		c->cwnd = c->ssthresh + TN_TCP_DUPTHRESH * c->mss;
 	tn__tcp_rexmt_arm(c);
@@ -644,7 +644,11 @@ static int ack_input(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 		return new_ack(c, g) ? ACK_CLOSED : ACK_OK;
 	if (c->f & TF_PERSIST)
 		c->nrexmt = 0; /* the probe was answered: the peer lives */
-	if (c->snd_max != c->snd_una &&
+	/* A duplicate ACK (RFC 5681 2): data outstanding, and an ACK of
+	 * exactly snd_una (an older one is reordered, not news) without
+	 * data, SYN or FIN that leaves the window as it was; or one that
+	 * SACKs new data (RFC 6675 2). */
+	if (c->snd_max != c->snd_una && g->ack == c->snd_una &&
 	    ((g->len == 0 && !(g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) &&
 	      wnd == old_wnd) || sack_news))
 		dup_ack(c);

@@ -11,11 +11,14 @@
  * position, so sending a window is linear, not quadratic.
  *
  * Checksums are computed in software over the pseudo header and the
- * segment, as the UDP path does. */
+ * segment, as the UDP path does (tn__raw_cksum_mbuf: a segment chains
+ * when it outgrows an mbuf, and DPDK 22.11's sum is wrong over chains
+ * with odd-length segments). */
 #include <errno.h>
 #include <string.h>
 
 #include "tn_tcp.h"
+#include "tn_wire.h"
 
 /* ---- the send buffer ---- */
 
@@ -150,7 +153,7 @@ static unsigned syn_opts(uint8_t *o, uint16_t mss, bool sack, bool ts, uint32_t 
 
 /* ---- building a segment ---- */
 
-static TN_VECTORIZE uint16_t l4_cksum(const struct rte_mbuf *m, uint32_t src, uint32_t dst)
+static uint16_t l4_cksum(const struct rte_mbuf *m, uint32_t src, uint32_t dst)
 {
 	struct rte_ipv4_hdr ph = {
 		.version_ihl = RTE_IPV4_VHL_DEF,
@@ -162,7 +165,7 @@ static TN_VECTORIZE uint16_t l4_cksum(const struct rte_mbuf *m, uint32_t src, ui
 	uint16_t raw = 0;
 	uint32_t sum;
 
-	rte_raw_cksum_mbuf(m, 0, m->pkt_len, &raw);
+	tn__raw_cksum_mbuf(m, 0, m->pkt_len, &raw);
 	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(&ph, 0);
 	sum = (sum >> 16) + (sum & 0xffff);
 	sum = (sum >> 16) + (sum & 0xffff);
@@ -201,7 +204,7 @@ static void seg_send(struct tn_stack *s, struct rte_mbuf *m, struct rte_tcp_hdr 
 
 uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 {
-	uint32_t space = tn__tcp_rcv_space(c), edge, wnd, field, sws;
+	uint32_t space = tn__tcp_rcv_space(c), edge, wnd, field, sws, adv;
 	uint8_t ws = c->rcv_wscale;
 
 	if (c->state == TN_TCP_SYN_SENT || c->state == TN_TCP_SYN_RECEIVED) {
@@ -214,9 +217,15 @@ uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 	edge = c->rcv_nxt + space;
 	/* Never move the right edge left (RFC 9293 3.8.6.2.2); move it right
 	 * only by a full segment or half the buffer at a time (receiver SWS
-	 * avoidance, RFC 1122 4.2.3.3). */
+	 * avoidance, RFC 1122 4.2.3.3), unless a reader waits for more bytes
+	 * than the window lets in: nothing is read until they come, so the
+	 * window would stay shut for good (read_exactly and read_until keep
+	 * what they wait for buffered, unlike Linux's MSG_WAITALL, which
+	 * drains the buffer as bytes come). */
 	sws = c->o.rcvbuf / 2 < c->rcv_mss ? c->o.rcvbuf / 2 : c->rcv_mss;
-	if (tn__seq_lt(edge, c->rcv_adv) || (edge - c->rcv_adv) < sws)
+	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	if (tn__seq_lt(edge, c->rcv_adv) ||
+	    ((edge - c->rcv_adv) < sws && tn__tcp_rd_need(c) <= adv))
 		edge = tn__seq_max(c->rcv_adv, c->rcv_nxt);
 	wnd = edge - c->rcv_nxt;
 	/* Round up: rounding down could move the edge left. */
@@ -257,6 +266,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 			optlen = 12;
 		}
 		if ((c->f & TF_SACK) && c->ooo.head && !(flags & RTE_TCP_RST_FLAG)) {
+			/* (As many blocks as fit: tn__tcp_seg_mss counts them.) */
 			struct tn__tcp_sack b[4];
 			unsigned n = tn__tcp_sack_blocks(c, b, optlen ? 3 : 4), i;
 
@@ -373,7 +383,7 @@ void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint3
 			  uint16_t mss, uint8_t wscale, bool sack, uint32_t tsval, uint32_t rcvwnd)
 {
 	uint8_t opt[TN_TCP_MAX_OPT];
-	unsigned optlen = syn_opts(opt, mss, sack, g->has_ts, tsval, g->tsval, g->ws != 0xff,
+	unsigned optlen = syn_opts(opt, mss, sack, g->has_ts, tsval, g->tsval, wscale != 0xff,
 				   wscale);
 	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m = seg_alloc(s, opt, optlen, &th);
@@ -390,6 +400,17 @@ void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint3
 }
 
 /* ---- what to send ---- */
+
+uint32_t tn__tcp_seg_mss(const struct tn_tcp_conn *c)
+{
+	/* c->mss already leaves room for the timestamps every segment
+	 * carries; SACK blocks (NOP, NOP, kind, length, 8 bytes each) come
+	 * and go with out-of-order data, so a full segment shrinks for them
+	 * (Linux's tcp_current_mss), or IPv4 would fragment it. */
+	if (!(c->f & TF_SACK) || !c->ooo.head)
+		return c->mss;
+	return c->mss - (4 + 8 * tn__tcp_sack_count(c, (c->f & TF_TS) ? 3 : 4));
+}
 
 /* Highest SACKed sequence number (snd_una if none). */
 static uint32_t sack_high(const struct tn_tcp_conn *c)
@@ -438,10 +459,10 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 		if (tn__seq_leq(c->sacks[i].end, x))
 			continue;
 		if (tn__seq_lt(x, c->sacks[i].start)) {
-			uint32_t n = c->sacks[i].start - x;
+			uint32_t n = c->sacks[i].start - x, max = tn__tcp_seg_mss(c);
 
 			*seq = x;
-			*len = n > c->mss ? c->mss : n;
+			*len = n > max ? max : n;
 			return true;
 		}
 		x = c->sacks[i].end;
@@ -451,7 +472,7 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 
 void tn__tcp_output(struct tn_tcp_conn *c)
 {
-	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq;
+	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq, smss;
 	bool sent = false, fin, rexmit;
 	uint8_t flags;
 
@@ -508,13 +529,14 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		if (usable > rwnd)
 			usable = rwnd;
 		len = avail < usable ? avail : usable;
-		if (len > c->mss)
-			len = c->mss;
+		smss = tn__tcp_seg_mss(c);
+		if (len > smss)
+			len = smss;
 		fin = (c->f & TF_FIN_QUEUED) && tn__seq_leq(seq, sb_end) && seq + len == sb_end;
 		if (len) {
 			bool all = len == avail;
 
-			if (!(len == c->mss || (all && (!c->o.nagle || flight == 0 || fin)) ||
+			if (!(len == smss || (all && (!c->o.nagle || flight == 0 || fin)) ||
 			      len >= c->max_sndwnd / 2 || tn__seq_lt(seq, c->snd_max)))
 				break; /* Nagle or sender SWS avoidance: wait for an ACK */
 		} else if (!fin) {
@@ -567,17 +589,22 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 
 void tn__tcp_rcvd(struct tn_tcp_conn *c)
 {
-	uint32_t adv, space;
+	uint32_t adv, space, need;
 
 	if (c->state < TN_TCP_ESTABLISHED || c->state == TN_TCP_TIME_WAIT)
 		return;
-	/* The window the peer sees vs what we could announce now: update it
-	 * when that at least doubles it by a segment or more (Linux's
-	 * tcp_cleanup_rbuf rule), so a reader that frees a full buffer
-	 * restarts a sender stopped by a zero window. */
+	/* The window the peer sees vs what we could announce now (no more
+	 * than the window field holds): update it when that at least doubles
+	 * it by a segment or more (Linux's tcp_cleanup_rbuf rule), so a
+	 * reader that frees a full buffer restarts a sender stopped by a zero
+	 * window, and an update never repeats the window the peer has (it
+	 * would look like a duplicate ACK). */
 	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	space = tn__tcp_rcv_space(c);
-	if (space >= adv + c->rcv_mss && space >= 2 * adv) {
+	if (space > (65535u << c->rcv_wscale))
+		space = 65535u << c->rcv_wscale;
+	need = tn__tcp_rd_need(c);
+	if ((space >= adv + c->rcv_mss && space >= 2 * adv) || (need > adv && space > adv)) {
 		c->f |= TF_ACK_NOW;
 		tn__tcp_output(c);
 	}

@@ -300,6 +300,24 @@ bool tn__tcp_ooo_pull(struct tn_tcp_conn *c)
 	return moved;
 }
 
+unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max)
+{
+	const struct rte_mbuf *m;
+	unsigned n = 0;
+	uint32_t end = 0;
+
+	/* The runs of contiguous segments, as tn__tcp_sack_blocks finds them. */
+	for (m = c->ooo.head; m; m = m->next) {
+		if (!n || SEG_SEQ(m) != end) {
+			if (n == max)
+				break;
+			n++;
+		}
+		end = SEG_SEQ(m) + m->data_len;
+	}
+	return n;
+}
+
 unsigned tn__tcp_sack_blocks(const struct tn_tcp_conn *c, struct tn__tcp_sack *b, unsigned max)
 {
 	struct tn__tcp_sack runs[TN_TCP_OOO_MAX_SEGS];

@@ -189,6 +189,21 @@ static void consume(struct tn_tcp_conn *c, void *buf, uint32_t n)
 	tn__tcp_rcvd(c);
 }
 
+/* Awaits more data for a reader that needs want bytes buffered: the
+ * window opens for them if SWS avoidance kept it shut (tn__tcp_rcvd). */
+static int wait_data(struct tn_tcp_conn *c, uint32_t want)
+{
+	int err;
+
+	c->rd_want = want;
+	sync_now(c->s);
+	tn__tcp_rcvd(c);
+	err = wait_on(&c->rq);
+	if (err != -EBADF) /* (-EBADF: c may be gone) */
+		c->rd_want = 0;
+	return err;
+}
+
 /* No more bytes will come: EOF (the peer's FIN) or an error. */
 static bool rcv_done(const struct tn_tcp_conn *c)
 {
@@ -238,7 +253,7 @@ ssize_t tn_tcp_read_exactly(struct tn_tcp_conn *c, void *buf, size_t len)
 			consume(c, buf, n);
 			return n;
 		}
-		if ((err = wait_on(&c->rq)) < 0)
+		if ((err = wait_data(c, (uint32_t)len)) < 0)
 			return err;
 	}
 }
@@ -304,7 +319,7 @@ ssize_t tn_tcp_read_until(struct tn_tcp_conn *c, void *buf, size_t len, const vo
 			consume(c, buf, n);
 			return n;
 		}
-		if ((err = wait_on(&c->rq)) < 0)
+		if ((err = wait_data(c, c->rcvq.bytes + 1)) < 0)
 			return err;
 	}
 }
@@ -462,15 +477,19 @@ int tn_tcp_send_mbuf(struct tn_tcp_conn *c, struct rte_mbuf *m)
 
 int tn_tcp_drain(struct tn_tcp_conn *c)
 {
+	uint32_t end;
 	int err;
 
 	if ((err = tn__udp_await_enter()) < 0)
 		return err;
-	while (c->sndq.bytes) {
-		if (c->err)
-			return c->err;
+	if (!c->sndq.bytes)
+		return c->state == TN_TCP_CLOSED ? c->err : 0;
+	/* Up to the last byte written.  A connection that dies frees its
+	 * send queue, so the test is snd_una's progress, not the queue. */
+	end = c->sb_seq + c->sndq.bytes;
+	while (tn__seq_lt(c->snd_una, end)) {
 		if (c->state == TN_TCP_CLOSED)
-			return -EPIPE;
+			return c->err ? c->err : -EPIPE;
 		c->wr_need = 0; /* any ACK is news to drain... */
 		if ((err = wait_on(&c->wq)) < 0)
 			return err;

@@ -136,12 +136,20 @@ void tn__tcp_rexmt_arm_data(struct tn_tcp_conn *c)
 	tn__tcp_timer_update(c);
 }
 
+/* A zero-window probe: an old sequence number, so the peer answers
+ * with an ACK carrying its window (Linux's form). */
+static void zwp_send(struct tn_tcp_conn *c)
+{
+	c->s->st.tcp_zwp++;
+	tn__tcp_xmit(c, c->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
+}
+
 /* The probe (RFC 8985 7.3): a new segment if the windows allow one,
  * else the last segment again; then the RTO. */
 static void tlp_fire(struct tn_tcp_conn *c)
 {
 	struct tn_stack *s = c->s;
-	uint32_t end = c->sb_seq + c->sndq.bytes, avail, rwnd, len, seq;
+	uint32_t end = c->sb_seq + c->sndq.bytes, avail, rwnd, len, seq, smss = tn__tcp_seg_mss(c);
 	uint8_t flags = RTE_TCP_ACK_FLAG;
 
 	s->st.tcp_tlp++;
@@ -149,7 +157,7 @@ static void tlp_fire(struct tn_tcp_conn *c)
 	avail = tn__seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
 	rwnd = tn__seq_gt(c->snd_una + c->snd_wnd, c->snd_nxt) ? c->snd_una + c->snd_wnd - c->snd_nxt
 								 : 0;
-	len = avail < c->mss ? avail : c->mss;
+	len = avail < smss ? avail : smss;
 	if (len && len <= rwnd && c->snd_nxt == c->snd_max) {
 		if (tn__tcp_xmit(c, c->snd_nxt, len, flags | RTE_TCP_PSH_FLAG) == 0) {
 			c->snd_nxt += len;
@@ -160,8 +168,8 @@ static void tlp_fire(struct tn_tcp_conn *c)
 		uint32_t data_end = (c->f & TF_FIN_SENT) ? c->fin_seq : c->snd_max;
 
 		len = data_end - c->snd_una;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > smss)
+			len = smss;
 		seq = data_end - len;
 		if ((c->f & TF_FIN_SENT) && tn__seq_lt(c->snd_una, c->snd_max))
 			flags |= RTE_TCP_FIN_FLAG;
@@ -207,8 +215,13 @@ void tn__tcp_idle_arm(struct tn_tcp_conn *c)
 		c->idle_at = now + 2 * TN_TCP_MSL_NS;
 		break;
 	case TN_TCP_FIN_WAIT_2:
-		c->idle_at = (c->f & TF_USER) ? 0 : now + TN_TCP_FIN2_NS;
-		break;
+		if (!(c->f & TF_USER)) {
+			c->idle_at = now + TN_TCP_FIN2_NS;
+			break;
+		}
+		/* Held after shutdown: the peer may vanish before its FIN, so
+		 * keepalive probes here too (as Linux's). */
+		/* fall through */
 	case TN_TCP_ESTABLISHED:
 	case TN_TCP_CLOSE_WAIT:
 		c->idle_at = c->o.keepalive ? c->last_rx + (c->ka_probes ? c->o.ka_intvl_ns
@@ -257,10 +270,10 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 			/* The window is open but too small for SWS avoidance:
 			 * the override (RFC 1122 4.2.3.4) sends what fits. */
 			uint32_t avail = c->sb_seq + c->sndq.bytes - c->snd_nxt;
-			uint32_t len = usable < avail ? usable : avail;
+			uint32_t len = usable < avail ? usable : avail, smss = tn__tcp_seg_mss(c);
 
-			if (len > c->mss)
-				len = c->mss;
+			if (len > smss)
+				len = smss;
 			if (len && tn__tcp_xmit(c, c->snd_nxt, len, RTE_TCP_ACK_FLAG) == 0) {
 				c->snd_nxt += len;
 				c->bytes_sent += len;
@@ -270,10 +283,7 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 				return false;
 			}
 		}
-		/* A zero-window probe: an old sequence number, so the peer
-		 * answers with an ACK carrying its window (Linux's form). */
-		s->st.tcp_zwp++;
-		tn__tcp_xmit(c, c->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
+		zwp_send(c);
 		c->nrexmt++;
 		if (c->backoff < 30)
 			c->backoff++;
@@ -327,8 +337,18 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 	c->snd_nxt = c->snd_una;
 	c->rexmt_at = 0;
 	tn__tcp_output(c);
-	if (!c->rexmt_at)
-		tn__tcp_rexmt_arm(c);
+	if (!c->rexmt_at) {
+		if (!c->snd_wnd && c->snd_nxt == c->snd_una) {
+			/* The peer's window is shut, so nothing could go: probe
+			 * it from now on (RFC 9293 3.8.6.1; BSD too turns to the
+			 * persist timer).  Answered probes keep the connection;
+			 * the window that opens gets the data again from snd_una. */
+			zwp_send(c);
+			tn__tcp_persist_arm(c);
+		} else {
+			tn__tcp_rexmt_arm(c);
+		}
+	}
 	return false;
 }
 
@@ -342,15 +362,27 @@ static bool idle_fire(struct tn_tcp_conn *c)
 		tn__tcp_close_conn(c, 0);
 		return true;
 	case TN_TCP_FIN_WAIT_2:
-		/* Orphaned too long: Linux resets it. */
-		tn__tcp_send_rst(c);
-		s->st.tcp_aborts++;
-		tn__tcp_close_conn(c, -ETIMEDOUT);
-		return true;
+		if (!(c->f & TF_USER)) {
+			/* Orphaned too long: Linux resets it. */
+			tn__tcp_send_rst(c);
+			s->st.tcp_aborts++;
+			tn__tcp_close_conn(c, -ETIMEDOUT);
+			return true;
+		}
+		/* Held: keepalive, as in ESTABLISHED. */
+		/* fall through */
 	case TN_TCP_ESTABLISHED:
 	case TN_TCP_CLOSE_WAIT:
 		if (!c->o.keepalive)
 			return false;
+		if (tn__tcp_flight(c) || c->sndq.bytes) {
+			/* Data in flight, or waiting on a shut window: the
+			 * retransmission or persist timer owns the connection and
+			 * its limit (Linux's keepalive timer does the same). */
+			c->idle_at = s->now + c->o.ka_idle_ns;
+			tn__tcp_timer_update(c);
+			return false;
+		}
 		if (s->now < c->last_rx + (c->ka_probes ? c->o.ka_intvl_ns : c->o.ka_idle_ns)) {
 			tn__tcp_idle_arm(c); /* traffic since: not idle yet */
 			return false;

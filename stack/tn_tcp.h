@@ -56,20 +56,6 @@ static inline uint32_t tn__seq_min(uint32_t a, uint32_t b) { return tn__seq_lt(a
 #define TN_TCP_PAWS_IDLE_NS (24ull * 86400 * 1000000000) /* RFC 7323 5.5 */
 #define TN_TCP_DUPTHRESH 3
 
-/* For the checksum functions (tcp.c, tcp_output.c): at -O2 GCC
- * vectorizes only loops that need no scalar epilogue, which leaves
- * DPDK's checksum loop (inlined there) at two bytes per iteration.  With
- * the dynamic cost model (-O3's) it is SSE2 code: 0.73 instructions per
- * byte instead of 2.65 (callgrind, full segments), where the two sums
- * (sender's, receiver's) had been 3/4 of the stack's instructions in a
- * bulk transfer.  Clang keeps the loop scalar either way.  (udp.c on
- * h-echobench has the same definition.) */
-#if defined(__GNUC__) && !defined(__clang__)
-#define TN_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
-#else
-#define TN_VECTORIZE
-#endif
-
 /* Flag bits of struct tn_tcp_conn.f. */
 enum {
 	TF_USER = 1 << 0,        /* a handle exists (not closed or never accepted) */
@@ -216,6 +202,7 @@ struct tn_tcp_conn {
 	struct tn__tcp_q rcvq;            /* in order, unread */
 	struct tn__tcp_q ooo;             /* out of order, sorted, seq in hash.usr */
 	uint32_t read_scan;               /* tn_tcp_read_until: bytes already searched */
+	uint32_t rd_want;                 /* rcvq bytes a waiting reader needs (0: none) */
 
 	uint64_t last_tx, last_rx;        /* ns: idle restart, keepalive */
 	int err;                          /* the connection's error (0 / -errno) */
@@ -261,6 +248,12 @@ struct tn_tcp {
 static inline uint32_t tn__tcp_flight(const struct tn_tcp_conn *c)
 {
 	return c->snd_max - c->snd_una;
+}
+
+/* Bytes a waiting reader needs beyond those buffered (0: none waits). */
+static inline uint32_t tn__tcp_rd_need(const struct tn_tcp_conn *c)
+{
+	return c->rd_want > c->rcvq.bytes ? c->rd_want - c->rcvq.bytes : 0;
 }
 
 static inline bool tn__tcp_synchronized(const struct tn_tcp_conn *c)
@@ -325,6 +318,8 @@ bool tn__tcp_ooo_pull(struct tn_tcp_conn *c);
 uint32_t tn__tcp_rcv_space(const struct tn_tcp_conn *c);
 /* The SACK blocks to send (most recent first); returns how many. */
 unsigned tn__tcp_sack_blocks(const struct tn_tcp_conn *c, struct tn__tcp_sack *b, unsigned max);
+/* How many blocks tn__tcp_sack_blocks(c, b, max) returns. */
+unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max);
 void tn__tcp_q_free(struct tn__tcp_q *q);
 /* Appends every segment of chain m (empty ones freed). */
 void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m);
@@ -336,6 +331,9 @@ void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t
 /* ---- tcp_output.c ---- */
 /* Sends what the state, windows, Nagle and pending ACK call for. */
 void tn__tcp_output(struct tn_tcp_conn *c);
+/* The payload of a full-sized segment now: the MSS less the SACK blocks
+ * a segment carries while out-of-order data waits (RFC 6691). */
+uint32_t tn__tcp_seg_mss(const struct tn_tcp_conn *c);
 /* One segment: seq, len bytes of the send buffer from seq, flags.  0 or
  * -ENOBUFS. */
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags);
@@ -347,7 +345,8 @@ void tn__tcp_send_ack_limited(struct tn_tcp_conn *c, bool chal);
 void tn__tcp_send_rst(struct tn_tcp_conn *c);
 /* RST answering segment g that has no connection (RFC 9293 3.10.7.1). */
 void tn__tcp_reply_rst(struct tn_stack *s, const struct tn__tcp_seg *g);
-/* A SYN-ACK for a stateless (cookie) answer. */
+/* A SYN-ACK for a stateless (cookie) answer; wscale 0xff: no window
+ * scale option (scaling declined). */
 void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint32_t iss,
 			  uint16_t mss, uint8_t wscale, bool sack, uint32_t tsval, uint32_t rcvwnd);
 /* Appends len bytes to the send buffer (coalescing into the tail);
@@ -359,8 +358,9 @@ uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c);
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
 /* The receive window field for the next segment (scaled), updating rcv_adv. */
 uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c);
-/* After the application read: a window update if the window grew enough
- * (receiver SWS avoidance, RFC 1122 4.2.3.3). */
+/* After the application read, or when a reader starts waiting: a window
+ * update if the window grew enough (receiver SWS avoidance, RFC 1122
+ * 4.2.3.3) or now lets in what the waiting reader needs. */
 void tn__tcp_rcvd(struct tn_tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */

@@ -96,6 +96,13 @@ struct tn__icmp_err_view {
  * quoted IPv4 header or the 8 bytes after it are truncated or invalid. */
 int tn__icmp_err_parse(const void *p, uint32_t len, struct tn__icmp_err_view *v);
 
+/* rte_raw_cksum_mbuf (same contract: the raw one's-complement sum of len
+ * bytes of m from off into *cksum; 0, or -1 past the packet), correct for
+ * chains with odd-length segments: DPDK 22.11's byte-swaps the next
+ * segment's sum after truncating it to 16 bits, losing its carries, so
+ * a good checksum looked bad (and a sent one came out wrong). */
+int tn__raw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *cksum);
+
 #pragma GCC visibility pop
 
 #endif

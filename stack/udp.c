@@ -90,7 +90,7 @@ static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uin
 	uint16_t raw = 0;
 	uint32_t sum;
 
-	rte_raw_cksum_mbuf(m, off, len, &raw);
+	tn__raw_cksum_mbuf(m, off, len, &raw);
 	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(&ph, 0);
 	sum = (sum >> 16) + (sum & 0xffff);
 	return (uint16_t)((sum >> 16) + (sum & 0xffff));

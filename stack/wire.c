@@ -130,3 +130,37 @@ int tn__icmp_err_parse(const void *p, uint32_t len, struct tn__icmp_err_view *v)
 	memcpy(v->l4, b + TN_ICMP_HDR_LEN + ihl, 8);
 	return 0;
 }
+
+/* At -O2, GCC vectorizes only loops that need no scalar epilogue (its
+ * "very cheap" cost model), which leaves DPDK's checksum loop, inlined
+ * here, at two bytes per iteration, and every UDP and TCP segment is
+ * summed twice (sender, receiver).  With the dynamic cost model (-O3's)
+ * it becomes SSE2 code: 1.5x as fast for a 72-byte datagram, 3x for
+ * 1,472 bytes (callgrind: 274 -> 162 instructions per 72-byte UDP
+ * datagram).  Clang (the fuzzer's build) keeps the loop scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#endif
+int tn__raw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *cksum)
+{
+	uint32_t sum = 0, done = 0;
+
+	if (off + len > m->pkt_len)
+		return -1;
+	for (; off >= m->data_len && m->next; m = m->next)
+		off -= m->data_len;
+	while (done < len) {
+		uint32_t k = m->data_len - off < len - done ? m->data_len - off : len - done;
+		uint16_t t = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), k, 0));
+
+		/* After an odd number of bytes this segment's words straddle
+		 * the sum's: swap its (folded) sum. */
+		sum += done & 1 ? rte_bswap16(t) : t;
+		done += k;
+		off = 0;
+		m = m->next;
+	}
+	*cksum = __rte_raw_cksum_reduce(sum);
+	return 0;
+}

@@ -119,6 +119,29 @@ static unsigned build_opts(const struct ts_seg *g, uint8_t *o)
 	return n;
 }
 
+/* The frame in m as a chain of seg-byte mbufs, as a scattering NIC
+ * delivers it; frees m. */
+static struct rte_mbuf *split(struct rte_mbuf *m, uint32_t seg)
+{
+	struct rte_mbuf *head = NULL;
+	uint32_t off;
+
+	for (off = 0; off < m->pkt_len; off += seg) {
+		uint32_t k = m->pkt_len - off < seg ? m->pkt_len - off : seg;
+		struct rte_mbuf *x = rte_pktmbuf_alloc(st_pool);
+
+		assert_non_null(x);
+		memcpy(rte_pktmbuf_append(x, (uint16_t)k), rte_pktmbuf_mtod_offset(m, uint8_t *, off),
+		       k);
+		if (head)
+			assert_int_equal(rte_pktmbuf_chain(head, x), 0);
+		else
+			head = x;
+	}
+	rte_pktmbuf_free(m);
+	return head;
+}
+
 void ts_inject(struct tn_stack *s, const struct ts_seg *g)
 {
 	static uint8_t b[RTE_MBUF_DEFAULT_DATAROOM];
@@ -131,6 +154,7 @@ void ts_inject(struct tn_stack *s, const struct ts_seg *g)
 		.dst_addr = ST_IP_US,
 	};
 	unsigned optlen = build_opts(g, b + 20), hl = 20 + optlen;
+	struct rte_mbuf *m;
 
 	assert_true(hl + g->len <= 1500 - 20); /* one frame: no jumbo here */
 	memset(th, 0, 20);
@@ -147,7 +171,10 @@ void ts_inject(struct tn_stack *s, const struct ts_seg *g)
 	th->cksum = rte_ipv4_udptcp_cksum(&ph, th);
 	if (g->bad_csum)
 		th->cksum ^= 0x0101;
-	st_feed(s, st_ipv4(&ip, b, hl + g->len));
+	m = st_ipv4(&ip, b, hl + g->len);
+	if (g->rx_seg)
+		m = split(m, g->rx_seg);
+	st_feed(s, m);
 }
 
 /* ---- parsing ---- */
@@ -265,6 +292,7 @@ static void peer_seg(const struct ts_peer *p, struct ts_seg *g, uint8_t flags, u
 	g->data = ts_pl + (p->seq - p->iss - 1) % (sizeof(ts_pl) / 2);
 	g->sport = p->port;
 	g->dport = p->our_port;
+	g->rx_seg = p->rx_seg;
 	if (p->ts) {
 		g->ts = true;
 		g->tsval = p->tsval;

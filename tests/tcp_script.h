@@ -45,6 +45,7 @@ struct ts_seg {
 	const uint8_t *opt;      /* raw options instead (length a multiple of 4) */
 	unsigned optlen;
 	bool bad_csum;
+	uint32_t rx_seg;         /* injected as a chain of rx_seg-byte mbufs (0: one) */
 	/* Received only. */
 	unsigned hlen;           /* TCP header with options */
 	uint8_t opt_kinds[16];   /* option kinds in order (NOP 1 included) */
@@ -64,6 +65,7 @@ struct ts_peer {
 	bool ts, sack;           /* the peer uses timestamps / SACK */
 	uint32_t tsval;          /* the peer's timestamp clock */
 	uint32_t their_ts;       /* the last TSval the stack sent (echoed) */
+	uint32_t rx_seg;         /* its segments arrive in chains of rx_seg-byte mbufs */
 	struct tn_tcp_conn *c;   /* the stack's handle */
 };
 

@@ -837,6 +837,97 @@ static void test_fast_retransmit_newreno(void **state)
 	finish(s, &p);
 }
 
+/* Only duplicate ACKs in RFC 5681's sense count toward fast
+ * retransmit: data outstanding, and an ACK of exactly snd_una without
+ * data, SYN or FIN that keeps the window.  Reordered older ACKs, and
+ * ACKs that carry data or change the window, say nothing of a loss. */
+static void test_dupack_criteria(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	uint32_t a0, i;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 4 * M);
+	for (i = 0; i < 4; i++)
+		ts_recv(s, &p, i == 3 ? TH_ACK | TH_PSH : TH_ACK, M);
+	/* Two segments acknowledged, then three older ACKs (reordered):
+	 * with two segments out, one duplicate would be enough (early
+	 * retransmit). */
+	p.ack = a0 + 2 * M;
+	ts_send(s, &p, TH_ACK, 0);
+	p.ack = a0 + M;
+	for (i = 0; i < 3; i++)
+		ts_send(s, &p, TH_ACK, 0);
+	ts_expect_none(s);
+	/* ACKs of snd_una with data, or with a new window. */
+	p.ack = a0 + 2 * M;
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	for (i = 0; i < 3; i++) {
+		p.win -= 1000;
+		ts_send(s, &p, TH_ACK, 0);
+	}
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).fast_retransmits, 0);
+	/* A duplicate. */
+	ts_send(s, &p, TH_ACK, 0);
+	ts_expect(s, TH_ACK, a0 + 2 * M, p.seq, M);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	finish(s, &p);
+}
+
+/* While out-of-order data waits, our segments carry SACK blocks, and a
+ * full-sized one carries that much less data (RFC 6691: the MSS counts
+ * data only), so it still fits the MTU unfragmented. */
+static void test_sack_blocks_shrink_segments(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg *o;
+	uint32_t base;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	base = p.seq;
+	p.seq = base + 1000;
+	ts_send(s, &p, TH_ACK, 500); /* [1000, 1500): one SACK block */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base;
+	ts_write(p.c, 0, 3000);
+	o = ts_recv(s, &p, TH_ACK, 1448 - 12);
+	assert_int_equal(o->nsack, 1);
+	assert_int_equal(20 + o->hlen + o->len, 1500);
+	ts_recv(s, &p, TH_ACK, 1448 - 12);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 3000 - 2 * (1448 - 12));
+	assert_int_equal(st_stats(s).ip_frag_tx, 0);
+	/* Two blocks: 8 bytes less again. */
+	p.seq = base + 2000;
+	ts_send(s, &p, TH_ACK, 100);
+	ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	p.seq = base;
+	ts_write(p.c, 3000, 1448);
+	o = ts_recv(s, &p, TH_ACK, 1448 - 20);
+	assert_int_equal(o->nsack, 2);
+	assert_int_equal(20 + o->hlen + o->len, 1500);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 20);
+	/* The holes filled: full segments again. */
+	ts_send(s, &p, TH_ACK, 1000);
+	ts_expect(s, TH_ACK, TS_ANY, base + 1500, 0);
+	p.seq = base + 1500;
+	ts_send(s, &p, TH_ACK, 500);
+	ts_expect(s, TH_ACK, TS_ANY, base + 2100, 0);
+	p.seq = base + 2100;
+	ts_write(p.c, 4448, 1449);
+	o = ts_recv(s, &p, TH_ACK, 1448);
+	assert_int_equal(o->nsack, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 1);
+	finish(s, &p);
+}
+
 /* SACK (RFC 6675): segments 0, 2 and 3 lost.  Recovery starts when
  * more than two segments' worth above the first hole are SACKed (3.
  * IsLost), and the holes go at once as the pipe allows. */
@@ -994,6 +1085,51 @@ static void test_zero_window_probe(void **state)
 	finish(s, &p);
 }
 
+/* The peer shuts its window with data in flight (a reordered older
+ * ACK can do that too): the retransmission timeout finds nothing it may
+ * send and probes the window instead; answered probes keep the
+ * connection past its retries, and the window that opens gets the data
+ * again from snd_una. */
+static void test_zero_window_in_flight(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .retries = 3 };
+	struct ts_peer p = { .ts = true };
+	struct ts_seg g;
+	uint32_t a0, i, probes = 0;
+	const uint32_t M = 1448;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 2 * M);
+	ts_recv(s, &p, TH_ACK, M);
+	ts_recv(s, &p, TH_ACK | TH_PSH, M);
+	p.win = 0;
+	p.ack = a0;
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).snd_wnd, 0);
+	/* 10 s: probes at 0.2, 0.6, 1.4, 3 and 6.2 s, each answered. */
+	for (i = 0; i < 100; i++) {
+		ts_advance(s, 100 * TS_MS);
+		while (ts_pop(s, &g)) {
+			assert_int_equal(g.seq, a0 - 1);
+			assert_int_equal(g.len, 0);
+			probes++;
+			ts_send(s, &p, TH_ACK, 0);
+		}
+	}
+	assert_int_equal(probes, 5);
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	p.win = 65535;
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK, M); /* the loss window: one segment */
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_recv(s, &p, TH_ACK | TH_PSH, M);
+	finish(s, &p);
+}
+
 /* Keepalive: probes after the idle time, each interval; answered, the
  * connection lives; unanswered ka_cnt times, it ends. */
 static void test_keepalive(void **state)
@@ -1026,6 +1162,78 @@ static void test_keepalive(void **state)
 	finish(s, &p);
 }
 
+
+/* Keepalive leaves a connection with data in flight alone: the
+ * retransmission timer owns it (and its limit), so an outage longer
+ * than the keepalive's idle time and probes does not end it; once the
+ * data is acknowledged, keepalive takes over again. */
+static void test_keepalive_busy(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = 10 * ST_SEC,
+				 .ka_intvl_ns = ST_SEC, .ka_cnt = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_seg g;
+	unsigned i, rexmits = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	/* 20 s of silence: retransmissions of the data only, no probe. */
+	for (i = 0; i < 200; i++) {
+		ts_advance(s, 100 * TS_MS);
+		while (ts_pop(s, &g)) {
+			assert_int_equal(g.seq, p.ack - 100);
+			assert_int_equal(g.len, 100);
+			rexmits++;
+		}
+	}
+	assert_int_equal(rexmits, 6); /* at 0.2, 0.6, 1.4, 3, 6.2, 12.6 s */
+	assert_int_equal(info(p.c).state, TN_TCP_ESTABLISHED);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).unacked, 0);
+	ts_advance(s, 10 * ST_SEC - 100 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, 100 * TS_MS);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	finish(s, &p);
+}
+
+/* After shutdown the connection waits in FIN-WAIT-2 for the peer's FIN;
+ * with keepalive on it probes there too, so a reader learns that the
+ * peer vanished. */
+static void test_keepalive_fin_wait_2(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .keepalive = true, .ka_idle_ns = 10 * ST_SEC,
+				 .ka_intvl_ns = ST_SEC, .ka_cnt = 2 };
+	struct ts_peer p = { .ts = true };
+	struct ts_op rd;
+	uint8_t buf[4];
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(tn_tcp_shutdown(p.c), 0);
+	ts_recv(s, &p, TH_ACK | TH_FIN, 0);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_FIN_WAIT_2);
+	ts_op_read(&rd, p.c, buf, sizeof(buf));
+	ts_advance(s, 10 * ST_SEC - TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_send(s, &p, TH_ACK, 0); /* answered */
+	ts_advance(s, 10 * ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	ts_advance(s, ST_SEC);
+	ts_expect(s, TH_ACK, p.ack - 1, p.seq, 0);
+	assert_false(ts_op_done(&rd));
+	ts_advance(s, ST_SEC);
+	ts_expect_none(s);
+	assert_int_equal(ts_op_wait(&rd), -ETIMEDOUT);
+	finish(s, &p);
+}
 
 /* ---- defences ---- */
 
@@ -1393,6 +1601,38 @@ static void test_syn_cookies(void **state)
 	assert_int_equal(i.snd_wnd, 1000u << 7);
 	assert_int_equal(i.bytes_received, 5);
 	tn_tcp_abort(acc.out);
+	st_drain(s); /* (its ACK and RST) */
+	/* Window scaling offered without timestamps: the cookie has nowhere
+	 * to keep the peer's scale, so the SYN-ACK declines scaling (no
+	 * option, not a scale of 255) and neither end scales. */
+	memset(&g, 0, sizeof(g));
+	g.ws = 7;
+	g.mss = 1460;
+	g.flags = TH_SYN;
+	g.seq = 9000;
+	g.win = 65535;
+	g.dport = LPORT;
+	g.sport = 4002;
+	ts_inject(s, &g);
+	o = ts_expect(s, TH_SYN | TH_ACK, TS_ANY, 9001, 0);
+	assert_int_equal(st_stats(s).tcp_syncookies_sent, 2);
+	assert_int_equal(o->ws, -1);
+	assert_false(o->ts);
+	cookie = o->seq;
+	g.ws = -1;
+	g.mss = 0;
+	g.flags = TH_ACK;
+	g.seq = 9001;
+	g.ack = cookie + 1;
+	g.win = 1000;
+	ts_inject(s, &g);
+	ts_op_accept(&acc, l);
+	assert_int_equal(ts_op_wait(&acc), 0);
+	i = info(acc.out);
+	assert_int_equal(i.snd_wscale, 0);
+	assert_int_equal(i.rcv_wscale, 0);
+	assert_int_equal(i.snd_wnd, 1000);
+	tn_tcp_abort(acc.out);
 	tn_tcp_listener_close(l);
 	finish(s, NULL);
 }
@@ -1428,6 +1668,25 @@ static void test_receive_window(void **state)
 	ts_read_check(p.c, 0, 4096);
 	r = ts_recv(s, &p, TH_ACK, 0);
 	assert_int_equal(r->win, 4096);
+	finish(s, &p);
+}
+
+/* Without window scaling a large buffer's window is 65,535 whatever the
+ * reader frees: reading sends no window update, which would repeat the
+ * window the peer has and look like a duplicate ACK to it. */
+static void test_window_update_unscaled(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rcvbuf = 1 << 20 };
+	struct ts_peer p = { .ts = true, .ws = -1 };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 65535);
+	ts_read_check(p.c, 0, 2896);
+	ts_expect_none(s);
 	finish(s, &p);
 }
 
@@ -1544,6 +1803,41 @@ static void test_bad_segments(void **state)
 	assert_int_equal(st_stats(s).tcp_bad_len, 3);
 	assert_int_equal(st_stats(s).tcp_rx, 3);
 	finish(s, NULL);
+}
+
+/* Checksums over chains with odd-length mbufs, received (a scattering
+ * NIC's chains) and sent (a segment longer than the pool's mbufs):
+ * DPDK 22.11's rte_raw_cksum_mbuf got them wrong, so good segments were
+ * dropped as corrupt and sent ones went out corrupt. */
+static void test_chained_checksums(void **state)
+{
+	static struct rte_mempool *odd;
+	struct tn_stack_config cfg;
+	struct tn_stack *s;
+	struct ts_peer p = { .ts = true, .rx_seg = 127 };
+	struct ts_seg *o;
+
+	(void)state;
+	if (!odd)
+		odd = rte_pktmbuf_pool_create("st_pool_odd", 511, 0, 0, RTE_PKTMBUF_HEADROOM + 1001,
+					      SOCKET_ID_ANY);
+	assert_non_null(odd);
+	st_default_cfg(&cfg);
+	cfg.mp = odd;
+	s = ts_stack(&cfg);
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	/* In: 1,000 bytes of data in 127-byte mbufs. */
+	ts_send(s, &p, TH_ACK | TH_PSH, 1000);
+	assert_int_equal(st_stats(s).tcp_bad_csum, 0);
+	assert_int_equal(info(p.c).bytes_received, 1000);
+	/* Out: a full segment in mbufs of 1,001 bytes (ts_pop checks the
+	 * checksum). */
+	ts_write(p.c, 0, 1448);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 1448);
+	assert_memory_equal(o->payload, ts_pl, 1448);
+	ts_read_check(p.c, 0, 1000);
+	finish(s, &p);
+	assert_int_equal(rte_mempool_avail_count(odd), 511);
 }
 
 static void test_listen_errors(void **state)
@@ -1679,6 +1973,28 @@ static void test_co_backpressure_drain(void **state)
 	finish(s, &p);
 }
 
+/* A connection that dies under tn_tcp_drain: the drain reports why (its
+ * bytes were never acknowledged), and so does a drain after. */
+static void test_co_drain_dies(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_op d;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_op_drain(&d, p.c);
+	assert_false(ts_op_done(&d));
+	ts_send(s, &p, TH_RST, 0);
+	assert_int_equal(ts_op_wait(&d), -ECONNRESET);
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSED);
+	ts_op_drain(&d, p.c);
+	assert_int_equal(ts_op_wait(&d), -ECONNRESET);
+	finish(s, &p);
+}
+
 static intptr_t read_until_task(void *arg)
 {
 	struct co_args *a = arg;
@@ -1763,6 +2079,95 @@ static void test_co_read_until_exactly(void **state)
 	assert_int_equal(a.buf[0], 'U');
 	assert_int_equal(co_run(read_until_task, &a, true), 0);
 	st_drain(s);
+	finish(s, &p);
+}
+
+struct big_read {
+	struct tn_tcp_conn *c;
+	size_t len;
+	ssize_t r;
+	uint8_t buf[4096];
+};
+
+static intptr_t big_exactly_task(void *arg)
+{
+	struct big_read *a = arg;
+
+	a->r = tn_tcp_read_exactly(a->c, a->buf, a->len);
+	return 0;
+}
+
+static intptr_t big_until_task(void *arg)
+{
+	struct big_read *a = arg;
+
+	a->r = tn_tcp_read_until(a->c, a->buf, a->len, "ZZZZ", 4); /* (never in ts_pl) */
+	return 0;
+}
+
+/* A reader waiting for more than the window lets in: receiver SWS
+ * avoidance would keep a window below a segment shut, and as the
+ * reader consumes nothing until its bytes are all there, shut for good
+ * (the peer probing a zero window forever).  The window opens for what
+ * the reader needs, with an update as it starts to wait. */
+static void test_co_read_opens_window(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rcvbuf = 4096 };
+	struct ts_peer p = { .ts = true };
+	static struct big_read a;
+	struct tn_future *fu;
+	struct tn_task *t;
+	struct ts_seg *r, g;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	/* The buffer full, 1,000 bytes read: the window stays shut (SWS). */
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 1200);
+	ts_send(s, &p, TH_ACK, 1200);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 0);
+	ts_read_check(p.c, 0, 1000);
+	ts_expect_none(s);
+	/* read_exactly(3,500) with 3,096 buffered: an update for 1,000. */
+	a.c = p.c;
+	a.len = 3500;
+	fu = tn_task_join(tn_task_spawn(big_exactly_task, &a));
+	ts_settle();
+	assert_false(tn_future_done(fu));
+	r = ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(r->win, 1000);
+	ts_send(s, &p, TH_ACK | TH_PSH, 1000);
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 0);
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.r, 3500);
+	assert_memory_equal(a.buf, ts_pl + 1000, 3500);
+	/* 596 bytes left: the peer fills the buffer again, 1,000 are read. */
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 3500);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_send(s, &p, TH_ACK, 604);
+	while (ts_pop(s, &g))
+		;
+	assert_int_equal(g.ack, p.seq);
+	assert_int_equal(g.win, 0);
+	ts_read_check(p.c, 4500, 1000);
+	ts_expect_none(s);
+	/* read_until with 3,096 bytes and no delimiter: the window opens. */
+	a.len = 4096;
+	t = tn_task_spawn(big_until_task, &a);
+	fu = tn_task_join(t);
+	ts_settle();
+	assert_false(tn_future_done(fu));
+	assert_int_equal(ts_recv(s, &p, TH_ACK, 0)->win, 1000);
+	tn_task_cancel(t);
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.r, -ECANCELED);
 	finish(s, &p);
 }
 
@@ -2177,11 +2582,16 @@ int main(void)
 		T(test_rto_gives_up),
 		T(test_syn_retries),
 		T(test_fast_retransmit_newreno),
+		T(test_dupack_criteria),
+		T(test_sack_blocks_shrink_segments),
 		T(test_sack_recovery),
 		T(test_tail_loss_probe),
 		T(test_early_retransmit),
 		T(test_zero_window_probe),
+		T(test_zero_window_in_flight),
 		T(test_keepalive),
+		T(test_keepalive_busy),
+		T(test_keepalive_fin_wait_2),
 		T(test_rfc5961_syn_and_ack),
 		T(test_paws),
 		T(test_ooo_bound),
@@ -2191,14 +2601,18 @@ int main(void)
 		T(test_isn),
 		T(test_syn_cookies),
 		T(test_receive_window),
+		T(test_window_update_unscaled),
 		T(test_send_window),
 		T(test_window_shrink),
 		T(test_bad_segments),
+		T(test_chained_checksums),
 		T(test_listen_errors),
 		T(test_co_read_cancel),
 		T(test_co_connect_timeout),
 		T(test_co_backpressure_drain),
+		T(test_co_drain_dies),
 		T(test_co_read_until_exactly),
+		T(test_co_read_opens_window),
 		T(test_zero_copy),
 		T(test_co_close_wakes),
 		T(test_two_stacks_lossy),

@@ -80,7 +80,9 @@ enum tn_tcp_cc {
 struct tn_tcp_opts {
 	bool nagle;            /* Nagle's algorithm (RFC 896); off: TCP_NODELAY */
 	bool delack_off;       /* acknowledge every segment at once */
-	bool keepalive;        /* probe an idle connection (RFC 1122 4.2.3.6) */
+	bool keepalive;        /* probe an idle connection (RFC 1122 4.2.3.6): the
+				* peer silent and nothing of ours in flight
+				* (FIN-WAIT-2 after shutdown too) */
 	bool no_sack, no_timestamps, no_wscale; /* don't offer these options */
 	uint8_t cc;            /* enum tn_tcp_cc */
 	uint64_t rto_min_ns;   /* the RTO's floor; low-latency links set 1-5 ms */
@@ -91,7 +93,8 @@ struct tn_tcp_opts {
 	uint32_t sndbuf, rcvbuf; /* bytes; the window scale follows rcvbuf */
 	uint16_t mss;          /* cap on the MSS we announce and send (0: MTU's) */
 	uint8_t syn_retries;   /* SYN retransmissions before connect gives up */
-	uint8_t retries;       /* data retransmissions before -ETIMEDOUT */
+	uint8_t retries;       /* data retransmissions (or unanswered zero-window
+				* probes) before -ETIMEDOUT */
 };
 
 /* RFC 9293 states. */
