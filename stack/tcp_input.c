@@ -92,8 +92,8 @@ static void retransmit_first(struct tn_tcp_conn *c)
 
 	if (tn__seq_lt(c->snd_una, end))
 		len = end - c->snd_una;
-	if (len > c->mss)
-		len = c->mss;
+	if (len > tn__tcp_mss_now(c))
+		len = tn__tcp_mss_now(c);
 	if ((c->f & TF_FIN_SENT) && c->snd_una + len == c->fin_seq && len < c->mss)
 		flags |= RTE_TCP_FIN_FLAG;
 	if (!len && !(flags & RTE_TCP_FIN_FLAG))
@@ -573,7 +573,7 @@ static void dup_ack(struct tn_tcp_conn *c)
 	c->fast_retransmits++;
 	s->st.tcp_fast_retransmits++;
 	retransmit_first(c);
-	c->rxt_next = c->snd_una + c->mss;
+	c->rxt_next = c->snd_una + tn__tcp_mss_now(c); /* what it resent */
 	if (!(c->f & TF_SACK))
 		c->cwnd = c->ssthresh + TN_TCP_DUPTHRESH * c->mss;
 	tn__tcp_rexmt_arm(c);

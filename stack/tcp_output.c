@@ -229,6 +229,21 @@ uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 	return (uint16_t)field;
 }
 
+/* c->mss counts the timestamp option, as Linux's mss_cache does; SACK
+ * blocks come and go with the out-of-order queue, so while it holds
+ * data the payload shrinks by the most they take (3 blocks with
+ * timestamps, 4 without: the 40 bytes of options), as Linux's
+ * tcp_current_mss does.  Otherwise a full segment plus SACK outgrows the
+ * MTU and leaves in IP fragments. */
+uint32_t tn__tcp_mss_now(const struct tn_tcp_conn *c)
+{
+	uint32_t sack = (c->f & TF_TS) ? 4 + 3 * 8 : 4 + 4 * 8;
+
+	if (!(c->f & TF_SACK) || !c->ooo.head || c->mss < TN_TCP_MSS_FLOOR + sack)
+		return c->mss;
+	return c->mss - sack;
+}
+
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	struct tn_stack *s = c->s;
@@ -256,9 +271,18 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 			put32(opt + 8, c->ts_recent);
 			optlen = 12;
 		}
-		if ((c->f & TF_SACK) && c->ooo.head && !(flags & RTE_TCP_RST_FLAG)) {
+		/* Room for blocks beside len bytes: c->mss less the SACK
+		 * option's 4-byte head (every block fits unless len is above
+		 * tn__tcp_mss_now). */
+		uint32_t room = c->mss >= len + 4 ? c->mss - len - 4 : 0;
+
+		if ((c->f & TF_SACK) && c->ooo.head && !(flags & RTE_TCP_RST_FLAG) && room >= 8) {
 			struct tn__tcp_sack b[4];
-			unsigned n = tn__tcp_sack_blocks(c, b, optlen ? 3 : 4), i;
+			unsigned max = optlen ? 3 : 4, n, i;
+
+			if (max > room / 8)
+				max = room / 8;
+			n = tn__tcp_sack_blocks(c, b, max);
 
 			opt[optlen++] = 1;
 			opt[optlen++] = 1;
@@ -441,7 +465,7 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 			uint32_t n = c->sacks[i].start - x;
 
 			*seq = x;
-			*len = n > c->mss ? c->mss : n;
+			*len = n > tn__tcp_mss_now(c) ? tn__tcp_mss_now(c) : n;
 			return true;
 		}
 		x = c->sacks[i].end;
@@ -451,7 +475,7 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 
 void tn__tcp_output(struct tn_tcp_conn *c)
 {
-	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq;
+	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq, mss;
 	bool sent = false, fin, rexmit;
 	uint8_t flags;
 
@@ -508,13 +532,14 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		if (usable > rwnd)
 			usable = rwnd;
 		len = avail < usable ? avail : usable;
-		if (len > c->mss)
-			len = c->mss;
+		mss = tn__tcp_mss_now(c);
+		if (len > mss)
+			len = mss;
 		fin = (c->f & TF_FIN_QUEUED) && tn__seq_leq(seq, sb_end) && seq + len == sb_end;
 		if (len) {
 			bool all = len == avail;
 
-			if (!(len == c->mss || (all && (!c->o.nagle || flight == 0 || fin)) ||
+			if (!(len == mss || (all && (!c->o.nagle || flight == 0 || fin)) ||
 			      len >= c->max_sndwnd / 2 || tn__seq_lt(seq, c->snd_max)))
 				break; /* Nagle or sender SWS avoidance: wait for an ACK */
 		} else if (!fin) {

@@ -149,7 +149,7 @@ static void tlp_fire(struct tn_tcp_conn *c)
 	avail = tn__seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
 	rwnd = tn__seq_gt(c->snd_una + c->snd_wnd, c->snd_nxt) ? c->snd_una + c->snd_wnd - c->snd_nxt
 								 : 0;
-	len = avail < c->mss ? avail : c->mss;
+	len = avail < tn__tcp_mss_now(c) ? avail : tn__tcp_mss_now(c);
 	if (len && len <= rwnd && c->snd_nxt == c->snd_max) {
 		if (tn__tcp_xmit(c, c->snd_nxt, len, flags | RTE_TCP_PSH_FLAG) == 0) {
 			c->snd_nxt += len;
@@ -160,8 +160,8 @@ static void tlp_fire(struct tn_tcp_conn *c)
 		uint32_t data_end = (c->f & TF_FIN_SENT) ? c->fin_seq : c->snd_max;
 
 		len = data_end - c->snd_una;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > tn__tcp_mss_now(c))
+			len = tn__tcp_mss_now(c);
 		seq = data_end - len;
 		if ((c->f & TF_FIN_SENT) && tn__seq_lt(c->snd_una, c->snd_max))
 			flags |= RTE_TCP_FIN_FLAG;
@@ -259,8 +259,8 @@ static bool rexmt_fire(struct tn_tcp_conn *c)
 			uint32_t avail = c->sb_seq + c->sndq.bytes - c->snd_nxt;
 			uint32_t len = usable < avail ? usable : avail;
 
-			if (len > c->mss)
-				len = c->mss;
+			if (len > tn__tcp_mss_now(c))
+				len = tn__tcp_mss_now(c);
 			if (len && tn__tcp_xmit(c, c->snd_nxt, len, RTE_TCP_ACK_FLAG) == 0) {
 				c->snd_nxt += len;
 				c->bytes_sent += len;

@@ -322,8 +322,12 @@ void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t
 /* ---- tcp_output.c ---- */
 /* Sends what the state, windows, Nagle and pending ACK call for. */
 void tn__tcp_output(struct tn_tcp_conn *c);
-/* One segment: seq, len bytes of the send buffer from seq, flags.  0 or
- * -ENOBUFS. */
+/* The payload a segment sent now may carry: the MSS less room for the
+ * SACK blocks tn__tcp_xmit adds while out-of-order data waits. */
+uint32_t tn__tcp_mss_now(const struct tn_tcp_conn *c);
+/* One segment: seq, len bytes of the send buffer from seq, flags; len at
+ * most tn__tcp_mss_now (SACK blocks that would not fit are left out).
+ * 0 or -ENOBUFS. */
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags);
 void tn__tcp_send_ack(struct tn_tcp_conn *c);
 /* An ACK for an unacceptable segment or a challenge (RFC 5961),
