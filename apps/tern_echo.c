@@ -5,6 +5,7 @@
  *                        [--tcp 7 ...]
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --udp \
  *                        --size 64 (--count N | --duration S) [--window N]
+ *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --tcp --bytes N [--seed S]
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
@@ -89,10 +90,13 @@ static struct {
 	unsigned ntcp;
 	uint16_t tcp_ports[MAX_PORTS];
 	bool tcp, reconnect;
+	uint64_t bytes; /* --bytes: a bulk stream instead of requests */
+	uint32_t seed;
 } opt = {
 	.size = 64,
 	.window = 1,
 	.timeout_ns = 100 * TN_NS_PER_MS,
+	.seed = 1,
 };
 
 static const char usage[] =
@@ -107,6 +111,10 @@ static const char usage[] =
 	"  --udp           over UDP (the default)\n"
 	"  --tcp           over TCP (--size up to 16 MiB, --timeout per reply)\n"
 	"  --reconnect     TCP: a new connection per request\n"
+	"  --bytes N       TCP: stream N bytes of a seeded pattern (Python's\n"
+	"                  random.Random(S).randbytes) on one connection and\n"
+	"                  check the echo byte for byte (instead of requests)\n"
+	"  --seed S        the pattern's seed, 0..4294967295 (default 1)\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -116,7 +124,8 @@ static const char usage[] =
 
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
-	"client", "size", "count", "duration", "window", "timeout", "udp", "tcp", NULL,
+	"client", "size", "count", "duration", "window", "timeout", "bytes", "seed", "udp", "tcp",
+	NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -156,6 +165,16 @@ static int wrong_mode(const char *name)
 	return -EINVAL;
 }
 
+/* --bytes replaces the requests: their options make no sense with it. */
+static int bulk_conflict(void)
+{
+	if (opt.bytes && (opt.count_set || opt.duration_set || opt.reconnect)) {
+		fprintf(stderr, PROG ": --bytes excludes --count, --duration and --reconnect\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_tcp_opt(const char *name, const char *v)
 {
 	double x;
@@ -164,7 +183,7 @@ static int parse_tcp_opt(const char *name, const char *v)
 		if (!opt.client)
 			return wrong_mode(name);
 		opt.reconnect = true;
-		return 0;
+		return bulk_conflict();
 	}
 	if (opt.client)
 		return 0; /* the flag (prescan saw it) */
@@ -217,12 +236,27 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "client") && strcmp(name, "size") && strcmp(name, "count") &&
-	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout"))
+	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout") &&
+	    strcmp(name, "bytes") && strcmp(name, "seed"))
 		return -ENOENT;
 	if (!opt.client)
 		return wrong_mode(name);
 	if (strcmp(name, "client") == 0)
 		return parse_client(v);
+	if (strcmp(name, "bytes") == 0 || strcmp(name, "seed") == 0) {
+		if (!opt.tcp) {
+			fprintf(stderr, PROG ": --%s is a TCP client option (add --tcp)\n", name);
+			return -EINVAL;
+		}
+		if (parse_num(name, v, name[0] == 'b' ? 1 : 0, name[0] == 'b' ? 1e15 : 4294967295.0,
+			      &x))
+			return -EINVAL;
+		if (name[0] == 'b')
+			opt.bytes = (uint64_t)x;
+		else
+			opt.seed = (uint32_t)x;
+		return bulk_conflict();
+	}
 	if (strcmp(name, "size") == 0) {
 		if (parse_num(name, v, sizeof(struct stamp),
 			      opt.tcp ? ECHO_TCP_MAX_SIZE : TN_UDP_MAX_PAYLOAD, &x))
@@ -250,7 +284,7 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		fprintf(stderr, PROG ": --count and --duration exclude each other\n");
 		return -EINVAL;
 	}
-	return 0;
+	return bulk_conflict();
 }
 
 /* ---- server ---- */
@@ -640,6 +674,7 @@ static intptr_t echo_main(void *arg)
 			.count = opt.count, .count_set = opt.count_set,
 			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
 			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
+			.bytes = opt.bytes, .seed = opt.seed,
 		};
 		return echo_tcp_client(st, &tc);
 	}
