@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-asan test-aarch64 fuzz demo bench bench-echo bench-tcp clean
+.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo bench bench-echo bench-tcp clean
 
 all: build
 
@@ -19,6 +19,11 @@ build: setup
 
 test: build
 	$(MESON) test -C $(BUILD) --print-errorlogs --num-processes 2
+
+# The 'long' suite (tests/meson.build), which the default run leaves out:
+# TCP interop at 5% loss with 100 MB each way, about 10 minutes.
+test-long: build
+	$(MESON) test -C $(BUILD) --setup long --suite long --print-errorlogs
 
 # A separate debug tree with ASan+UBSan; LeakSanitizer is on, and any UB
 # report fails the test.  An existing tree gets the same options again, so

@@ -16,7 +16,11 @@
  * request (connect, write, read, close), sequentially.
  *
  * Bulk (bench/run_tcp.py): --discard servers drop what they receive,
- * and a --send-bytes client streams into one. */
+ * and a --send-bytes client streams into one.  --bytes: one connection
+ * carries a seeded byte stream (mt_stream.h, which Python reproduces) of
+ * that length, written by a task while the main task checks the echo
+ * byte for byte; then our FIN, and the server's once it has echoed
+ * everything. */
 #include "echo_tcp.h"
 
 #include <errno.h>
@@ -32,6 +36,7 @@
 #include <tern/tcp.h>
 
 #include "latency_hist.h"
+#include "mt_stream.h"
 
 #define PROG "tern-echo"
 #define MAX_PORTS 8
@@ -501,6 +506,140 @@ out:
 	return err;
 }
 
+/* ---- bulk (--bytes) ---- */
+
+#define BULK_CHUNK (64u * 1024)
+
+struct bulk {
+	struct tn_tcp_conn *c;
+	uint64_t bytes, sent;
+	uint32_t seed;
+	int werr;
+};
+
+static intptr_t bulk_writer(void *arg)
+{
+	struct bulk *b = arg;
+	struct mt_stream *gen = malloc(sizeof(*gen));
+	uint8_t *buf = malloc(BULK_CHUNK);
+	int err = 0;
+
+	if (!gen || !buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	mt_stream_init(gen, b->seed);
+	while (b->sent < b->bytes) {
+		size_t n = b->bytes - b->sent < BULK_CHUNK ? b->bytes - b->sent : BULK_CHUNK;
+
+		mt_stream_fill(gen, buf, n);
+		if ((err = tn_tcp_write(b->c, buf, n)) < 0)
+			goto out;
+		b->sent += n;
+	}
+	err = tn_tcp_shutdown(b->c); /* the FIN follows the last byte */
+out:
+	b->werr = err;
+	free(gen);
+	free(buf);
+	return 0;
+}
+
+/* Reads the echo of b->bytes and compares it with the stream; *got is
+ * how much matched.  0, -EBADMSG (a difference, reported), or -errno. */
+static int bulk_check(struct bulk *b, uint64_t timeout_ns, uint64_t *got)
+{
+	struct mt_stream *gen = malloc(sizeof(*gen));
+	uint8_t *buf = malloc(BULK_CHUNK), *want = malloc(BULK_CHUNK);
+	int err = 0;
+
+	if (!gen || !buf || !want) {
+		err = -ENOMEM;
+		goto out;
+	}
+	mt_stream_init(gen, b->seed);
+	for (;;) {
+		struct tn_timeout to;
+		ssize_t n;
+
+		tn_timeout_enter(&to, tn_now() + timeout_ns);
+		n = tn_tcp_read(b->c, buf, BULK_CHUNK);
+		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		if (err)
+			break;
+		if (n == 0) {
+			if (*got != b->bytes)
+				err = -ECONNRESET; /* the server closed early */
+			break;
+		}
+		if (*got + (uint64_t)n > b->bytes) {
+			fprintf(stderr, PROG ": tcp bulk: %llu bytes more than sent\n",
+				(unsigned long long)(*got + (uint64_t)n - b->bytes));
+			err = -EBADMSG;
+			break;
+		}
+		mt_stream_fill(gen, want, (size_t)n);
+		if (memcmp(buf, want, (size_t)n) != 0) {
+			ssize_t i = 0;
+
+			while (buf[i] == want[i])
+				i++;
+			fprintf(stderr, PROG ": tcp bulk: byte %llu differs (0x%02x, want 0x%02x)\n",
+				(unsigned long long)(*got + (uint64_t)i), buf[i], want[i]);
+			err = -EBADMSG;
+			break;
+		}
+		*got += (uint64_t)n;
+	}
+out:
+	free(gen);
+	free(buf);
+	free(want);
+	return err;
+}
+
+static int run_bulk(struct client *k)
+{
+	struct bulk b = { .bytes = k->cfg->bytes, .seed = k->cfg->seed };
+	struct tn_tcp_info ti;
+	uint64_t got = 0, t0 = tn_now();
+	struct tn_task *w;
+	double secs;
+	int err = connect_to(k);
+
+	if (err)
+		return err;
+	b.c = k->c;
+	w = tn_task_spawn(bulk_writer, &b);
+	if (!w) {
+		tn_tcp_abort(k->c);
+		return -errno;
+	}
+	err = bulk_check(&b, k->cfg->timeout_ns, &got);
+	tn_task_cancel(w);
+	tn_await(tn_task_join(w), NULL);
+	if (!err && b.werr && b.werr != -ECANCELED)
+		err = b.werr;
+	secs = (double)(tn_now() - t0) / 1e9;
+	tn_tcp_info(k->c, &ti);
+	if (err)
+		tn_tcp_abort(k->c);
+	else
+		tn_tcp_close(k->c);
+	k->c = NULL;
+	printf("tcp bulk: sent %llu bytes, received %llu%s in %.3f s, %.1f MB/s each way\n",
+	       (unsigned long long)b.sent, (unsigned long long)got,
+	       !err && got == b.bytes ? " verified" : "", secs,
+	       secs > 0 ? (double)got / 1e6 / secs : 0.0);
+	printf("tcp info: retransmits %llu (fast %llu, rto %llu) srtt_us %llu cwnd %u "
+	       "segs_out %llu segs_in %llu\n",
+	       (unsigned long long)ti.retransmits, (unsigned long long)ti.fast_retransmits,
+	       (unsigned long long)ti.rto_expiries, (unsigned long long)(ti.srtt_ns / 1000),
+	       ti.cwnd, (unsigned long long)ti.segs_out, (unsigned long long)ti.segs_in);
+	fflush(stdout);
+	return err;
+}
+
 int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 {
 	struct client *k = calloc(1, sizeof(*k));
@@ -526,6 +665,14 @@ int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 		err = run_send(k);
 		if (err == -ECANCELED)
 			err = 0; /* SIGINT/SIGTERM: the line above says how far it got */
+		if (err)
+			fprintf(stderr, PROG ": tcp: %s\n", strerror(-err));
+		goto out;
+	}
+	if (cfg->bytes) {
+		err = run_bulk(k);
+		if (err == -ECANCELED)
+			err = 0; /* SIGINT/SIGTERM: the line above has no "verified" */
 		if (err)
 			fprintf(stderr, PROG ": tcp: %s\n", strerror(-err));
 		goto out;

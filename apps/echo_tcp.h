@@ -29,11 +29,15 @@ struct echo_tcp_client_cfg {
 	uint64_t timeout_ns;     /* connect, and the wait for each reply */
 	bool reconnect;          /* a new connection per request */
 	uint64_t send_bytes;     /* bulk: stream this many bytes instead (0: no) */
+	uint64_t bytes;          /* non-zero: one connection streams this many */
+	uint32_t seed;           /* bytes of mt_stream.h's stream of this seed */
 };
 
 /* Runs the client; prints the UDP client's summary and rtt_ns lines and
- * a throughput line, or with send_bytes one "tcp-send:" line (bytes
- * acknowledged, seconds, Gbit/s, MSS, retransmits).  0 or -errno. */
+ * a throughput line.  With send_bytes one "tcp-send:" line (bytes
+ * acknowledged, seconds, Gbit/s, MSS, retransmits).  With bytes: "tcp
+ * bulk: sent N bytes, received N verified in S s, R MB/s each way" and
+ * the connection's counters ("tcp info: retransmits ...").  0 or -errno. */
 int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg);
 
 #endif

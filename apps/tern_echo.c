@@ -7,6 +7,7 @@
  *                        --size 64 (--count N | --duration S) [--window N]
  *     tern-echo [EAL] -- --ip 10.0.0.2/24 --discard 9
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:9 --tcp --send-bytes N
+ *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --tcp --bytes N [--seed S]
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
@@ -95,10 +96,13 @@ static struct {
 	unsigned ndiscard;
 	uint16_t discard_ports[MAX_PORTS];
 	uint64_t send_bytes;
+	uint64_t bytes; /* --bytes: a bulk stream instead of requests */
+	uint32_t seed;
 } opt = {
 	.size = 64,
 	.window = 1,
 	.timeout_ns = 100 * TN_NS_PER_MS,
+	.seed = 1,
 };
 
 static const char usage[] =
@@ -118,6 +122,10 @@ static const char usage[] =
 	"  --send-bytes N  TCP bulk instead of requests: stream N bytes to a\n"
 	"                  --discard server (at most --duration s if given) and\n"
 	"                  print the acknowledged rate\n"
+	"  --bytes N       TCP: stream N bytes of a seeded pattern (Python's\n"
+	"                  random.Random(S).randbytes) on one connection and\n"
+	"                  check the echo byte for byte (instead of requests)\n"
+	"  --seed S        the pattern's seed, 0..4294967295 (default 1)\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -128,7 +136,7 @@ static const char usage[] =
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
 	"client", "size", "count", "duration", "window", "timeout", "discard", "send-bytes",
-	"udp", "tcp", NULL,
+	"bytes", "seed", "udp", "tcp", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -168,6 +176,22 @@ static int wrong_mode(const char *name)
 	return -EINVAL;
 }
 
+/* --bytes and --send-bytes replace the requests: their options make no
+ * sense with them. */
+static int bulk_conflict(void)
+{
+	if (opt.bytes && (opt.count_set || opt.duration_set || opt.reconnect || opt.send_bytes)) {
+		fprintf(stderr, PROG ": --bytes excludes --count, --duration, --reconnect and "
+				     "--send-bytes\n");
+		return -EINVAL;
+	}
+	if (opt.send_bytes && (opt.reconnect || opt.count_set)) {
+		fprintf(stderr, PROG ": --send-bytes excludes --reconnect and --count\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_tcp_opt(const char *name, const char *v)
 {
 	bool discard = strcmp(name, "discard") == 0;
@@ -188,11 +212,7 @@ static int parse_tcp_opt(const char *name, const char *v)
 				return -EINVAL;
 			opt.send_bytes = (uint64_t)x;
 		}
-		if (opt.send_bytes && (opt.reconnect || opt.count_set)) {
-			fprintf(stderr, PROG ": --send-bytes excludes --reconnect and --count\n");
-			return -EINVAL;
-		}
-		return 0;
+		return bulk_conflict();
 	}
 	if (opt.client && !discard)
 		return 0; /* the flag (prescan saw it) */
@@ -249,12 +269,27 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "client") && strcmp(name, "size") && strcmp(name, "count") &&
-	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout"))
+	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout") &&
+	    strcmp(name, "bytes") && strcmp(name, "seed"))
 		return -ENOENT;
 	if (!opt.client)
 		return wrong_mode(name);
 	if (strcmp(name, "client") == 0)
 		return parse_client(v);
+	if (strcmp(name, "bytes") == 0 || strcmp(name, "seed") == 0) {
+		if (!opt.tcp) {
+			fprintf(stderr, PROG ": --%s is a TCP client option (add --tcp)\n", name);
+			return -EINVAL;
+		}
+		if (parse_num(name, v, name[0] == 'b' ? 1 : 0, name[0] == 'b' ? 1e15 : 4294967295.0,
+			      &x))
+			return -EINVAL;
+		if (name[0] == 'b')
+			opt.bytes = (uint64_t)x;
+		else
+			opt.seed = (uint32_t)x;
+		return bulk_conflict();
+	}
 	if (strcmp(name, "size") == 0) {
 		if (parse_num(name, v, sizeof(struct stamp),
 			      opt.tcp ? ECHO_TCP_MAX_SIZE : TN_UDP_MAX_PAYLOAD, &x))
@@ -282,11 +317,7 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		fprintf(stderr, PROG ": --count and --duration exclude each other\n");
 		return -EINVAL;
 	}
-	if (opt.count_set && opt.send_bytes) {
-		fprintf(stderr, PROG ": --send-bytes excludes --reconnect and --count\n");
-		return -EINVAL;
-	}
-	return 0;
+	return bulk_conflict();
 }
 
 /* ---- server ---- */
@@ -707,7 +738,7 @@ static intptr_t echo_main(void *arg)
 			.count = opt.count, .count_set = opt.count_set,
 			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
 			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
-			.send_bytes = opt.send_bytes,
+			.send_bytes = opt.send_bytes, .bytes = opt.bytes, .seed = opt.seed,
 		};
 
 		if (opt.send_bytes && !opt.duration_set)

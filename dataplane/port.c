@@ -185,6 +185,7 @@ static int steer_af_xdp(struct tn_runtime *rt)
 
 int tn__ports_init(struct tn_runtime *rt)
 {
+	bool af_xdp = false;
 	uint16_t port;
 	unsigned i;
 	int err;
@@ -197,11 +198,18 @@ int tn__ports_init(struct tn_runtime *rt)
 		}
 		rt->port_ids[rt->nports++] = port;
 	}
-	rt->mp = rte_pktmbuf_pool_create("tn_mbufs", rt->cfg.nb_mbufs, 256, 0,
-					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	for (i = 0; i < rt->nports; i++) {
+		struct rte_eth_dev_info info;
+
+		if (rte_eth_dev_info_get(rt->port_ids[i], &info) == 0 && info.driver_name &&
+		    strcmp(info.driver_name, "net_af_xdp") == 0)
+			af_xdp = true;
+	}
+	rt->mp = tn__pool_create("tn_mbufs", rt->cfg.nb_mbufs, (int)rte_socket_id(), af_xdp);
 	if (!rt->mp) {
 		fprintf(stderr, "tern: cannot create the mbuf pool (%u mbufs): %s\n",
-			rt->cfg.nb_mbufs, rte_strerror(rte_errno));
+			rt->cfg.nb_mbufs, rte_errno == EFAULT ? "its memory is in pieces, "
+				"and net_af_xdp needs it in one" : rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	for (i = 0; i < rt->nports; i++) {

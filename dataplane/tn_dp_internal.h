@@ -126,6 +126,12 @@ int tn__options_parse(int argc, char **argv, struct tn_config *cfg, const struct
 		      const char *prog);
 void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app);
 
+/* pool.c: the mbuf pool; af_xdp: page-sized mbufs, so that the umem
+ * net_af_xdp makes of the pool holds every one (tn__pool_fits_umem).
+ * NULL with rte_errno set (EFAULT: the memory is in pieces). */
+struct rte_mempool *tn__pool_create(const char *name, unsigned n, int socket, bool af_xdp);
+bool tn__pool_fits_umem(struct rte_mempool *mp);
+
 /* port.c */
 int tn__ports_init(struct tn_runtime *rt);
 void tn__ports_fini(struct tn_runtime *rt);

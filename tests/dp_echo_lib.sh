@@ -1,7 +1,8 @@
 # Shared by the tests of tern-echo with the kernel as the peer
-# (dp_echo_tap_test.sh, dp_echo_afxdp_test.sh, dp_echo_fault_test.sh);
-# sourced after dp_lib.sh.  Two ways to put tern-echo, serving UDP port 7
-# on the protocol stack, in front of a kernel:
+# (dp_echo_tap_test.sh, dp_echo_afxdp_test.sh, dp_echo_fault_test.sh,
+# dp_echo_tcp_test.sh); sourced after dp_lib.sh.  Two ways to put
+# tern-echo, serving UDP port 7 on the protocol stack, in front of a
+# kernel:
 #
 #   echo_on_tap TERN-ECHO [TERN OPTIONS...]
 #       namespace tn-echo-$$: tern-echo on net_tap (device tnecho$$) at
@@ -15,10 +16,21 @@
 #       Namespace B: the peer kernel at P.1/24 on vb.
 #
 # Both start "echo" (dp_start) and set ECHO_NS (the peer kernel's
-# namespace), ECHO_DEV (its device), ECHO_ADDR (tern-echo's address) and
-# ECHO_MAC (the MAC tern-echo must answer ARP with; empty for tap, whose
-# PMD makes one up).  Then:
+# namespace), ECHO_DEV (its device), ECHO_PEER (its address),
+# ECHO_ADDR (tern-echo's address), ECHO_MAC (the MAC tern-echo must
+# answer ARP with; empty for tap, whose PMD makes one up) and ECHO_MODE
+# (tap or afxdp).  Then:
 #
+#   echo_start NAME TERN-ECHO [TERN OPTIONS...]
+#                     another tern-echo at ECHO_ADDR in the same place
+#                     (after the first one exited: they share the port)
+#   echo_client NAME SECONDS TERN-ECHO [TERN OPTIONS...]
+#                     tern-echo as a client there (--client and the rest
+#                     in the options); it must exit 0 within SECONDS
+#                     without leaked mbufs
+#   echo_stack_counter NAME COUNTER
+#                     a counter of the stack: line NAME printed at exit
+#                     (0 if absent: the line lists only non-zero ones)
 #   echo_checks       from the peer kernel: ping (3 of 3), a 4,000-byte
 #                     ping fragmented both ways (3 of 3), an ARP entry
 #                     for ECHO_ADDR (with ECHO_MAC), 100 UDP datagrams of
@@ -29,7 +41,7 @@
 #   nsrun NAME CMD... CMD in ECHO_NS; output shown and kept in
 #                     $DP_TMP/NAME.log
 ECHO_NET=$(dirname "$(realpath "${BASH_SOURCE[0]}")")/dp_net.py
-ECHO_NS= ECHO_DEV= ECHO_ADDR= ECHO_MAC=
+ECHO_MODE= ECHO_NS= ECHO_DEV= ECHO_PEER= ECHO_ADDR= ECHO_MAC=
 
 nsrun() {
 	local name=$1
@@ -48,22 +60,45 @@ echo_wait_socket() {
 		dp_fail "tern-echo: no socket on udp port 7"
 }
 
+echo_start() {
+	local name=$1 app=$2
+	shift 2
+	case $ECHO_MODE in
+	tap)
+		dp_start "$name" ip netns exec "$ECHO_NS" "$app" -l 1 --no-huge -m 256 --no-pci \
+			--file-prefix "$(dp_prefix "$name")" --vdev="net_tap0,iface=$ECHO_DEV" -- \
+			--ip "$ECHO_ADDR/24" --link-timeout 0 "$@"
+		;;
+	afxdp)
+		dp_start "$name" ip netns exec "$ECHO_A" "$app" -l 1 --no-huge -m 256 --no-pci \
+			--file-prefix "$(dp_prefix "$name")" \
+			--vdev="net_af_xdp0,iface=$ECHO_VA,start_queue=0,queue_count=1" -- \
+			--ip "$ECHO_ADDR/24" "$@"
+		;;
+	esac
+}
+
+# The tap device goes with the tern-echo process that made it: the
+# kernel's side is set up again for each.
+echo_tap_up() {
+	ip -n "$ECHO_NS" link show "$ECHO_DEV" >/dev/null 2>&1 || dp_fail "no $ECHO_DEV in $ECHO_NS"
+	ip -n "$ECHO_NS" addr add "$ECHO_PEER/24" dev "$ECHO_DEV" || dp_fail "cannot address $ECHO_DEV"
+	ip -n "$ECHO_NS" link set "$ECHO_DEV" up || dp_fail "cannot bring $ECHO_DEV up"
+}
+
 echo_on_tap() {
 	local app=$1
 	shift
-	ECHO_NS=tn-echo-$$ ECHO_DEV=tnecho$$ ECHO_ADDR=10.99.0.2 ECHO_MAC=
+	ECHO_MODE=tap ECHO_NS=tn-echo-$$ ECHO_DEV=tnecho$$ ECHO_ADDR=10.99.0.2 ECHO_MAC=
+	ECHO_PEER=10.99.0.1
 
 	dp_netns "$ECHO_NS" || dp_fail "cannot create a network namespace"
 	ip -n "$ECHO_NS" link set lo up
 	# No IPv6 on the tap: nothing but what the test sends.
 	ip netns exec "$ECHO_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	dp_start echo ip netns exec "$ECHO_NS" "$app" -l 1 --no-huge -m 256 --no-pci \
-		--file-prefix "$(dp_prefix echo)" --vdev="net_tap0,iface=$ECHO_DEV" -- \
-		--ip "$ECHO_ADDR/24" --udp 7 --link-timeout 0 "$@"
+	echo_start echo "$app" --udp 7 "$@"
 	echo_wait_socket
-	ip -n "$ECHO_NS" link show "$ECHO_DEV" >/dev/null 2>&1 || dp_fail "no $ECHO_DEV in $ECHO_NS"
-	ip -n "$ECHO_NS" addr add 10.99.0.1/24 dev "$ECHO_DEV" || dp_fail "cannot address $ECHO_DEV"
-	ip -n "$ECHO_NS" link set "$ECHO_DEV" up || dp_fail "cannot bring $ECHO_DEV up"
+	echo_tap_up
 }
 
 echo_need_af_xdp() {
@@ -78,7 +113,7 @@ echo_on_afxdp() {
 	shift
 	echo_need_af_xdp
 	pfx=10.79.$(($$ % 250 + 1))
-	ECHO_A=tn-exa-$$ ECHO_NS=tn-exb-$$ ECHO_VA=tnexa$$ ECHO_DEV=tnexb$$
+	ECHO_MODE=afxdp ECHO_A=tn-exa-$$ ECHO_NS=tn-exb-$$ ECHO_VA=tnexa$$ ECHO_DEV=tnexb$$
 	ECHO_KADDR=$pfx.2 ECHO_ADDR=$pfx.3 ECHO_PEER=$pfx.1
 
 	dp_netns "$ECHO_A" || dp_fail "cannot create a network namespace"
@@ -108,10 +143,7 @@ echo_on_afxdp() {
 	dp_start kecho ip netns exec "$ECHO_A" python3 "$ECHO_NET" tcp-echo 9100
 	dp_wait_for "$DP_TMP/kecho.out" '^listening' 10 "${DP_PID[kecho]}" ||
 		dp_fail "the kernel's TCP echo server did not start"
-	dp_start echo ip netns exec "$ECHO_A" "$app" -l 1 --no-huge -m 256 --no-pci \
-		--file-prefix "$(dp_prefix echo)" \
-		--vdev="net_af_xdp0,iface=$ECHO_VA,start_queue=0,queue_count=1" -- \
-		--ip "$ECHO_ADDR/24" --udp 7 "$@"
+	echo_start echo "$app" --udp 7 "$@"
 	echo_wait_socket
 	ip -n "$ECHO_A" link show "$ECHO_VA" | grep -q 'prog/xdp' ||
 		dp_fail "no XDP program on $ECHO_VA"
@@ -156,4 +188,26 @@ echo_sigint() {
 	((DP_RC == 0)) || dp_fail "tern-echo exited with $DP_RC after SIGINT, want 0"
 	grep -q 'mbufs in use at exit' "$DP_TMP/echo.err" && dp_fail "tern-echo leaked mbufs"
 	return 0
+}
+
+echo_client() {
+	local name=$1 secs=$2 app=$3
+	shift 3
+	echo_start "$name" "$app" "$@"
+	dp_wait_ready "$name" 30
+	# (Its first ARP request or SYN may beat the tap's kernel side: both
+	# are retried.)
+	[[ $ECHO_MODE == tap ]] && echo_tap_up
+	dp_wait_exit "$name" "$secs" || dp_fail "$name did not finish in $secs s"
+	cat "$DP_TMP/$name.out"
+	grep -E '^stack:|mbufs' "$DP_TMP/$name.err"
+	((DP_RC == 0)) || dp_fail "$name exited with $DP_RC"
+	grep -q 'mbufs in use at exit' "$DP_TMP/$name.err" && dp_fail "$name leaked mbufs"
+	return 0
+}
+
+echo_stack_counter() {
+	local v
+	v=$(sed -nE "s/^stack:.* $2=([0-9]+)( .*|$)/\1/p" "$DP_TMP/$1.err")
+	echo "${v:-0}"
 }

@@ -1,184 +1,151 @@
 #!/usr/bin/env bash
-# TCP with the kernel as the peer, over net_tap, in a namespace of its
-# own (the structure of dp_echo_tap_test.sh).  tern-echo serves TCP port
-# 7 at 10.99.0.2; the kernel side is 10.99.0.1/24.
+# TCP with the Linux kernel as the peer, both ways round, over net_tap or
+# net_af_xdp (the setups of dp_echo_lib.sh: tap, or a veth shared with
+# the kernel), at 0, 1 or 5% loss from Tern's --fault on its port (RX
+# and TX, so data and ACKs both suffer):
 #
-#  1. A kernel client (python) sends 8 MB and reads the echo concurrently:
-#     sha256 equal both ways; the throughput is printed.
-#  2. nc and curl talk to it (curl's HTTP request comes back verbatim).
-#  3. 300 short connections in a row, every other one closed first by
-#     the kernel (TIME-WAIT on the kernel's side) or by tern (its FIN
-#     first, the kernel's shutdown before): all echo correctly.
-#  4. tern-echo as the client against a kernel echo server (python, port
-#     9007): 8 x 1 MiB requests echoed byte-exact, then 200 --reconnect
-#     requests (tern closes first: TIME-WAIT on tern's side).
-# SIGINT ends the server: exit 0 and its counters.
+#   1: drop=0.01,dup=0.01,reorder=0.02,seed=N
+#   5: drop=0.05,dup=0.01,reorder=0.05,seed=N
 #
-# usage: dp_echo_tcp_test.sh TERN-ECHO
+# Kernel client, tern-echo --tcp 7 as the server:
+#   1. bulk (dp_net.py tcp-bulk): BYTES of a seeded stream sent while
+#      the echo is read; the sha256 of both directions must be equal;
+#   2. nc, and curl (its HTTP request comes back verbatim);
+#   3. SHORT short connections in a row (dp_net.py tcp-short), every
+#      other one from one fixed port: the kernel takes over its own
+#      TIME-WAIT, and tern sees the 4-tuple it has just closed again.
+#   SIGINT: exit 0, no leaked mbufs, every connection counted, no
+#   checksum errors, no IP fragments sent (segments fit the MTU, SACK
+#   blocks included), and under loss: retransmissions, fast ones among
+#   them, and drops on the port both ways (the faults were on).
+# tern-echo as the client, a kernel echo server (dp_net.py tcp-echo,
+# which checks what it gets against the same seeded stream):
+#   4. --bytes BYTES: echoed and checked byte for byte by tern
+#      ("verified"), the stream's sha256 by the kernel side;
+#   5. 8 requests of 1 MiB, 2 in flight (not at 5% loss);
+#   6. SHORT requests with --reconnect (tern closes first: TIME-WAIT on
+#      tern's side).
+#   Each exits 0 without leaked mbufs, checksum errors or fragments;
+#   under loss the bulk one retransmitted.
+# Every client prints its rate.  N, and the stream's seed, is
+# $TN_FAULT_SEED if set, else the test's pid (printed).
+#
+# usage: dp_echo_tcp_test.sh tap|afxdp 0|1|5 BYTES SHORT TERN-ECHO
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
+source "$(dirname "$(realpath "$0")")/dp_echo_lib.sh"
 
-echo_app=$1
+mode=$1 loss=$2 bytes=$3 short=$4 app=$5
 dp_need_root
-ns=tn-tcp-$$ tap=tntcp$$
-
-dp_netns "$ns" || dp_fail "cannot create a network namespace"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-
-# The kernel's echo server for part 4, first: it binds any address.
-dp_start kserver ip netns exec "$ns" python3 -c '
-import socket, threading
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", 9007))
-srv.listen(64)
-print("listening", flush=True)
-def serve(c):
-    while True:
-        b = c.recv(1 << 20)
-        if not b:
-            break
-        c.sendall(b)
-    c.close()
-while True:
-    c, _ = srv.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-'
-dp_wait_for "$DP_TMP/kserver.out" '^listening$' 10 "${DP_PID[kserver]}" ||
-	dp_fail "the kernel echo server did not start"
-
-dp_start echo ip netns exec "$ns" "$echo_app" -l 1 --no-huge -m 512 --no-pci \
-	--file-prefix "$(dp_prefix echo)" --vdev="net_tap0,iface=$tap" -- \
-	--ip 10.99.0.2/24 --tcp 7 --link-timeout 0
-dp_wait_ready echo 30
+seed=${TN_FAULT_SEED:-$$}
+case $loss in
+0) fault=() ;;
+1) fault=(--fault "drop=0.01,dup=0.01,reorder=0.02,seed=$seed") ;;
+5) fault=(--fault "drop=0.05,dup=0.01,reorder=0.05,seed=$seed") ;;
+*) dp_fail "loss must be 0, 1 or 5, not '$loss'" ;;
+esac
+# Each step's limit, in seconds: 100 MB at 5% loss takes minutes.
+limit=$((loss == 5 && bytes > 10000000 ? 900 : 170))
+echo "$mode, loss $loss%: ${fault[*]:-no faults}; $bytes bytes each way, $short short connections, seed $seed"
+case $mode in
+tap) echo_on_tap "$app" --tcp 7 "${fault[@]}" ;;
+afxdp) echo_on_afxdp "$app" --tcp 7 "${fault[@]}" ;;
+*) dp_fail "mode must be tap or afxdp, not '$mode'" ;;
+esac
 dp_wait_for "$DP_TMP/echo.out" '^echo: tcp port 7$' 10 "${DP_PID[echo]}" ||
 	dp_fail "tern-echo: no listener on tcp port 7"
-ip -n "$ns" link show "$tap" >/dev/null 2>&1 || dp_fail "no $tap in $ns"
-ip -n "$ns" addr add 10.99.0.1/24 dev "$tap" || dp_fail "cannot address $tap"
-ip -n "$ns" link set "$tap" up || dp_fail "cannot bring $tap up"
 
-nsrun() {
-	local name=$1
-	shift
-	ip netns exec "$ns" "$@" >"$DP_TMP/$name.log" 2>&1
-	local rc=$?
-	cat "$DP_TMP/$name.log"
-	return $rc
+counter() { echo_stack_counter "$@"; }
+# Every tern-echo: no TCP checksum errors, and no segment too big for
+# the MTU (IP fragments).
+sane() {
+	(($(counter "$1" tcp_bad_csum) == 0)) || dp_fail "$1: TCP checksum errors"
+	(($(counter "$1" ip_frag_tx) == 0)) || dp_fail "$1: sent IP fragments (segments over the MTU)"
+}
+under_loss() {
+	local name=$1 rx tx drx dtx
+	((loss > 0)) || return 0
+	(($(counter "$name" tcp_retransmits) > 0)) || dp_fail "$name: no retransmissions under loss"
+	read -r rx tx drx dtx < <(dp_port_counters "$DP_TMP/$name.err" 0)
+	((${drx:-0} > 0 && ${dtx:-0} > 0)) || dp_fail "$name: drops rx ${drx:-} tx ${dtx:-}: faults off?"
 }
 
-# 1. Bulk, both ways at once.
-nsrun bulk timeout 60 python3 - <<'EOF' || dp_fail "bulk echo: see above"
-import hashlib, os, socket, sys, threading, time
+# Each step says when it starts (seconds since the test did).
+step() { echo "--- ${SECONDS}s: $*"; }
 
-N = 8 << 20
-data = os.urandom(N)
-s = socket.create_connection(("10.99.0.2", 7), timeout=20)
-got = bytearray()
-def reader():
-    while len(got) < N:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        got.extend(b)
-t0 = time.time()
-th = threading.Thread(target=reader)
-th.start()
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-th.join(30)
-dt = time.time() - t0
-tail = s.recv(10)
-s.close()
-a, b = hashlib.sha256(data).hexdigest(), hashlib.sha256(bytes(got)).hexdigest()
-print(f"bulk: sent {N} got {len(got)} in {dt:.2f} s ({N / dt / 1e6:.1f} MB/s each way)")
-print(f"sha256 sent {a}\nsha256 got  {b}")
-sys.exit(0 if a == b and tail == b"" else 1)
-EOF
+step "1. bulk, kernel client"
+nsrun bulk timeout "$limit" python3 "$ECHO_NET" tcp-bulk "$ECHO_ADDR" 7 "$bytes" "$seed" ||
+	dp_fail "bulk echo: see above"
 
-# 2. nc and curl.
-echo "hello from nc" | ip netns exec "$ns" timeout 10 nc -q 2 10.99.0.2 7 >"$DP_TMP/nc.log" 2>&1
+step "2. nc and curl"
+echo "hello from nc" | ip netns exec "$ECHO_NS" timeout 20 nc -N "$ECHO_ADDR" 7 \
+	>"$DP_TMP/nc.log" 2>&1
 grep -qx "hello from nc" "$DP_TMP/nc.log" || { cat "$DP_TMP/nc.log"; dp_fail "nc: no echo"; }
 echo "nc: echoed"
 # (The echo is an HTTP/0.9 "response" that ends when the connection
-# does, which an echo server never ends first: curl stops at -m.)
-ip netns exec "$ns" timeout 10 curl -s --http0.9 -m 2 -o "$DP_TMP/curl.out" \
-	http://10.99.0.2:7/tern-echo-path >/dev/null 2>&1
+# does, which an echo server never ends first: curl stops at -m, which
+# leaves room under loss for a lost SYN, 1 s, and a lost segment.)
+ip netns exec "$ECHO_NS" timeout 20 curl -s --http0.9 -m $((loss ? 2 + loss : 2)) -o "$DP_TMP/curl.out" \
+	"http://$ECHO_ADDR:7/tern-echo-path" >/dev/null 2>&1
 grep -q "^GET /tern-echo-path HTTP/1.1" "$DP_TMP/curl.out" ||
 	{ cat "$DP_TMP/curl.out"; dp_fail "curl: its request did not come back"; }
 echo "curl: its request came back"
 
-# 3. Short connections in a row.
-nsrun short timeout 60 python3 - <<'EOF' || dp_fail "short connections: see above"
-import os, socket, struct, sys
-bad = 0
-for i in range(300):
-    s = socket.create_connection(("10.99.0.2", 7), timeout=5)
-    msg = os.urandom(1 + i * 13 % 3000)
-    s.sendall(msg)
-    got = b""
-    while len(got) < len(msg):
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-    if got != msg:
-        bad += 1
-    if i % 2:
-        s.close()
-    else:
-        # Our FIN first, then tern's (it closes once it sees ours).
-        s.shutdown(socket.SHUT_WR)
-        if s.recv(10) != b"":
-            bad += 1
-        s.close()
-print(f"short connections: 300, bad {bad}")
-sys.exit(1 if bad else 0)
-EOF
+step "3. short connections"
+nsrun short timeout "$limit" python3 "$ECHO_NET" tcp-short "$ECHO_ADDR" 7 "$short" ||
+	dp_fail "short connections: see above"
 
-kill -INT "${DP_PID[echo]}"
-dp_wait_exit echo 20 || dp_fail "tern-echo did not exit within 20 s of SIGINT"
-((DP_RC == 0)) || dp_fail "tern-echo exited with $DP_RC after SIGINT, want 0"
-cat "$DP_TMP/echo.out"
-grep -Eq '^tcp 7: accepted 30[0-9] connections' "$DP_TMP/echo.out" ||
-	dp_fail "tern-echo did not count the connections"
+step "SIGINT"
+echo_sigint
+step "tern-echo exited"
+grep -E '^stack:' "$DP_TMP/echo.err"
+conns=$((short + 3))
+grep -Eq "^tcp 7: accepted $conns connections, echoed [0-9]+ bytes, errors 0" "$DP_TMP/echo.out" ||
+	dp_fail "tern-echo: want $conns connections accepted and no errors"
+(($(counter echo tcp_passive_opens) == conns)) ||
+	dp_fail "tcp_passive_opens $(counter echo tcp_passive_opens), want $conns"
+sane echo
+under_loss echo
+((loss == 0)) || (($(counter echo tcp_fast_retransmits) > 0)) ||
+	dp_fail "tern-echo: no fast retransmissions under loss"
 
-dp_start client ip netns exec "$ns" "$echo_app" -l 1 --no-huge -m 512 --no-pci \
-	--file-prefix "$(dp_prefix client)" --vdev="net_tap1,iface=$tap" -- \
-	--ip 10.99.0.2/24 --client 10.99.0.1:9007 --tcp --size 1048576 --count 8 --window 2 \
-	--timeout 10000 --link-timeout 0
-# (The tap device is re-created by the new process: address it again.)
-dp_wait_ready client 30
-ip -n "$ns" addr add 10.99.0.1/24 dev "$tap" 2>/dev/null
-ip -n "$ns" link set "$tap" up
-dp_wait_exit client 60 || dp_fail "tern-echo --client --tcp did not finish in 60 s"
-cat "$DP_TMP/client.out"
-((DP_RC == 0)) || dp_fail "tern-echo --client --tcp exited with $DP_RC"
-grep -Eq '^summary: sent 8 recv 8 lost 0 bad 0' "$DP_TMP/client.out" ||
-	dp_fail "tern client: not every 1 MiB request came back byte-exact"
-
-# 4. tern-echo as the client against a kernel echo server (bound to any
-# address: the tap, and its address, come and go with the Tern process).
-# The client's first SYN may go before the kernel side is up: it retries.
-tern_client() {
+# 4-6. tern-echo as the client; the kernel's echo server binds any
+# address (on tap, the device and its address come and go with each
+# tern-echo process).
+dp_start kserver ip netns exec "$ECHO_NS" python3 "$ECHO_NET" tcp-echo 9007 "$seed"
+dp_wait_for "$DP_TMP/kserver.out" '^listening$' 10 "${DP_PID[kserver]}" ||
+	dp_fail "the kernel echo server did not start"
+tclient() {
 	local name=$1
 	shift
-	dp_start "$name" ip netns exec "$ns" "$echo_app" -l 1 --no-huge -m 512 --no-pci \
-		--file-prefix "$(dp_prefix "$name")" --vdev="net_tap0,iface=$tap" -- \
-		--ip 10.99.0.2/24 --client 10.99.0.1:9007 --tcp --link-timeout 0 "$@"
-	dp_wait_ready "$name" 30
-	ip -n "$ns" addr add 10.99.0.1/24 dev "$tap" 2>/dev/null
-	ip -n "$ns" link set "$tap" up
-	dp_wait_exit "$name" 90 || dp_fail "$name did not finish in 90 s"
-	cat "$DP_TMP/$name.out"
-	((DP_RC == 0)) || dp_fail "$name exited with $DP_RC"
+	echo_client "$name" "$limit" "$app" --client "$ECHO_PEER:9007" --tcp "${fault[@]}" "$@"
+	sane "$name"
 }
-tern_client bulkc --size 1048576 --count 8 --window 2 --timeout 20000
-grep -Eq '^summary: sent 8 recv 8 lost 0 bad 0' "$DP_TMP/bulkc.out" ||
-	dp_fail "tern client: not every 1 MiB request came back byte-exact"
-tern_client shortc --size 100 --count 200 --reconnect --timeout 5000
-grep -Eq '^summary: sent 200 recv 200 lost 0 bad 0' "$DP_TMP/shortc.out" ||
-	dp_fail "tern client: not every short connection echoed"
-grep -Eq '^tcp: 200 connections' "$DP_TMP/shortc.out" ||
-	dp_fail "tern client: not 200 connections"
 
-echo "dp_echo_tcp: passed"
+step "4. bulk, tern client"
+tclient bulkc --bytes "$bytes" --seed "$seed" --timeout 60000
+grep -Eq "^tcp bulk: sent $bytes bytes, received $bytes verified" "$DP_TMP/bulkc.out" ||
+	dp_fail "tern client: the echo was not verified"
+dp_wait_for "$DP_TMP/kserver.out" "echoed $bytes bytes" 10 "${DP_PID[kserver]}" ||
+	dp_fail "the kernel echo server did not report the bulk connection"
+grep -E "echoed $bytes bytes" "$DP_TMP/kserver.out"
+grep -Eq "echoed $bytes bytes, sha256 [0-9a-f]{64}, the seed $seed stream: yes$" \
+	"$DP_TMP/kserver.out" || dp_fail "the kernel did not get the seeded stream from tern"
+under_loss bulkc
+
+if ((loss < 5)); then # (at 1 MB/s, seconds for little news)
+	step "5. requests, tern client"
+	tclient reqc --size 1048576 --count 8 --window 2 --timeout 60000
+	grep -Eq '^summary: sent 8 recv 8 lost 0 bad 0' "$DP_TMP/reqc.out" ||
+		dp_fail "tern client: not every 1 MiB request came back byte-exact"
+fi
+
+step "6. short connections, tern client"
+tclient shortc --size 100 --count "$short" --reconnect --timeout 60000
+grep -Eq "^summary: sent $short recv $short lost 0 bad 0" "$DP_TMP/shortc.out" ||
+	dp_fail "tern client: not every short connection echoed"
+grep -Eq "^tcp: $short connections" "$DP_TMP/shortc.out" ||
+	dp_fail "tern client: not $short connections"
+(($(counter shortc tcp_active_opens) == short)) ||
+	dp_fail "tcp_active_opens $(counter shortc tcp_active_opens), want $short"
+
+echo "dp_echo_tcp ($mode, loss $loss%): passed in ${SECONDS}s (seed $seed)"

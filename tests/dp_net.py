@@ -11,9 +11,24 @@ for UDP and TCP.
                            sends N datagrams to DST:PORT from a kernel
                            socket and sniffs IFACE for each to come back
                            with swapped MACs (and the same IP header)
-  tcp-echo PORT            echo server for one connection at a time
+  tcp-echo PORT [SEED]     echo server (a thread per connection); at
+                           each connection's end one line: its peer,
+                           the bytes echoed and their sha256, and with
+                           SEED whether they were the seeded stream's
+                           first bytes (see Stream)
   tcp-client HOST PORT SIZE
                            sends SIZE bytes and checks they come back
+  tcp-bulk HOST PORT BYTES SEED
+                           sends BYTES of the seeded stream while it
+                           reads the echo: sha256 of both directions
+                           (computed as they go) must be equal; prints
+                           the rate and the kernel's retransmissions
+  tcp-short HOST PORT N    N short connections in a row, each echoing
+                           1..3000 bytes; the odd ones from one fixed
+                           source port, so the kernel reuses its own
+                           TIME-WAIT (bind with SO_REUSEADDR, then
+                           connect: allowed with timestamps) and the
+                           peer sees the 4-tuple it has just closed
   udp-echo HOST PORT N SEED
                            N datagrams of 1..8000 random bytes (1 and
                            8000 included) to a UDP echo server, one at a
@@ -28,11 +43,13 @@ for UDP and TCP.
 
 Prints one result line; exits 0 on success, 1 on failure.
 """
+import hashlib
 import os
 import random
 import socket
 import struct
 import sys
+import threading
 import time
 
 ETH_P_ALL = 0x0003
@@ -155,21 +172,190 @@ def reflect_udp(iface, dst, port, n):
     return len(seen) == n
 
 
-def tcp_echo(port):
+class Stream:
+    """The bytes of random.Random(seed).randbytes(n), in chunks of any
+    size: randbytes lays out 32-bit words little-endian, so the stream
+    is the same however it is cut as long as each call asks for whole
+    words (tern-echo --bytes --seed sends it too: apps/mt_stream.h)."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.left = b""
+
+    def read(self, n):
+        if len(self.left) < n:
+            self.left += self.rng.randbytes((n - len(self.left) + 3) & ~3)
+        b, self.left = self.left[:n], self.left[n:]
+        return b
+
+
+class Digests:
+    """sha256 of a stream, and of each of its MiB (to say where two
+    streams first differ)."""
+    BLOCK = 1 << 20
+
+    def __init__(self):
+        self.total, self.block = hashlib.sha256(), hashlib.sha256()
+        self.n, self.blocks = 0, []
+
+    def update(self, b):
+        self.total.update(b)
+        while b:
+            room = self.BLOCK - self.n % self.BLOCK
+            self.block.update(b[:room])
+            self.n += min(room, len(b))
+            b = b[room:]
+            if self.n % self.BLOCK == 0:
+                self.blocks.append(self.block.digest())
+                self.block = hashlib.sha256()
+
+    def first_difference(self, other):
+        """The first MiB that differs (by offset), or None."""
+        a = self.blocks + [self.block.digest()]
+        b = other.blocks + [other.block.digest()]
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return i * self.BLOCK
+        return None if len(a) == len(b) else min(len(a), len(b)) * self.BLOCK
+
+
+def tcp_retrans(c):
+    """The kernel's tcpi_total_retrans and tcpi_rtt (µs) of socket c
+    (struct tcp_info: 8 bytes, then u32 fields; total_retrans is the
+    24th, rtt the 16th)."""
+    info = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    f = struct.unpack_from("=24I", info, 8)
+    return f[23], f[15]
+
+
+def echo_conn(c, peer, seed):
+    c.settimeout(60)
+    d = Digests()
+    want = Stream(seed) if seed is not None else None
+    same = True
+    try:
+        while True:
+            b = c.recv(1 << 18)
+            if not b:
+                break
+            d.update(b)
+            if want is not None and same:
+                same = want.read(len(b)) == b
+            c.sendall(b)
+    except OSError as e:
+        out(f"tcp-echo: {peer[0]}:{peer[1]}: {e}")
+    c.close()
+    tail = "" if seed is None else f", the seed {seed} stream: {'yes' if same else 'NO'}"
+    out(f"tcp-echo: {peer[0]}:{peer[1]}: echoed {d.n} bytes, "
+        f"sha256 {d.total.hexdigest()}{tail}")
+
+
+def tcp_echo(port, seed=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port))
-    s.listen(4)
+    s.listen(64)
     out("listening")
     while True:
-        c, _ = s.accept()
-        c.settimeout(30)
+        c, peer = s.accept()
+        threading.Thread(target=echo_conn, args=(c, peer, seed), daemon=True).start()
+
+
+def tcp_bulk(host, port, nbytes, seed):
+    chunk = 1 << 18
+    c = socket.create_connection((host, port), timeout=DEADLINE_S)
+    c.settimeout(60)  # without progress: a stuck connection
+    sent, got = Digests(), Digests()
+    err = []
+
+    def send():
+        gen = Stream(seed)
+        try:
+            left = nbytes
+            while left:
+                b = gen.read(min(chunk, left))
+                sent.update(b)
+                c.sendall(b)
+                left -= len(b)
+            c.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(f"send: {e}")
+
+    t0 = time.monotonic()
+    th = threading.Thread(target=send)
+    th.start()
+    try:
         while True:
-            d = c.recv(65536)
-            if not d:
+            b = c.recv(1 << 20)
+            if not b:
                 break
-            c.sendall(d)
-        c.close()
+            got.update(b)
+    except OSError as e:
+        err.append(f"receive: {e}")
+    dt = time.monotonic() - t0
+    th.join()
+    retrans, rtt = tcp_retrans(c)
+    c.close()
+    a, b = sent.total.hexdigest(), got.total.hexdigest()
+    ok = not err and sent.n == nbytes and got.n == nbytes and a == b
+    for e in err:
+        out(f"tcp bulk: {e}")
+    out(f"tcp bulk: sent {sent.n} bytes, received {got.n} in {dt:.2f} s "
+        f"({got.n / dt / 1e6:.1f} MB/s each way), kernel retransmits {retrans}, rtt {rtt} us")
+    out(f"sha256 sent     {a}\nsha256 received {b}")
+    if not ok:
+        at = sent.first_difference(got)
+        out(f"tcp bulk: the echo differs (first in the MiB at byte {at})")
+    return ok
+
+
+def tcp_short(host, port, n):
+    """Odd connections from one source port: bind it with SO_REUSEADDR,
+    so connect may take over the previous one's TIME-WAIT (the kernel
+    allows it when timestamps were on).  The port is the first even
+    one's, chosen by the kernel."""
+    rng = random.Random(n)
+    bad, fixed, t0 = 0, None, time.monotonic()
+    for i in range(n):
+        s = socket.socket()
+        s.settimeout(20)
+        # On every socket: a port's TIME-WAIT is taken over only if it
+        # had the option too.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if i % 2 and fixed:
+            try:
+                s.bind(("0.0.0.0", fixed))
+            except OSError as e:
+                out(f"connection {i}: bind to port {fixed}: {e}")
+                return False
+        try:
+            s.connect((host, port))
+            if fixed is None:
+                fixed = s.getsockname()[1]
+            msg = rng.randbytes(1 + i * 13 % 3000)
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+            # Our FIN first; the echo server's follows (TIME-WAIT here).
+            s.shutdown(socket.SHUT_WR)
+            tail = s.recv(10)
+        except OSError as e:
+            out(f"connection {i}: {e}")
+            bad += 1
+            s.close()
+            continue
+        s.close()
+        if got != msg or tail != b"":
+            out(f"connection {i}: echo of {len(got)} bytes differs from {len(msg)}, "
+                f"then {len(tail)} more")
+            bad += 1
+    out(f"short connections: {n} in {time.monotonic() - t0:.2f} s "
+        f"({(n + 1) // 2} from port {fixed}), bad {bad}")
+    return bad == 0
 
 
 def tcp_client(host, port, size):
@@ -307,9 +493,13 @@ def main(argv):
     if mode == "reflect-udp":
         return reflect_udp(argv[2], argv[3], int(argv[4]), int(argv[5]))
     if mode == "tcp-echo":
-        return tcp_echo(int(argv[2]))
+        return tcp_echo(int(argv[2]), int(argv[3]) if len(argv) > 3 else None)
     if mode == "tcp-client":
         return tcp_client(argv[2], int(argv[3]), int(argv[4]))
+    if mode == "tcp-bulk":
+        return tcp_bulk(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if mode == "tcp-short":
+        return tcp_short(argv[2], int(argv[3]), int(argv[4]))
     if mode == "udp-echo":
         return udp_echo(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     if mode == "udp-refused":

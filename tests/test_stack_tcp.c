@@ -986,6 +986,67 @@ static void test_sack_recovery(void **state)
 	finish(s, &p);
 }
 
+/* The same with out-of-order data held on our side: our segments carry
+ * SACK blocks, so a resent hole goes in pieces of tn__tcp_seg_mss
+ * (1448 less 12 for the one block we hold) bytes, and every byte of
+ * every hole still goes at once,
+ * without waiting for the RTO. */
+static void test_sack_recovery_ooo(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	struct ts_seg g, *o;
+	uint32_t a0, ps, i;
+	const uint32_t M = 1448, R = M - 12;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	a0 = p.ack;
+	ts_write(p.c, 0, 10 * M);
+	for (i = 0; i < 10; i++)
+		ts_recv(s, &p, i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+	ps = p.seq;
+	p.seq = ps + 1000;
+	p.ack = a0; /* nothing arrived yet */
+	ts_send(s, &p, TH_ACK, 500); /* held: the peer's [1000, 1500) */
+	p.seq = ps;
+	o = ts_expect(s, TH_ACK, a0 + 10 * M, ps, 0);
+	assert_int_equal(o->nsack, 1);
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.flags = TH_ACK;
+	g.seq = p.seq;
+	g.ack = a0;
+	g.win = p.win;
+	g.sport = p.port;
+	g.dport = LPORT;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.tsecr = p.their_ts;
+	g.nsack = 2;
+	g.sack[0][0] = a0 + 4 * M;
+	g.sack[0][1] = a0 + 5 * M;
+	g.sack[1][0] = a0 + M;
+	g.sack[1][1] = a0 + 2 * M;
+	ts_inject(s, &g);
+	ts_expect_none(s);
+	g.sack[0][1] = a0 + 7 * M;
+	ts_inject(s, &g);
+	ts_expect(s, TH_ACK, a0, ps, R);
+	ts_expect(s, TH_ACK, a0 + R, ps, M - R);
+	ts_expect(s, TH_ACK, a0 + 2 * M, ps, R);
+	ts_expect(s, TH_ACK, a0 + 2 * M + R, ps, R);
+	ts_expect(s, TH_ACK, a0 + 2 * M + 2 * R, ps, 2 * (M - R));
+	ts_expect_none(s);
+	assert_int_equal(info(p.c).fast_retransmits, 1);
+	assert_int_equal(info(p.c).rto_expiries, 0);
+	g.nsack = 0;
+	g.ack = a0 + 10 * M;
+	ts_inject(s, &g);
+	assert_int_equal(info(p.c).unacked, 0);
+	finish(s, &p);
+}
+
 /* Tail loss probe (RFC 8985 7): the last segment again after 2 SRTT
  * (10 ms at least, plus the delayed-ACK time for a lone segment), well
  * before the RTO; one probe per flight. */
@@ -1394,6 +1455,52 @@ static void test_ooo_reassembly(void **state)
 	assert_int_equal(o->nsack, 0);
 	p.seq = base + 3100;
 	ts_read_check(p.c, 0, 3100);
+	finish(s, &p);
+}
+
+/* Segments sent while out-of-order data waits carry SACK blocks (RFC
+ * 2018 4: every ACK that does not cover the highest byte held), and
+ * their payload shrinks to make room (Linux's tcp_current_mss): a full
+ * segment plus SACK would outgrow the MTU and go out in IP fragments.
+ * The payload shrinks by what the blocks held take: one block here, 12
+ * bytes (NOP, NOP, kind, length, 8). */
+static void test_sack_fits_mtu(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true, .sack = true, .ws = 7 };
+	const uint32_t mss = 1448, room = mss - 12, n = 3 * mss;
+	struct tn_stack_stats st;
+	struct ts_seg *o;
+	uint32_t base, got = 0;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	assert_int_equal(info(p.c).mss, mss);
+	base = p.seq;
+	p.seq = base + 1000;
+	ts_send(s, &p, TH_ACK, 500); /* [1000, 1500): a hole before it */
+	o = ts_expect(s, TH_ACK, TS_ANY, base, 0);
+	assert_int_equal(o->nsack, 1);
+	p.seq = base; /* what the stack acknowledges */
+	ts_write(p.c, 0, n);
+	tn_stack_stats_get(s, &st);
+	assert_int_equal(st.ip_frag_tx, 0);
+	while (got < n) {
+		o = ts_recv(s, &p, TH_ACK | (got + room >= n ? TH_PSH : 0),
+			    got + room < n ? room : n - got);
+		assert_int_equal(o->nsack, 1);
+		assert_true(20 + o->hlen + o->len <= 1500);
+		got += o->len;
+	}
+	ts_expect_none(s);
+	/* The hole filled: full segments again. */
+	ts_send(s, &p, TH_ACK, 1000);
+	o = ts_expect(s, TH_ACK, TS_ANY, base + 1500, 0);
+	assert_int_equal(o->nsack, 0);
+	p.seq = base + 1500;
+	ts_write(p.c, n, mss);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, mss);
+	assert_int_equal(o->nsack, 0);
 	finish(s, &p);
 }
 
@@ -2585,6 +2692,7 @@ int main(void)
 		T(test_dupack_criteria),
 		T(test_sack_blocks_shrink_segments),
 		T(test_sack_recovery),
+		T(test_sack_recovery_ooo),
 		T(test_tail_loss_probe),
 		T(test_early_retransmit),
 		T(test_zero_window_probe),
@@ -2596,6 +2704,7 @@ int main(void)
 		T(test_paws),
 		T(test_ooo_bound),
 		T(test_ooo_reassembly),
+		T(test_sack_fits_mtu),
 		T(test_icmp_errors),
 		T(test_icmp_refused),
 		T(test_isn),
