@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo bench bench-echo bench-tcp clean
+.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo demo-coro bench bench-echo bench-tcp clean
 
 all: build
 
@@ -53,7 +53,15 @@ test-aarch64: setup
 fuzz: setup
 	bash scripts/fuzz.sh 60
 
+# The first thing a new user runs (scripts/demo.py): tern-httpd on AF_XDP
+# with curl from the kernel, echo round trips Tern vs the kernel, a table
+# and a latency CDF ($(BUILD)/demo/rtt-cdf.png); under a minute, and every
+# namespace and process it made is gone afterwards.  demo-coro: the
+# coroutine runtime alone (apps/coro_demo.c).
 demo: build
+	python3 scripts/demo.py --build-dir $(BUILD)
+
+demo-coro: build
 	./$(BUILD)/apps/tern-coro-demo
 
 # bench/run_micro.py runs the coro/ micro-benchmarks (bench/out/micro.json);

@@ -5,6 +5,7 @@
 #define TN_LATENCY_HIST_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define TN_HIST_SUB 64 /* sub-buckets per power of two */
@@ -74,6 +75,18 @@ static inline uint64_t tn_hist_quantile(const struct tn_hist *h, double q)
 		}
 	}
 	return h->max;
+}
+
+/* Writes "value_ns count" for every non-empty bucket, smallest first:
+ * enough for a CDF plot (scripts/demo.py) without keeping samples.  0,
+ * or -1 when the stream failed. */
+static inline int tn_hist_write(const struct tn_hist *h, FILE *f)
+{
+	for (unsigned i = 0; i < TN_HIST_BUCKETS; i++)
+		if (h->b[i])
+			fprintf(f, "%llu %llu\n", (unsigned long long)tn_hist_value(i),
+				(unsigned long long)h->b[i]);
+	return ferror(f) ? -1 : 0;
 }
 
 #endif

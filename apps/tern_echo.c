@@ -88,6 +88,7 @@ static struct {
 	double duration;
 	uint64_t timeout_ns;
 	bool count_set, duration_set;
+	const char *hist_path; /* --hist: the UDP client's RTT histogram */
 	/* TCP: server ports; the client's protocol flag and --reconnect */
 	unsigned ntcp;
 	uint16_t tcp_ports[MAX_PORTS];
@@ -131,11 +132,12 @@ static const char usage[] =
 	"  --duration S    seconds to send (default 5 unless --count)\n"
 	"  --window N      requests in flight, 1..4096 (default 1)\n"
 	"  --timeout MS    a request without a reply by then is lost (default 100)\n"
+	"  --hist FILE     UDP: write the RTT histogram (\"ns count\" per bucket)\n"
 	"  Both need --ip for port 0.\n";
 
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
-	"client", "size", "count", "duration", "window", "timeout", "discard", "send-bytes",
+	"client", "size", "count", "duration", "window", "timeout", "hist", "discard", "send-bytes",
 	"bytes", "seed", "udp", "tcp", NULL,
 };
 
@@ -270,12 +272,20 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	}
 	if (strcmp(name, "client") && strcmp(name, "size") && strcmp(name, "count") &&
 	    strcmp(name, "duration") && strcmp(name, "window") && strcmp(name, "timeout") &&
-	    strcmp(name, "bytes") && strcmp(name, "seed"))
+	    strcmp(name, "hist") && strcmp(name, "bytes") && strcmp(name, "seed"))
 		return -ENOENT;
 	if (!opt.client)
 		return wrong_mode(name);
 	if (strcmp(name, "client") == 0)
 		return parse_client(v);
+	if (strcmp(name, "hist") == 0) {
+		if (opt.tcp) {
+			fprintf(stderr, PROG ": --hist is a UDP client option\n");
+			return -EINVAL;
+		}
+		opt.hist_path = v;
+		return 0;
+	}
 	if (strcmp(name, "bytes") == 0 || strcmp(name, "seed") == 0) {
 		if (!opt.tcp) {
 			fprintf(stderr, PROG ": --%s is a TCP client option (add --tcp)\n", name);
@@ -712,6 +722,15 @@ static intptr_t client_main(struct tn_stack *st)
 	       (unsigned long long)c.rtt.max);
 	printf("lost %llu\n", (unsigned long long)c.lost);
 	fflush(stdout);
+	if (opt.hist_path) {
+		FILE *f = fopen(opt.hist_path, "w");
+		int bad = !f || tn_hist_write(&c.rtt, f) < 0;
+
+		if ((f && fclose(f) != 0) || bad) {
+			fprintf(stderr, PROG ": --hist %s: %s\n", opt.hist_path, strerror(errno));
+			err = err ? err : -EIO;
+		}
+	}
 out:
 	if (c.u)
 		tn_udp_close(c.u);
