@@ -27,7 +27,8 @@ test-long: build
 
 # A separate debug tree with ASan+UBSan; LeakSanitizer is on, and any UB
 # report fails the test.  An existing tree gets the same options again, so
-# it cannot silently lack the sanitizers.
+# it cannot silently lack the sanitizers.  The TCP interop streams stop
+# at 10 MB here (TN_TEST_MAX_BYTES; 100 MB in the release run).
 ASAN_OPTS = -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
 	    -Dbuildtype=debug -Ddebug_checks=true
 
@@ -41,6 +42,7 @@ test-asan: setup
 	$(NINJA) -C $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	TN_TEST_MAX_BYTES=10000000 \
 		$(MESON) test -C $(BUILD_ASAN) --print-errorlogs
 
 # switch_aarch64.S for real: cross-built and run under qemu-aarch64.
