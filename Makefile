@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo demo-coro bench bench-echo bench-tcp clean
+.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo demo-coro bench bench-echo bench-tcp bench-http clean
 
 all: build
 
@@ -93,6 +93,11 @@ bench-echo: build
 # About 1-3 minutes; not part of `make bench`.
 bench-tcp: build
 	python3 bench/run_tcp.py
+
+# tern-httpd + tern-load over vhost-user vs nginx + wrk over loopback
+# (bench/run_http.py): requests/s and p99, the HTTP section of RESULTS.md.
+bench-http: build
+	python3 bench/run_http.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64 build-fuzz

@@ -35,6 +35,8 @@ PACKAGES=(
 	iproute2 iputils-ping ethtool tcpdump tshark sockperf iperf3 socat netcat-openbsd curl
 	# scripts, packet crafting, plots
 	python3 python3-scapy gnuplot-nox
+	# the HTTP benchmark's kernel side (bench/run_http.py)
+	nginx wrk
 )
 
 # ---- packages -------------------------------------------------------------
