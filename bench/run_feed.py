@@ -61,10 +61,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT_DIR = os.path.join(ROOT, "bench", "out")
-RESULTS_MD = os.path.join(ROOT, "bench", "RESULTS.md")
-TICK_HZ = os.sysconf("SC_CLK_TCK")
+from benchlib import (OUT_DIR, ROOT, BenchError, busy_between, cpu_busy, hugepages_free_mib,
+                      machine_name, tail, update_results_md)
+
+SECTION = "Feed: tern-feed vs kernel UDP (issue: Apps our users run)"
 GROUP = "239.194.0.1:6000"
 KINDS = ("tern", "kernel", "kernel-spin")
 TITLE = {"tern": "tern-feed, vhost-user/virtio-user",
@@ -78,58 +78,6 @@ PUB_RE = re.compile(r"summary: sent (\d+) errors (\d+) in ([\d.]+) s: (\d+) msgs
 
 BEGIN = "<!-- run_feed.py: begin generated block -->"
 END = "<!-- run_feed.py: end generated block -->"
-
-
-class BenchError(Exception):
-    pass
-
-
-# ---- machine helpers (bench/benchlib.py does not exist in this tree) ----
-
-def machine_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return f"{os.cpu_count()}-core {line.split(':', 1)[1].strip()}"
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return f"{os.cpu_count()}-core {platform.machine()}"
-
-
-def hugepages_free_mib():
-    size_kb = free = None
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                free = int(line.split()[1])
-            elif line.startswith("Hugepagesize:"):
-                size_kb = int(line.split()[1])
-    return free * size_kb // 1024 if free is not None and size_kb else 0
-
-
-def cpu_busy():
-    """Per-CPU busy seconds since boot, from /proc/stat."""
-    res = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu") and not line.startswith("cpu "):
-                name, *v = line.split()
-                v = [int(x) for x in v]
-                res[int(name[3:])] = (v[0] + v[1] + v[2] + v[5] + v[6]) / TICK_HZ
-    return res
-
-
-def busy_between(a, b, cpus):
-    return sum(b[c] - a[c] for c in cpus if c in a and c in b)
-
-
-def tail(path, n=15):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return ""
 
 
 class Bench:
@@ -351,22 +299,6 @@ def table(s, a):
     return lines
 
 
-def update_results_md(block):
-    try:
-        text = open(RESULTS_MD).read()
-    except OSError:
-        text = "# Benchmark results\n"
-    gen = BEGIN + "\n" + "\n".join(block) + "\n" + END
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + gen + rest.split(END, 1)[1]
-    else:
-        text = (text.rstrip("\n") + "\n\n## Feed: tern-feed vs kernel UDP (issue: Apps our "
-                "users run)\n\n" + gen + "\n")
-    with open(RESULTS_MD, "w") as f:
-        f.write(text)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
@@ -448,7 +380,7 @@ def main():
     print(f"\nwrote {os.path.relpath(a.out, os.getcwd())}")
     if not a.no_results:
         cmd = "python3 bench/run_feed.py" + ("".join(" " + x for x in sys.argv[1:]))
-        update_results_md([
+        update_results_md(BEGIN, END, SECTION, [
             f"Command: `{cmd}`.  Date: {now:%Y-%m-%d %H:%M %Z}.  Machine: "
             f"{machine_name()}, kernel {platform.release()}; publisher on CPU "
             f"{a.pub_cpu}, subscriber on CPU {a.sub_cpu}; Tern processes "
