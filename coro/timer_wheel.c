@@ -73,6 +73,7 @@ void tn__wheel_init(struct tn_wheel *w, uint64_t now_ns)
 	w->cur = now_ns >> TN_WHEEL_TICK_SHIFT;
 	w->seq = 0;
 	w->count = 0;
+	w->next_ev = 0;
 	list_init(&w->due);
 	for (l = 0; l < TN_WHEEL_LEVELS; l++)
 		for (s = 0; s < TN_WHEEL_SLOTS; s++)
@@ -95,6 +96,11 @@ static void place(struct tn_wheel *w, struct tn_timer *t)
 	slot = (e >> (level * TN_WHEEL_BITS)) & MASK;
 	t->slot = (uint16_t)(level * TN_WHEEL_SLOTS + slot);
 	w->bitmap[level] |= 1ull << slot;
+	/* The slot's event is its start: e with the digits below this
+	 * level cleared (above them e and cur agree). */
+	e &= ~((1ull << (level * TN_WHEEL_BITS)) - 1);
+	if (e < w->next_ev)
+		w->next_ev = e;
 	if (level == 0) {
 		list_insert_sorted(&w->slots[0][slot], t);
 	} else {
@@ -194,7 +200,10 @@ unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns)
 	struct tn_timer_list run;
 	unsigned fired = 0;
 
-	if (!w->count) { /* the common idle case: nothing to walk */
+	if (!w->count || (target < w->next_ev && list_empty(&w->due))) {
+		/* The common cases: nothing armed, or nothing before next_ev
+		 * (no event lies between cur and next_ev, so moving cur up
+		 * to target keeps next_ev right). */
 		if (target > w->cur)
 			w->cur = target;
 		return 0;
@@ -203,9 +212,11 @@ unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns)
 		uint64_t e = next_event(w);
 		if (e > target) {
 			w->cur = target;
+			w->next_ev = e;
 			break;
 		}
 		w->cur = e;
+		w->next_ev = 0; /* the tick moves timers: ask again next time */
 		process_tick(w);
 	}
 	if (list_empty(&w->due))

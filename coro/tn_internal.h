@@ -167,6 +167,11 @@ struct tn_wheel {
 	uint64_t cur;                                  /* ticks processed */
 	uint64_t seq;
 	uint64_t count;
+	/* A lower bound of next_event's answer (0: unknown).  A busy loop
+	 * calls expire every turn with timers armed (a TCP connection's
+	 * retransmission timer) and nothing due for many turns: this
+	 * skips the bitmap walk on those turns. */
+	uint64_t next_ev;
 	uint64_t bitmap[TN_WHEEL_LEVELS];
 	struct tn_timer_list due;                      /* expired, sorted */
 	struct tn_timer_list slots[TN_WHEEL_LEVELS][TN_WHEEL_SLOTS];

@@ -647,6 +647,61 @@ static void test_next_deadline(void **state)
 	assert_int_equal(tn_sched_next_deadline(s), UINT64_MAX);
 }
 
+/* One turn of a busy loop at time t: the dataplane runs the timers
+ * every turn, due or not (clock_to runs turns only when one is due). */
+static void busy_turn(uint64_t t)
+{
+	assert_u64_cmp(t, >=, tn_test_clock_ns);
+	tn_test_clock_ns = t;
+	tn_sched_run_once(tn_sched_self());
+}
+
+/* The wheel remembers its next event between turns (next_ev) so a busy
+ * loop with a far timer armed does not walk the bitmaps every turn: a
+ * timer started earlier than the remembered event, at every level, must
+ * still fire on time, and one cancelled must not leave it stuck. */
+static void test_earlier_than_remembered(void **state)
+{
+	struct rec far, near, mid;
+	uint64_t t0 = tn_test_clock_ns, d;
+
+	(void)state;
+	rec_init(&far, 1);
+	rec_init(&near, 2);
+	rec_init(&mid, 3);
+	tn_timer_start(&far.t, t0 + HOUR);
+	/* Busy turns on tick boundaries (so every delay below is whole
+	 * ticks): next_ev is known after the first. */
+	for (unsigned i = 1; i <= 5; i++)
+		busy_turn((t0 / TICK + i) * TICK);
+	/* Earlier than the remembered event at level 0, 1 and 2. */
+	for (uint64_t delay = 3 * TICK; delay <= 200000 * TICK; delay *= 37) {
+		d = tn_test_clock_ns + delay;
+		tn_timer_start(&near.t, d);
+		while (!near.fired) {
+			assert_u64_cmp(tn_test_clock_ns, <, d + TICK);
+			busy_turn(tn_test_clock_ns + TICK);
+		}
+		assert_u64_cmp(near.fired_at, <, d + TICK);
+		near.fired = 0;
+	}
+	/* One cancelled, then another later but still before far. */
+	d = tn_test_clock_ns + 10 * TICK;
+	tn_timer_start(&mid.t, d);
+	busy_turn(tn_test_clock_ns + TICK);
+	assert_true(tn_timer_cancel(&mid.t));
+	d = tn_test_clock_ns + 50 * TICK;
+	tn_timer_start(&near.t, d);
+	while (!near.fired) {
+		assert_u64_cmp(tn_test_clock_ns, <, d + TICK);
+		busy_turn(tn_test_clock_ns + TICK);
+	}
+	assert_u64_cmp(near.fired_at, <, d + TICK);
+	assert_int_equal(mid.fired, 0);
+	assert_int_equal(far.fired, 0);
+	assert_true(tn_timer_cancel(&far.t));
+}
+
 /* ---- deadlines in the past ---- */
 
 static void test_past_deadline(void **state)
@@ -983,6 +1038,7 @@ int main(void)
 		T(test_rearm_in_callback),
 		T(test_start_rearms),
 		T(test_next_deadline),
+		T(test_earlier_than_remembered),
 		T(test_past_deadline),
 		T(test_far_deadlines),
 		T(test_clock_far_from_epoch),
