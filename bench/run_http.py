@@ -47,8 +47,8 @@ BEGIN = "<!-- run_http.py: begin generated block -->"
 END = "<!-- run_http.py: end generated block -->"
 SECTION = "HTTP: tern-httpd + tern-load vs nginx + wrk"
 
-LOAD_RE = re.compile(r"summary: requests (\d+) errors (\d+) rps ([\d.]+) .*?"
-                     r"p50_us ([\d.]+) .*?p99_us ([\d.]+)")
+LOAD_RE = re.compile(r"summary: requests (\d+) non2xx (\d+) errors (\d+) timeouts (\d+) "
+                     r"rps ([\d.]+) .*?p50_us ([\d.]+) .*?p99_us ([\d.]+)")
 WRK_RPS_RE = re.compile(r"Requests/sec:\s+([\d.]+)")
 WRK_PCT_RE = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 WRK_ERR_RE = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
@@ -132,8 +132,8 @@ class Bench(Runner):
             raise BenchError(f"tern-load exited {code} without a summary:\n  {' '.join(ccmd)}\n"
                              f"{tail(clog)}\nserver:\n{tail(slog)}")
         scpu = (scpu1 - scpu0) if scpu0 is not None and scpu1 is not None else 0.0
-        return {"requests": int(m[1]), "errors": int(m[2]), "rps": float(m[3]),
-                "p50_us": float(m[4]), "p99_us": float(m[5]),
+        return {"requests": int(m[1]), "errors": int(m[2]) + int(m[3]) + int(m[4]),
+                "rps": float(m[5]), "p50_us": float(m[6]), "p99_us": float(m[7]),
                 "others_cpu": self.others_share(busy0, busy1, wall, scpu, ccpu),
                 "server_cmd": scmd, "client_cmd": ccmd}
 
