@@ -29,7 +29,6 @@
  * Both print their summary and exit 0 on SIGINT/SIGTERM. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,10 +658,5 @@ int main(int argc, char **argv)
 
 	if (prescan(argc, argv) < 0)
 		return 2;
-	/* DPDK's virtio-user writes to its vhost-user socket with a plain
-	 * sendmsg: once the vhost side has gone (a subscriber that exits
-	 * after --count), closing our port would die of SIGPIPE.  The
-	 * write fails with EPIPE instead. */
-	signal(SIGPIPE, SIG_IGN);
 	return tn_main_app(argc, argv, &app);
 }

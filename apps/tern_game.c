@@ -21,7 +21,6 @@
  * the server's TX; with 4,096, 1.4% on a busy machine. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -229,10 +228,5 @@ int main(int argc, char **argv)
 
 	if (prescan(argc, argv) < 0)
 		return 2;
-	/* DPDK's virtio-user writes to its vhost-user socket with a plain
-	 * sendmsg: once the vhost side has gone (a subscriber that exits
-	 * after --count), closing our port would die of SIGPIPE.  The
-	 * write fails with EPIPE instead. */
-	signal(SIGPIPE, SIG_IGN);
 	return tn_main_app(argc, argv, &app);
 }

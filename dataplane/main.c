@@ -46,6 +46,11 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* DPDK's virtio-user writes to its vhost-user socket with a plain
+	 * sendmsg: once the vhost side has gone (a peer that exited first),
+	 * closing our port would die of SIGPIPE.  The write fails with
+	 * EPIPE instead, for every app. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static int make_cores(struct tn_runtime *rt)
