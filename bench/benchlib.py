@@ -265,3 +265,38 @@ class Runner:
         none of our processes (their CPU seconds in ours) used."""
         used = busy_between(busy0, busy1, self.cpus()) - sum(ours)
         return max(0.0, used) / (wall * len(self.cpus()))
+
+
+PLOT_DIR = os.path.join(ROOT, "bench", "plots")
+
+
+def plot_percentiles(name, title, series, unit="us"):
+    """Writes bench/plots/NAME.png: a clustered bar chart of latency
+    percentiles, log scale, one cluster per percentile and one bar per
+    series (a list of (label, {"p50": v, "p99": v, "p99.9": v})).
+    Returns the path relative to bench/ for RESULTS.md, or None when
+    gnuplot is missing or fails (the numbers are in the table anyway)."""
+    if not shutil.which("gnuplot") or not series:
+        return None
+    os.makedirs(PLOT_DIR, exist_ok=True)
+    keys = [k for k in ("p50", "p99", "p99.9") if all(k in s for _, s in series)]
+    data = os.path.join(PLOT_DIR, f"{name}.dat")
+    with open(data, "w") as f:
+        f.write("pct " + " ".join(f'"{label}"' for label, _ in series) + "\n")
+        for k in keys:
+            f.write(k + " " + " ".join(f"{max(s[k], 1e-3):.3f}" for _, s in series) + "\n")
+    png = os.path.join(PLOT_DIR, f"{name}.png")
+    cols = ", ".join(f"'{data}' using {i + 2}:xtic(1) title columnheader({i + 2})"
+                     for i in range(len(series)))
+    script = "\n".join([
+        "set terminal pngcairo size 900,500 noenhanced",
+        f"set output '{png}'",
+        f"set title '{title}'",
+        "set style data histograms", "set style histogram clustered gap 1",
+        "set style fill solid 0.8 border -1", "set logscale y", "set grid ytics",
+        f"set ylabel 'latency ({unit}, log scale)'", "set key top left",
+        f"plot {cols}", ""])
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode != 0 or not os.path.exists(png):
+        return None
+    return os.path.relpath(png, os.path.join(ROOT, "bench"))

@@ -61,8 +61,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (OUT_DIR, ROOT, BenchError, busy_between, cpu_busy, hugepages_free_mib,
-                      machine_name, tail, update_results_md)
+from benchlib import (OUT_DIR, RESULTS_MD, ROOT, BenchError, busy_between, cpu_busy, hugepages_free_mib,
+                      machine_name, plot_percentiles, tail, update_results_md)
 
 SECTION = "Feed: tern-feed vs kernel UDP (issue: Apps our users run)"
 GROUP = "239.194.0.1:6000"
@@ -380,6 +380,16 @@ def main():
     print(f"\nwrote {os.path.relpath(a.out, os.getcwd())}")
     if not a.no_results:
         cmd = "python3 bench/run_feed.py" + ("".join(" " + x for x in sys.argv[1:]))
+        series = []
+        for kind in KINDS:
+            r = s.get(kind, {}).get("quietest") if isinstance(s.get(kind), dict) else None
+            if r:
+                series.append((TITLE[kind], {"p50": r["p50_ns"] / 1e3, "p99": r["p99_ns"] / 1e3,
+                                             "p99.9": r["p999_ns"] / 1e3}))
+        png = plot_percentiles("feed", "tern-feed vs kernel UDP: one-way latency (quietest round)",
+                               series)
+        if png:
+            block = block + ["", f"![one-way latency percentiles]({png})"]
         update_results_md(BEGIN, END, SECTION, [
             f"Command: `{cmd}`.  Date: {now:%Y-%m-%d %H:%M %Z}.  Machine: "
             f"{machine_name()}, kernel {platform.release()}; publisher on CPU "

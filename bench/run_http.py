@@ -37,7 +37,7 @@ import sys
 import tempfile
 
 from benchlib import (LINKS, OUT_DIR, ROOT, BenchError, Runner, cpu_busy, cpu_seconds,
-                      machine_name, tail, update_results_md)
+                      machine_name, plot_percentiles, tail, update_results_md)
 
 TARGET_RPS_X = 5.0
 TARGET_P99_X = 10.0
@@ -259,6 +259,11 @@ def main():
             f"{r['rps'] / k['rps']:.1f}x rps, {k['p99_us'] / r['p99_us']:.1f}x p99"
             for r, k in zip(runs["tern"], runs["kernel"]) if k["rps"] and r["p99_us"]),
     ]
+    png = plot_percentiles("http", "GET /hello: tern-httpd + tern-load vs nginx + wrk (medians)", [
+        ("tern-httpd + tern-load (vhost-user)", {"p50": t_p50, "p99": t_p99}),
+        ("nginx + wrk (kernel loopback)", {"p50": k_p50, "p99": k_p99})])
+    if png:
+        block += ["", f"![latency percentiles]({png})"]
     print("\n".join(block))
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
