@@ -103,6 +103,7 @@ struct http_req {
 	char *arena;
 	uint32_t arena_len, hdr_bytes;
 	uint32_t url_off, url_len;
+	bool url_open;        /* the URL's NUL is not yet kept */
 	struct { uint32_t off, len; bool set; } h[HTTP_H_COUNT];
 	char field[24];       /* the field name being read (longer: not kept) */
 	uint32_t field_len;

@@ -201,13 +201,17 @@ static int on_url(http_parser *p, const char *at, size_t len)
 		r->url_off = r->arena_len;
 	arena_put(r, at, len);
 	r->url_len += (uint32_t)len;
-	r->arena_len++; /* keep the NUL */
+	r->url_open = true;
 	return 0;
 }
 
-/* The end of a value: close it in the arena. */
+/* The end of the URL or of a value: keep its NUL in the arena. */
 static void value_done(struct http_req *r)
 {
+	if (r->url_open) {
+		r->url_open = false;
+		r->arena_len++;
+	}
 	if (r->in_value && r->cur >= 0) {
 		r->h[r->cur].len = r->arena_len - r->h[r->cur].off;
 		r->arena_len++;
@@ -221,10 +225,9 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 
 	if (hdr_count(r, len, r->in_value || r->field_len == 0))
 		return -1;
-	if (r->in_value) {
-		value_done(r);
+	if (r->in_value)
 		r->field_len = 0;
-	}
+	value_done(r);
 	if (r->field_len + len < sizeof(r->field)) {
 		memcpy(r->field + r->field_len, at, len);
 		r->field_len += (uint32_t)len;
@@ -339,6 +342,7 @@ static void req_reset(struct http_req *r)
 {
 	r->arena_len = r->hdr_bytes = 0;
 	r->url_off = r->url_len = 0;
+	r->url_open = false;
 	memset(r->h, 0, sizeof(r->h));
 	r->field_len = 0;
 	r->cur = -1;

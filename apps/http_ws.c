@@ -41,6 +41,12 @@ struct ws_conn {
 	wslay_event_context_ptr ctx;
 	const uint8_t *in;    /* read, not yet given to wslay */
 	size_t in_len;
+	uint8_t hdr[14];      /* the frame header being handed over */
+	uint8_t hlen, hneed;
+	uint64_t left;        /* payload bytes of the frame not yet handed over */
+	bool msg_done;        /* a message completed in this wslay_event_recv */
+	uint64_t sends;       /* the writer's wslay_event_send calls */
+	struct tn_event sent; /* ... and another one happened */
 	uint8_t out[OUT_LEN]; /* frames from wslay, not yet written */
 	size_t out_len;
 	struct tn_event wake; /* something to send, or closing */
@@ -71,22 +77,62 @@ void http_ws_accept(const char *key, char out[29])
 
 /* ---- wslay's callbacks: none of them awaits ---- */
 
+/* Hands wslay at most one frame per call, and nothing more once a
+ * message is complete in this wslay_event_recv: wslay answers a close
+ * (and pings) ahead of queued data, so a close that arrived with a
+ * message would otherwise overtake the message's echo.  The reader lets
+ * the writer take the echo first (read_loop).  Frame boundaries come
+ * from the header's length fields (RFC 6455 5.2); wslay checks the rest. */
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 		       void *ud)
 {
 	struct ws_conn *ws = ud;
+	size_t n = 0;
 
 	(void)flags;
-	if (!ws->in_len) {
+	if (!ws->in_len || ws->msg_done) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	if (len > ws->in_len)
-		len = ws->in_len;
-	memcpy(buf, ws->in, len);
-	ws->in += len;
-	ws->in_len -= len;
-	return (ssize_t)len;
+	while (n < len && ws->in_len) {
+		if (ws->left) {
+			size_t take = ws->left < len - n ? (size_t)ws->left : len - n;
+
+			if (take > ws->in_len)
+				take = ws->in_len;
+			memcpy(buf + n, ws->in, take);
+			n += take;
+			ws->in += take;
+			ws->in_len -= take;
+			if ((ws->left -= take) == 0)
+				break; /* the frame's end */
+			continue;
+		}
+		/* A header byte. */
+		buf[n++] = ws->hdr[ws->hlen++] = *ws->in++;
+		ws->in_len--;
+		if (ws->hlen == 2) {
+			uint8_t l7 = ws->hdr[1] & 0x7f;
+
+			ws->hneed = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
+				    (ws->hdr[1] & 0x80 ? 4 : 0);
+		}
+		if (ws->hlen >= 2 && ws->hlen == ws->hneed) {
+			uint8_t l7 = ws->hdr[1] & 0x7f;
+			uint64_t plen = l7;
+
+			if (l7 >= 126) {
+				plen = 0;
+				for (unsigned i = 0; i < (l7 == 126 ? 2u : 8u); i++)
+					plen = plen << 8 | ws->hdr[2 + i];
+			}
+			ws->hlen = 0;
+			ws->left = plen;
+			if (!plen)
+				break; /* an empty frame ends here */
+		}
+	}
+	return (ssize_t)n;
 }
 
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
@@ -133,6 +179,7 @@ static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 	(void)ctx;
 	if (wslay_is_ctrl_frame(arg->opcode))
 		return;
+	ws->msg_done = true;
 	ws->r->srv->st.ws_msgs++;
 	if (!ws->chat) {
 		deliver(ws, arg);
@@ -163,6 +210,8 @@ static intptr_t writer_task(void *arg)
 				err = -EPROTO;
 				break;
 			}
+			ws->sends++;
+			tn_event_set(&ws->sent);
 			if (ws->out_len) {
 				struct iovec iov = { ws->out, ws->out_len };
 
@@ -189,6 +238,25 @@ static intptr_t writer_task(void *arg)
 	return 0;
 }
 
+/* After a message that queued something for us: waits until the writer
+ * has taken it (one wslay_event_send), so that a close or ping parsed
+ * next cannot overtake it.  Backpressure too: an echo client that does
+ * not read stops being read. */
+static int wait_sent(struct ws_conn *ws)
+{
+	uint64_t want = ws->sends + 1;
+
+	tn_event_set(&ws->wake);
+	while (ws->sends < want && !ws->wdone) {
+		int err;
+
+		tn_event_clear(&ws->sent);
+		if ((err = tn_event_wait(&ws->sent)) < 0)
+			return err;
+	}
+	return 0;
+}
+
 static int read_loop(struct ws_conn *ws, uint8_t *buf)
 {
 	for (;;) {
@@ -196,12 +264,19 @@ static int read_loop(struct ws_conn *ws, uint8_t *buf)
 		ssize_t n;
 		int err;
 
+		ws->msg_done = false;
 		if (wslay_event_recv(ws->ctx) != 0)
 			return -EPROTO;
-		if (wslay_event_want_write(ws->ctx))
-			tn_event_set(&ws->wake); /* a pong, a close, an echo */
+		if (wslay_event_want_write(ws->ctx)) {
+			/* An echo, a pong, a close (or a chat line). */
+			if (ws->msg_done && (err = wait_sent(ws)) != 0)
+				return err;
+			tn_event_set(&ws->wake);
+		}
 		if (!wslay_event_want_read(ws->ctx))
 			return 0; /* the peer's close, or a protocol error answered */
+		if (ws->in_len)
+			continue;
 		tn_timeout_enter(&to, tn_now() + ws->r->srv->cfg->idle_ns);
 		n = ws->r->io->ops->read(ws->r->io->ctx, buf, IN_LEN);
 		if ((err = tn_timeout_exit(&to, n < 0 ? (int)n : 0)) != 0)
@@ -223,6 +298,7 @@ static int session(struct ws_conn *ws)
 		return -ENOMEM;
 	tn_event_init(&ws->wake);
 	tn_event_init(&ws->done);
+	tn_event_init(&ws->sent);
 	ws->reader = tn_task_current();
 	if (!(w = tn_task_spawn(writer_task, ws))) {
 		free(buf);
