@@ -359,6 +359,55 @@ static void test_websocket(void **state)
 	assert_non_null(strstr(o, "Sec-WebSocket-Version: 13\r\n"));
 }
 
+/* Seeded mutations of valid requests (a WebSocket session among them),
+ * fed in random pieces: every run ends, and what comes out is HTTP.
+ * (The sanitizer build turns any memory error into a failure.) */
+static void test_garbage(void **state)
+{
+#define REQ(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *s;
+		size_t len;
+	} base[] = {
+		REQ("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+		REQ("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+		REQ("POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"),
+		REQ("GET /ws/echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		    "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58\x82\xfe\x00\x03\x01\x02\x03\x04"
+		    "abc\x88\x80\x01\x02\x03\x04"),
+	};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int ok = 0, ws = 0;
+	char buf[512];
+
+	(void)state;
+	for (int it = 0; it < 2000; it++) {
+		const char *b = base[it % 4].s;
+		size_t len = base[it % 4].len, n;
+		const char *o;
+
+		memcpy(buf, b, len);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		n = x % 6;
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			buf[x % len] = (char)(x >> 32);
+		}
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (x % 3 == 0)
+			len = x % len; /* cut short */
+		o = run(buf, len, x >> 40 & 7, false);
+		ok += strstr(o, " 200 OK") != NULL;
+		ws += strstr(o, " 101 ") != NULL;
+		if (fk.out_len && strncmp(o, "HTTP/1.1 ", 9) != 0)
+			fail_msg("iteration %d: '%s'", it, o);
+	}
+	/* Some of them were still good requests. */
+	print_message("garbage: 2000 runs, %d with a 200, %d WebSocket sessions\n", ok, ws);
+	assert_true(ok > 100 && ws > 50);
+}
+
 static void test_tokens(void **state)
 {
 	(void)state;
@@ -379,6 +428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_static, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, tn_test_teardown),
 		cmocka_unit_test(test_tokens),
 	};
 
