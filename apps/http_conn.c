@@ -449,7 +449,9 @@ static int serve(struct http_req *r, uint8_t *buf)
 			r->keep_alive = false;
 			r->rest = buf + pos;
 			r->rest_len = len - pos;
-			return http_route(r);
+			if ((err = http_route(r)) == 0)
+				linger(r, buf);
+			return err;
 		}
 		if (e != HPE_PAUSED)
 			continue; /* all of it parsed: read on */

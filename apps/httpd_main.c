@@ -1,7 +1,7 @@
 /* tern-httpd: an HTTP/1.1 and WebSocket server on Tern's TCP streams.
  *
  *     tern-httpd [EAL] -- --ip 10.0.0.1/24 [--port 80] [--root DIR] \
- *                         [--max-header N] [--max-body N] \
+ *                         [--max-header N] [--max-body N] [--max-conns N] \
  *                         [--idle-timeout S] [--request-timeout S]
  *
  * Every polling core has its own stack (--ip on several lcores) and its
@@ -30,10 +30,12 @@
 
 static struct {
 	uint16_t port;
+	unsigned max_conns;
 	const char *root;
 	struct http_cfg cfg;
 } opt = {
 	.port = 80,
+	.max_conns = 10000,
 	.cfg = {
 		.root_fd = -1,
 		.max_header = HTTP_DEF_MAX_HEADER,
@@ -55,11 +57,14 @@ static const char usage[] =
 	"                       give up on a write that waits this long (default 60)\n"
 	"  --request-timeout S  a request must arrive whole within S of its first\n"
 	"                       byte (default 10; else 408)\n"
+	"  --max-conns N        connections per core, 1..1000000 (default 10000);\n"
+	"                       more are reset as they are accepted\n"
 	"  Routes: GET /hello, POST /echo (the body back), WebSocket /ws/echo and\n"
 	"  /ws/chat (a room per core), files under --root.  Needs --ip.\n";
 
 static const char *const value_opts[] = {
-	"port", "root", "max-header", "max-body", "idle-timeout", "request-timeout", NULL,
+	"port", "root", "max-header", "max-body", "idle-timeout", "request-timeout", "max-conns",
+	NULL,
 };
 
 static int parse_opt(void *arg, const char *name, const char *v)
@@ -101,6 +106,10 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		if (tn_app_parse_num(PROG, name, v, 0.001, 86400, &x))
 			return -EINVAL;
 		opt.cfg.idle_ns = (uint64_t)(x * 1e9);
+	} else if (strcmp(name, "max-conns") == 0) {
+		if (tn_app_parse_num(PROG, name, v, 1, 1000000, &x))
+			return -EINVAL;
+		opt.max_conns = (unsigned)x;
 	} else if (strcmp(name, "request-timeout") == 0) {
 		if (tn_app_parse_num(PROG, name, v, 0.001, 86400, &x))
 			return -EINVAL;
@@ -139,7 +148,8 @@ static const struct http_io_ops tcp_ops = {
 static struct core {
 	struct http_server srv;
 	struct tn_tcp_listener *l;
-	uint64_t accept_errors;
+	unsigned live;           /* connection tasks running */
+	uint64_t accept_errors, refused;
 } cores[TN_MAX_CORES];
 
 static struct core *my_core(void)
@@ -151,7 +161,11 @@ static intptr_t conn_task(void *arg)
 {
 	struct tn_tcp_conn *c = arg;
 	struct http_io io = { &tcp_ops, c };
-	int err = http_conn_serve(&my_core()->srv, &io);
+	struct core *k = my_core();
+	int err;
+
+	err = http_conn_serve(&k->srv, &io);
+	k->live--; /* counted when spawned */
 
 	/* A clean end closes gracefully (what we wrote still leaves); a
 	 * cancellation (shutdown), a timeout or a broken stream resets. */
@@ -177,11 +191,19 @@ static intptr_t listen_task(void *arg)
 			k->accept_errors++;
 			continue;
 		}
+		if (k->live >= opt.max_conns) {
+			/* Each costs a task stack and buffers: past the bound a
+			 * flood of connections is turned away, not served. */
+			k->refused++;
+			tn_tcp_abort(c);
+			continue;
+		}
 		if (!(t = tn_task_spawn(conn_task, c))) {
 			k->accept_errors++;
 			tn_tcp_abort(c);
 			continue;
 		}
+		k->live++;
 		tn_task_detach(t);
 	}
 }
@@ -218,13 +240,14 @@ static intptr_t server_main(struct tn_stack *st)
 	tn_tcp_listener_close(k->l);
 	printf("httpd: %llu connections, %llu requests, responses 1xx %llu 2xx %llu 3xx %llu "
 	       "4xx %llu 5xx %llu, timeouts %llu, websocket %llu sessions %llu messages "
-	       "%llu cut off, accept errors %llu%s\n",
+	       "%llu cut off, refused %llu, accept errors %llu%s\n",
 	       (unsigned long long)s->conns, (unsigned long long)s->requests,
 	       (unsigned long long)s->status[1], (unsigned long long)s->status[2],
 	       (unsigned long long)s->status[3], (unsigned long long)s->status[4],
 	       (unsigned long long)s->status[5], (unsigned long long)s->timeouts,
 	       (unsigned long long)s->ws_conns, (unsigned long long)s->ws_msgs,
-	       (unsigned long long)s->ws_dropped, (unsigned long long)k->accept_errors, where);
+	       (unsigned long long)s->ws_dropped, (unsigned long long)k->refused,
+	       (unsigned long long)k->accept_errors, where);
 	fflush(stdout);
 	return 0;
 }

@@ -7,6 +7,9 @@
                                    HTTP/2.0: 505
   dp_httpd.py slow ADDR PORT SECS  half a request, then silence: 408 within
                                    SECS + 3 s, and not before SECS
+  dp_httpd.py limit ADDR PORT N    N connections each served (kept open),
+                                   the next one reset; once they close, a
+                                   new one is served again
   dp_httpd.py ws-echo ADDR PORT    /ws/echo: text and binary round trips
   dp_httpd.py ws-chat ADDR PORT    /ws/chat: two clients, a line from A
                                    reaches B (and A)
@@ -102,6 +105,41 @@ def slow(addr, port, secs):
     print("slow client: 408 after %.2f s" % dt)
 
 
+def hello_on(s):
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+    r = read_response(s.makefile("rb"))
+    return r is not None and r[0] == 200
+
+
+def limit(addr, port, n):
+    held = [connect(addr, port) for _ in range(n)]
+    for i, s in enumerate(held):
+        if not hello_on(s):
+            fail("limit: connection %d of %d not served" % (i + 1, n))
+    extra = connect(addr, port)
+    try:
+        extra.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = extra.recv(100)
+    except (ConnectionResetError, BrokenPipeError):
+        got = b""
+    if got:
+        fail("limit: connection %d was served: %r" % (n + 1, got[:40]))
+    print("limit: %d connections served, number %d reset" % (n, n + 1))
+    for s in held:
+        s.close()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if hello_on(connect(addr, port)):
+                break
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        if time.monotonic() > deadline:
+            fail("limit: no connection served after the others closed")
+        time.sleep(0.05)
+    print("limit: served again once they closed")
+
+
 async def ws_echo(addr, port):
     import websockets
     async with websockets.connect("ws://%s:%d/ws/echo" % (addr, port)) as ws:
@@ -142,6 +180,8 @@ def main():
         bad(addr, port)
     elif cmd == "slow":
         slow(addr, port, float(sys.argv[4]))
+    elif cmd == "limit":
+        limit(addr, port, int(sys.argv[4]))
     elif cmd == "ws-echo":
         asyncio.run(ws_echo(addr, port))
     elif cmd == "ws-chat":

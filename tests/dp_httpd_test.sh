@@ -14,6 +14,7 @@
 #     requests/s printed;
 #   python3-websockets: /ws/echo text and binary (70 kB among them) and a
 #     ping, /ws/chat between two;
+#   --max-conns 16: 16 connections served at once, the 17th reset;
 #   SIGINT: exit 0, no leaked mbufs, the counters add up.
 # Bad options first (no EAL): exit 2 with a message.
 # With LCORES 0,1: a stack and a listener per core (the tap's two queues
@@ -48,6 +49,7 @@ badopt "--port wants" --ip 10.0.0.1/24 --port 0
 badopt "--max-header wants" --ip 10.0.0.1/24 --max-header 10
 badopt "--root /nonexistent" --ip 10.0.0.1/24 --root /nonexistent
 badopt "--request-timeout wants" --ip 10.0.0.1/24 --request-timeout nan
+badopt "--max-conns wants" --ip 10.0.0.1/24 --max-conns 0
 
 dp_need_root
 for tool in curl wrk sha256sum; do
@@ -79,7 +81,7 @@ ip netns exec "$ECHO_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 dp_start httpd ip netns exec "$ECHO_NS" "$app" -l "$lcores" --no-huge -m 256 --no-pci \
 	--file-prefix "$(dp_prefix httpd)" --vdev="net_tap0,iface=$ECHO_DEV" -- \
 	--ip "$ECHO_ADDR/24" --link-timeout 0 --port 8080 --root "$root" \
-	--max-header 4096 --max-body 1000000 --request-timeout 1
+	--max-header 4096 --max-body 1000000 --request-timeout 1 --max-conns 16
 dp_wait_ready httpd 30
 dp_wait_for "$DP_TMP/httpd.out" '^httpd: listening on tcp port 8080' 10 "${DP_PID[httpd]}" ||
 	dp_fail "tern-httpd: no listener"
@@ -163,6 +165,8 @@ step "websocket"
 nsrun ws_echo "$py" "$client" ws-echo "$ECHO_ADDR" 8080 || dp_fail "ws echo: see above"
 if [[ $lcores != *,* ]]; then
 	nsrun ws_chat "$py" "$client" ws-chat "$ECHO_ADDR" 8080 || dp_fail "ws chat: see above"
+	step "--max-conns 16"
+	nsrun limit "$py" "$client" limit "$ECHO_ADDR" 8080 16 || dp_fail "connection limit: see above"
 fi
 
 step "SIGINT"
@@ -187,4 +191,5 @@ line=$(grep '^httpd: [0-9]* connections' "$DP_TMP/httpd.out") || dp_fail "no cou
 [[ $line =~ websocket\ ([0-9]+)\ sessions ]] && ((BASH_REMATCH[1] == 3)) ||
 	dp_fail "want 3 websocket sessions: $line"
 [[ $line =~ timeouts\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) || dp_fail "no timeout counted: $line"
+[[ $line =~ refused\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) || dp_fail "none refused: $line"
 echo "dp_httpd: passed in ${SECONDS}s"
