@@ -71,6 +71,8 @@ struct http_server {
 	const struct http_cfg *cfg;
 	struct http_stats st;
 	struct ws_room chat; /* /ws/chat reaches the clients of this core */
+	int64_t date_sec;    /* the Date header, formatted once a second */
+	char date[40];
 };
 
 void http_server_init(struct http_server *srv, const struct http_cfg *cfg);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <tern/coro.h>
 
@@ -92,13 +93,30 @@ int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
 	return tn_timeout_exit(&to, r->io->ops->writev(r->io->ctx, iov, iovcnt));
 }
 
+/* RFC 9110 6.6.1's Date, from the coarse clock (vDSO: no system call),
+ * formatted when the second changes. */
+static const char *date_now(struct http_server *srv)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	if ((int64_t)ts.tv_sec != srv->date_sec || !srv->date[0]) {
+		srv->date_sec = (int64_t)ts.tv_sec;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(srv->date, sizeof(srv->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	}
+	return srv->date;
+}
+
 static int head_fmt(struct http_req *r, char *buf, size_t cap, int status, const char *ctype,
 		    const char *extra, uint64_t len)
 {
 	int n = snprintf(buf, cap,
-			 "HTTP/1.1 %d %s\r\nServer: tern-httpd\r\nContent-Type: %s\r\n"
+			 "HTTP/1.1 %d %s\r\nServer: tern-httpd\r\nDate: %s\r\nContent-Type: %s\r\n"
 			 "Content-Length: %llu\r\n%s%s\r\n",
-			 status, http_reason(status), ctype, (unsigned long long)len,
+			 status, http_reason(status), date_now(r->srv), ctype,
+			 (unsigned long long)len,
 			 r->keep_alive ? (r->p.http_minor == 0 ? "Connection: keep-alive\r\n" : "")
 				       : "Connection: close\r\n",
 			 extra ? extra : "");

@@ -105,6 +105,7 @@ sum() { sha256sum "$1" | cut -d' ' -f1; }
 step "curl"
 want 200 "GET /hello" "$url/hello"
 [[ $(cat "$DP_TMP/body") == "Hello, world!" ]] || dp_fail "/hello: body '$(cat "$DP_TMP/body")'"
+hdr "Date: [A-Z][a-z][a-z], [0-9][0-9] [A-Z][a-z][a-z] 20[0-9][0-9] [0-9:]* GMT"
 want 200 "GET /" "$url/"
 hdr "Content-Type: text/html"
 cmp -s "$DP_TMP/body" "$root/index.html" || dp_fail "/ is not index.html"
