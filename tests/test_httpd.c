@@ -352,6 +352,25 @@ static void test_websocket(void **state)
 	assert_int_equal(srv.st.ws_conns, 1);
 	assert_int_equal(srv.st.ws_msgs, 1);
 
+	/* A message over max_body (64): closed with 1009 (too big). */
+	{
+		static const char hs[] = "GET /ws/chat HTTP/1.1\r\nUpgrade: websocket\r\n"
+					 "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+					 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+					 "\x82\xc8\0\0\0\0"; /* binary, masked, 72 bytes */
+		char big[sizeof(hs) - 1 + 72];
+
+		memcpy(big, hs, sizeof(hs) - 1);
+		memset(big + sizeof(hs) - 1, 'x', 72);
+		o = run(big, sizeof(big), 0, false);
+		body = strstr(o, "\r\n\r\n");
+		assert_non_null(body);
+		body += 4;
+		assert_true(fk.out_len - (size_t)(body - o) >= 4);
+		assert_memory_equal(body, "\x88\x02\x03\xf1", 4);
+		assert_int_equal(srv.st.ws_msgs, 1); /* not counted */
+	}
+
 	/* Not an upgrade, or a bad one. */
 	o = runs("GET /ws/echo HTTP/1.1\r\n\r\n");
 	assert_non_null(strstr(o, "426 Upgrade Required"));
