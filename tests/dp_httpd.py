@@ -116,8 +116,9 @@ def limit(addr, port, n):
     for i, s in enumerate(held):
         if not hello_on(s):
             fail("limit: connection %d of %d not served" % (i + 1, n))
-    extra = connect(addr, port)
     try:
+        # (The reset may come before connect returns.)
+        extra = connect(addr, port)
         extra.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         got = extra.recv(100)
     except (ConnectionResetError, BrokenPipeError):

@@ -155,7 +155,7 @@ nsrun bad "$py" "$client" bad "$ECHO_ADDR" 8080 || dp_fail "bad requests: see ab
 nsrun slow "$py" "$client" slow "$ECHO_ADDR" 8080 1 || dp_fail "slow client: see above"
 
 step "wrk"
-nsrun wrk wrk -t 2 -c $([[ $lcores == *,* ]] && echo 8 || echo 4) -d 3s "$url/hello" || dp_fail "wrk failed"
+nsrun wrk wrk -t 2 -c $([[ $lcores == *,* ]] && echo 8 || echo 4) -d 3s --timeout 10s "$url/hello" || dp_fail "wrk failed"
 grep -q "Socket errors" "$DP_TMP/wrk.log" && dp_fail "wrk: socket errors"
 grep -q "Non-2xx" "$DP_TMP/wrk.log" && dp_fail "wrk: non-2xx responses"
 rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' "$DP_TMP/wrk.log")
