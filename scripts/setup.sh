@@ -29,10 +29,12 @@ PACKAGES=(
 	libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev xdp-tools libnuma-dev
 	# tests, benchmarks, sanitizers
 	libcmocka-dev libbenchmark-dev libclang-rt-14-dev valgrind hyperfine
-	# protocol and TLS
-	libssl-dev libpcap-dev
+	# protocol and TLS; tern-httpd's HTTP parser and WebSocket framing
+	libssl-dev libpcap-dev libhttp-parser-dev libwslay-dev
 	# network tools for the integration tests
 	iproute2 iputils-ping ethtool tcpdump tshark sockperf iperf3 socat netcat-openbsd curl
+	# tern-httpd's integration test: load and WebSocket clients
+	wrk python3-websockets
 	# scripts, packet crafting, plots
 	python3 python3-scapy gnuplot-nox
 	# the HTTP benchmark's kernel side (bench/run_http.py)

@@ -1,0 +1,512 @@
+/* One HTTP/1.1 connection (see http.h): the packaged parser over a read
+ * buffer, a request at a time.
+ *
+ * The parser pauses itself at each request's end (on_message_complete),
+ * so http_parser_execute returns with the rest of the buffer unparsed:
+ * the request is answered, the parser resumed on what follows.
+ * Pipelined requests are therefore answered in order, and a request's
+ * bytes never wait behind its predecessor's response for more than that
+ * response's writes.
+ *
+ * Limits, checked as the bytes arrive: the header section (request line
+ * and fields) at most max_header bytes (431), a body at most max_body
+ * (413: at once from Content-Length, or as chunks add up), the request
+ * from its first byte to its last within request_ns (408), and an idle
+ * keep-alive connection closed after idle_ns.  Every error response
+ * closes the connection; before closing, what the client still sends is
+ * read and dropped for a while (a "lingering close"), since closing with
+ * unread bytes would send a RST that can destroy the response before the
+ * client reads it. */
+#include "http.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <tern/coro.h>
+
+#define RBUF_LEN (16u * 1024)
+#define LINGER_NS (2ull * 1000000000)
+#define LINGER_BYTES (4u << 20)
+
+void http_server_init(struct http_server *srv, const struct http_cfg *cfg)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = cfg;
+	TAILQ_INIT(&srv->chat);
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 426: return "Upgrade Required";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+const char *http_hdr(const struct http_req *r, enum http_hdr h)
+{
+	return r->h[h].set ? r->arena + r->h[h].off : NULL;
+}
+
+bool http_has_token(const char *v, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (v && *v) {
+		const char *end;
+		size_t len;
+
+		v += strspn(v, " \t,");
+		end = v + strcspn(v, ",");
+		len = (size_t)(end - v);
+		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len == n && strncasecmp(v, token, n) == 0)
+			return true;
+		v = end;
+	}
+	return false;
+}
+
+int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
+{
+	struct tn_timeout to;
+
+	tn_timeout_enter(&to, tn_now() + r->srv->cfg->idle_ns);
+	return tn_timeout_exit(&to, r->io->ops->writev(r->io->ctx, iov, iovcnt));
+}
+
+/* RFC 9110 6.6.1's Date, from the coarse clock (vDSO: no system call),
+ * formatted when the second changes. */
+static const char *date_now(struct http_server *srv)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	if ((int64_t)ts.tv_sec != srv->date_sec || !srv->date[0]) {
+		srv->date_sec = (int64_t)ts.tv_sec;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(srv->date, sizeof(srv->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	}
+	return srv->date;
+}
+
+static int head_fmt(struct http_req *r, char *buf, size_t cap, int status, const char *ctype,
+		    const char *extra, uint64_t len)
+{
+	int n = snprintf(buf, cap,
+			 "HTTP/1.1 %d %s\r\nServer: tern-httpd\r\nDate: %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %llu\r\n%s%s\r\n",
+			 status, http_reason(status), date_now(r->srv), ctype,
+			 (unsigned long long)len,
+			 r->keep_alive ? (r->p.http_minor == 0 ? "Connection: keep-alive\r\n" : "")
+				       : "Connection: close\r\n",
+			 extra ? extra : "");
+
+	if (n < 0 || (size_t)n >= cap)
+		return -EOVERFLOW;
+	if (status >= 100 && status < 600)
+		r->srv->st.status[status / 100]++;
+	return n;
+}
+
+int http_respond_head(struct http_req *r, int status, const char *ctype, const char *extra,
+		      uint64_t len)
+{
+	char h[512];
+	int n = head_fmt(r, h, sizeof(h), status, ctype, extra, len);
+	struct iovec iov = { h, (size_t)n };
+
+	return n < 0 ? n : http_write(r, &iov, 1);
+}
+
+int http_respond(struct http_req *r, int status, const char *ctype, const char *extra,
+		 const void *body, size_t len)
+{
+	char h[512];
+	int n = head_fmt(r, h, sizeof(h), status, ctype, extra, len);
+	struct iovec iov[2] = { { h, (size_t)n }, { (void *)body, len } };
+
+	if (n < 0)
+		return n;
+	/* One write for both: a small response leaves in one segment. */
+	return http_write(r, iov, r->p.method == HTTP_HEAD || !len ? 1 : 2);
+}
+
+int http_error(struct http_req *r, int status, const char *extra)
+{
+	char body[64];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+
+	/* A refusal of a complete request keeps the connection; anything
+	 * else means we may have lost track of the stream. */
+	if (status != 403 && status != 404 && status != 405 && status != 426)
+		r->keep_alive = false;
+	return http_respond(r, status, "text/plain; charset=utf-8", extra, body, (size_t)n);
+}
+
+/* ---- parser callbacks ---- */
+
+static const char *const kept[HTTP_H_COUNT] = {
+	[HTTP_H_UPGRADE] = "upgrade",
+	[HTTP_H_CONNECTION] = "connection",
+	[HTTP_H_WS_KEY] = "sec-websocket-key",
+	[HTTP_H_WS_VERSION] = "sec-websocket-version",
+	[HTTP_H_EXPECT] = "expect",
+	[HTTP_H_CONTENT_TYPE] = "content-type",
+};
+
+static struct http_req *req_of(http_parser *p)
+{
+	return p->data;
+}
+
+/* Counts header-section bytes against the limit: 431 past it.  An item
+ * (the URL, a name, a value) counts 2 more, for its separator: which
+ * also leaves room for its NUL in the arena. */
+static int hdr_count(struct http_req *r, size_t len, bool first)
+{
+	r->hdr_bytes += (uint32_t)len + (first ? 2 : 0);
+	if (r->hdr_bytes > r->srv->cfg->max_header) {
+		r->status = 431;
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends to the arena; the sum of what it keeps is below the header
+ * limit, so it cannot fill (a NUL per item is counted in hdr_count). */
+static void arena_put(struct http_req *r, const char *at, size_t len)
+{
+	memcpy(r->arena + r->arena_len, at, len);
+	r->arena_len += (uint32_t)len;
+	r->arena[r->arena_len] = '\0';
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct http_req *r = req_of(p);
+
+	r->deadline = tn_now() + r->srv->cfg->request_ns;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_req *r = req_of(p);
+
+	if (hdr_count(r, len, r->url_len == 0))
+		return -1;
+	if (!r->url_len)
+		r->url_off = r->arena_len;
+	arena_put(r, at, len);
+	r->url_len += (uint32_t)len;
+	r->url_open = true;
+	return 0;
+}
+
+/* The end of the URL or of a value: keep its NUL in the arena. */
+static void value_done(struct http_req *r)
+{
+	if (r->url_open) {
+		r->url_open = false;
+		r->arena_len++;
+	}
+	if (r->in_value && r->cur >= 0) {
+		r->h[r->cur].len = r->arena_len - r->h[r->cur].off;
+		r->arena_len++;
+	}
+	r->in_value = false;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_req *r = req_of(p);
+
+	if (hdr_count(r, len, r->in_value || r->field_len == 0))
+		return -1;
+	if (r->in_value)
+		r->field_len = 0;
+	value_done(r);
+	if (r->field_len + len < sizeof(r->field)) {
+		memcpy(r->field + r->field_len, at, len);
+		r->field_len += (uint32_t)len;
+	} else {
+		r->field_len = sizeof(r->field); /* too long for any we keep */
+	}
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_req *r = req_of(p);
+
+	if (hdr_count(r, len, !r->in_value))
+		return -1;
+	if (!r->in_value) {
+		r->in_value = true;
+		r->cur = -1;
+		for (int i = 0; i < HTTP_H_COUNT; i++)
+			if (r->field_len == strlen(kept[i]) &&
+			    strncasecmp(r->field, kept[i], r->field_len) == 0 && !r->h[i].set) {
+				r->cur = i;
+				r->h[i].set = true;
+				r->h[i].off = r->arena_len;
+				r->arena[r->arena_len] = '\0';
+			}
+	}
+	if (r->cur >= 0)
+		arena_put(r, at, len);
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct http_req *r = req_of(p);
+	const char *expect;
+
+	value_done(r);
+	if (p->http_major != 1) {
+		r->status = 505;
+		return -1;
+	}
+	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
+	    p->content_length > r->srv->cfg->max_body) {
+		r->status = 413;
+		return -1;
+	}
+	r->keep_body = p->method == HTTP_POST;
+	expect = http_hdr(r, HTTP_H_EXPECT);
+	if (expect && p->http_minor >= 1 && strcasecmp(expect, "100-continue") == 0) {
+		/* The body is within the limit so far: ask for it (curl
+		 * otherwise waits a second before it sends a large one). */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct iovec iov = { (void *)cont, sizeof(cont) - 1 };
+
+		if (http_write(r, &iov, 1) < 0) {
+			r->status = -1; /* the connection is gone: no response */
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_req *r = req_of(p);
+
+	if (r->body_len + len > r->srv->cfg->max_body) {
+		r->status = 413;
+		return -1;
+	}
+	if (r->keep_body) {
+		if (r->body_len + len > r->body_cap) {
+			size_t cap = r->body_cap ? r->body_cap : 4096;
+			uint8_t *b;
+
+			while (cap < r->body_len + len)
+				cap *= 2;
+			if (!(b = realloc(r->body, cap))) {
+				r->status = 500;
+				return -1;
+			}
+			r->body = b;
+			r->body_cap = cap;
+		}
+		memcpy(r->body + r->body_len, at, len);
+	}
+	r->body_len += len;
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---- the connection ---- */
+
+/* Ready for the next request on the same parser. */
+static void req_reset(struct http_req *r)
+{
+	r->arena_len = r->hdr_bytes = 0;
+	r->url_off = r->url_len = 0;
+	r->url_open = false;
+	memset(r->h, 0, sizeof(r->h));
+	r->field_len = 0;
+	r->cur = -1;
+	r->in_value = false;
+	r->body_len = 0;
+	r->keep_body = false;
+	r->status = 0;
+	r->deadline = 0;
+}
+
+/* Reads into buf with the request's deadline while one is under way,
+ * else the idle timeout. */
+static ssize_t read_some(struct http_req *r, uint8_t *buf, size_t len)
+{
+	struct tn_timeout to;
+	ssize_t n;
+
+	tn_timeout_enter(&to, r->deadline ? r->deadline : tn_now() + r->srv->cfg->idle_ns);
+	n = r->io->ops->read(r->io->ctx, buf, len);
+	return tn_timeout_exit(&to, n < 0 ? (int)n : 0) ?: n;
+}
+
+/* After an error response: our FIN, then what the client still sends is
+ * dropped until it closes, for at most LINGER_NS and LINGER_BYTES. */
+static void linger(struct http_req *r, uint8_t *buf)
+{
+	uint64_t got = 0;
+	struct tn_timeout to;
+	ssize_t n;
+
+	if (r->io->ops->shutdown(r->io->ctx) < 0)
+		return;
+	tn_timeout_enter(&to, tn_now() + LINGER_NS);
+	while (got < LINGER_BYTES && (n = r->io->ops->read(r->io->ctx, buf, RBUF_LEN)) > 0)
+		got += (uint64_t)n;
+	(void)tn_timeout_exit(&to, 0);
+}
+
+static int parse_error_status(const struct http_req *r)
+{
+	enum http_errno e = HTTP_PARSER_ERRNO(&r->p);
+
+	if (r->status)
+		return r->status;
+	if (e == HPE_HEADER_OVERFLOW)
+		return 431;
+	if (e == HPE_INVALID_VERSION)
+		return 505;
+	return 400;
+}
+
+/* The parser stopped on an error: answer it (unless the connection is
+ * gone), then close.  Returns what http_conn_serve does. */
+static int fail(struct http_req *r, uint8_t *buf)
+{
+	int status = parse_error_status(r);
+	int err;
+
+	if (status < 0)
+		return -EPIPE;
+	/* The parser may not have seen the version yet: answer as 1.1. */
+	r->p.http_major = 1;
+	r->p.http_minor = 1;
+	r->p.method = HTTP_GET;
+	err = http_error(r, status, NULL);
+	if (err == 0)
+		linger(r, buf);
+	return err;
+}
+
+static int serve(struct http_req *r, uint8_t *buf)
+{
+	size_t pos = 0, len = 0;
+
+	for (;;) {
+		enum http_errno e;
+		size_t used;
+		int err;
+
+		if (pos == len) {
+			ssize_t n = read_some(r, buf, RBUF_LEN);
+
+			if (n == -ETIMEDOUT) {
+				r->srv->st.timeouts++;
+				if (!r->deadline)
+					return 0; /* idle: close quietly */
+				r->status = 408;
+				return fail(r, buf);
+			}
+			if (n <= 0)
+				return (int)n; /* the end (mid-request too), or an error */
+			pos = 0;
+			len = (size_t)n;
+		}
+		used = http_parser_execute(&r->p, &settings, (const char *)buf + pos, len - pos);
+		pos += used;
+		e = HTTP_PARSER_ERRNO(&r->p);
+		if (e != HPE_OK && e != HPE_PAUSED)
+			return fail(r, buf);
+		if (r->p.upgrade) {
+			/* The rest of the stream is another protocol's (or
+			 * nobody's): this is the last request either way. */
+			r->srv->st.requests++;
+			r->keep_alive = false;
+			r->rest = buf + pos;
+			r->rest_len = len - pos;
+			if ((err = http_route(r)) == 0)
+				linger(r, buf);
+			return err;
+		}
+		if (e != HPE_PAUSED)
+			continue; /* all of it parsed: read on */
+		r->srv->st.requests++;
+		r->keep_alive = http_should_keep_alive(&r->p);
+		if ((err = http_route(r)) < 0)
+			return err;
+		if (!r->keep_alive) {
+			linger(r, buf);
+			return 0;
+		}
+		req_reset(r);
+		http_parser_pause(&r->p, 0);
+	}
+}
+
+int http_conn_serve(struct http_server *srv, const struct http_io *io)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+	uint8_t *buf = malloc(RBUF_LEN);
+	int err = -ENOMEM;
+
+	srv->st.conns++;
+	if (!r || !buf || !(r->arena = malloc((size_t)srv->cfg->max_header + 1)))
+		goto out;
+	r->srv = srv;
+	r->io = io;
+	http_parser_init(&r->p, HTTP_REQUEST);
+	r->p.data = r;
+	req_reset(r);
+	err = serve(r, buf);
+out:
+	if (r) {
+		free(r->arena);
+		free(r->body);
+	}
+	free(r);
+	free(buf);
+	return err;
+}

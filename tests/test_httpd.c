@@ -1,0 +1,460 @@
+/* tern-httpd's request handling (apps/http_*.c) through a fake transport
+ * (struct http_io) on the coro test scheduler's virtual clock: parsing,
+ * routes, status codes, limits, timeouts, pipelining, static files and
+ * the WebSocket handshake and framing.  No network, no root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tn_test.h"
+
+#include "http.h"
+
+struct fake {
+	const char *in;
+	size_t in_len, pos;
+	size_t chunk; /* most bytes per read (0: all there is) */
+	bool hang;    /* at the end of the input: wait instead of EOF */
+	char out[64 * 1024];
+	size_t out_len;
+	bool shut;
+};
+
+static ssize_t fake_read(void *ctx, void *buf, size_t len)
+{
+	struct fake *f = ctx;
+	size_t n = f->in_len - f->pos;
+
+	if (!n) {
+		if (!f->hang)
+			return 0;
+		int err = tn_sleep(1000ull * 1000000000); /* a timeout ends it */
+		return err ? err : 0;
+	}
+	if (f->chunk && n > f->chunk)
+		n = f->chunk;
+	if (n > len)
+		n = len;
+	memcpy(buf, f->in + f->pos, n);
+	f->pos += n;
+	return (ssize_t)n;
+}
+
+static int fake_writev(void *ctx, const struct iovec *iov, int iovcnt)
+{
+	struct fake *f = ctx;
+
+	for (int i = 0; i < iovcnt; i++) {
+		assert_true(f->out_len + iov[i].iov_len < sizeof(f->out));
+		memcpy(f->out + f->out_len, iov[i].iov_base, iov[i].iov_len);
+		f->out_len += iov[i].iov_len;
+	}
+	return 0;
+}
+
+static int fake_shutdown(void *ctx)
+{
+	((struct fake *)ctx)->shut = true;
+	return 0;
+}
+
+static const struct http_io_ops fake_ops = { fake_read, fake_writev, fake_shutdown };
+
+static struct http_cfg cfg;
+static struct http_server srv;
+static struct fake fk;
+static int serve_rc;
+
+static intptr_t serve_task(void *arg)
+{
+	struct http_io io = { &fake_ops, &fk };
+
+	(void)arg;
+	serve_rc = http_conn_serve(&srv, &io);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	cfg = (struct http_cfg){
+		.root_fd = -1,
+		.max_header = 1024,
+		.max_body = 64,
+		.idle_ns = 5ull * 1000000000,
+		.request_ns = 1ull * 1000000000,
+	};
+	http_server_init(&srv, &cfg);
+	memset(&fk, 0, sizeof(fk));
+	return tn_test_setup(state);
+}
+
+/* Serves `in` (split into reads of at most chunk bytes) until the fake
+ * stream ends; the output is NUL-terminated in fk.out. */
+static const char *run(const char *in, size_t len, size_t chunk, bool hang)
+{
+	intptr_t res;
+
+	fk.in = in;
+	fk.in_len = len;
+	fk.pos = 0;
+	fk.chunk = chunk;
+	fk.hang = hang;
+	fk.out_len = 0;
+	fk.shut = false;
+	assert_int_equal(tn_test_run(serve_task, NULL, &res), 0);
+	fk.out[fk.out_len] = '\0';
+	return fk.out;
+}
+
+static const char *runs(const char *in)
+{
+	return run(in, strlen(in), 0, false);
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_hello(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nServer: tern-httpd\r\nDate: ";
+	static const char tail[] = " GMT\r\nContent-Type: text/plain; charset=utf-8\r\n"
+				   "Content-Length: 14\r\n\r\nHello, world!\n";
+	const char *o = runs("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	size_t n = strlen(o);
+
+	(void)state;
+	/* "Date: Thu, 26 Nov 2026 13:27:42 GMT": 25 characters between. */
+	if (n != sizeof(head) - 1 + 25 + sizeof(tail) - 1 || strncmp(o, head, sizeof(head) - 1) ||
+	    strcmp(o + n - (sizeof(tail) - 1), tail))
+		fail_msg("'%s'", o);
+	assert_int_equal(serve_rc, 0);
+	assert_false(fk.shut); /* keep-alive: the peer's EOF ended it */
+	o = runs("HEAD /hello HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "Content-Length: 14\r\n\r\n"));
+	assert_null(strstr(o, "Hello"));
+	o = runs("GET / HTTP/1.1\r\n\r\n");
+	assert_true(strncmp(o, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_int_equal(srv.st.requests, 3);
+	assert_int_equal(srv.st.status[2], 3);
+}
+
+/* Two requests in one read, and the same a byte at a time: both answered,
+ * in order, on one connection. */
+static void test_pipelined(void **state)
+{
+	static const char two[] = "GET /hello HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n"
+				  "POST /hello HTTP/1.1\r\nContent-Length: 2\r\n\r\nabGET /hello "
+				  "HTTP/1.1\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\n\r\n";
+
+	(void)state;
+	for (size_t chunk = 0; chunk < 2; chunk++) {
+		const char *o = run(two, sizeof(two) - 1, chunk, false), *a, *b, *c, *d;
+
+		a = strstr(o, "200 OK");
+		b = strstr(o, "404 Not Found");
+		c = strstr(o, "405 Method Not Allowed");
+		d = a ? strstr(a + 1, "200 OK") : NULL;
+		if (!(a && b && c && d && a < b && b < c && c < d))
+			fail_msg("chunk %zu: out of order or missing: '%s'", chunk, o);
+		assert_non_null(strstr(c, "Allow: GET, HEAD\r\n"));
+		/* Connection: close: the fifth is never answered. */
+		assert_int_equal(count(o, "HTTP/1.1 "), 4);
+		assert_non_null(strstr(d, "Connection: close\r\n"));
+		assert_true(fk.shut);
+	}
+}
+
+static void test_chunked_echo(void **state)
+{
+	static const char req[] = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+				  "Content-Type: text/x-test\r\n\r\n"
+				  "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n";
+	const char *o;
+
+	(void)state;
+	for (size_t chunk = 0; chunk < 4; chunk += 3) {
+		o = run(req, sizeof(req) - 1, chunk, false);
+		if (!strstr(o, "HTTP/1.1 200 OK\r\n"))
+			fail_msg("chunk %zu: '%s'", chunk, o);
+		assert_non_null(strstr(o, "Content-Type: text/x-test\r\n"));
+		assert_non_null(strstr(o, "Content-Length: 11\r\n\r\nhello world"));
+	}
+	/* Expect: 100-continue is answered before the body. */
+	o = runs("POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc");
+	assert_true(strncmp(o, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 42) == 0);
+	assert_non_null(strstr(o, "\r\n\r\nabc"));
+	o = runs("GET /echo HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "405 Method Not Allowed\r\n"));
+	assert_non_null(strstr(o, "Allow: POST\r\n"));
+}
+
+/* Each error answered with its code, the connection closed (shutdown)
+ * and whatever followed never answered. */
+static void expect_error(const char *in, int status)
+{
+	char want[32];
+	const char *o = runs(in);
+
+	snprintf(want, sizeof(want), "HTTP/1.1 %d ", status);
+	if (strncmp(o, want, strlen(want)) != 0)
+		fail_msg("want %d for '%s', got '%s'", status, in, o);
+	assert_non_null(strstr(o, "Connection: close\r\n"));
+	assert_int_equal(count(o, "HTTP/1.1 "), 1);
+	assert_true(fk.shut);
+}
+
+static void test_errors(void **state)
+{
+	char big[2048];
+
+	(void)state;
+	expect_error("GARBAGE\r\n\r\nGET /hello HTTP/1.1\r\n\r\n", 400);
+	expect_error("GET /hello HTTP/1.1\r\nNo colon here\r\n\r\nGET /hello HTTP/1.1\r\n\r\n", 400);
+	expect_error("GET /hello HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400);
+	expect_error("GET nothing HTTP/1.1\r\n\r\n", 400);
+	expect_error("GET /hello HTTP/2.0\r\n\r\n", 505);
+	expect_error("GET /hello HTTP/0.9\r\n\r\n", 505);
+	expect_error("POST /echo HTTP/1.1\r\nContent-Length: 65\r\n\r\n", 413);
+	expect_error("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		     "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n"
+		     "1\r\nx\r\n0\r\n\r\n",
+		     413);
+	/* A header section over max_header (1024): 431, whether one field or
+	 * a long URL does it. */
+	snprintf(big, sizeof(big), "GET /hello HTTP/1.1\r\nX-Big: %01100d\r\n\r\n", 0);
+	expect_error(big, 431);
+	snprintf(big, sizeof(big), "GET /%01100d HTTP/1.1\r\n\r\n", 0);
+	expect_error(big, 431);
+	assert_int_equal(srv.st.status[4], 8);
+	assert_int_equal(srv.st.status[5], 2);
+}
+
+/* A request that stops half way gets 408 after request_ns; an idle
+ * keep-alive connection is closed quietly after idle_ns. */
+static void test_timeouts(void **state)
+{
+	static const char part[] = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+	uint64_t t0 = tn_test_clock_ns;
+	const char *o;
+
+	(void)state;
+	o = run(part, sizeof(part) - 1, 0, true);
+	assert_true(strncmp(o, "HTTP/1.1 408 Request Timeout\r\n", 30) == 0);
+	assert_true(tn_test_clock_ns - t0 >= cfg.request_ns);
+	assert_true(tn_test_clock_ns - t0 < cfg.idle_ns);
+	t0 = tn_test_clock_ns;
+	o = run("GET /hello HTTP/1.1\r\n\r\n", 23, 0, true);
+	assert_int_equal(count(o, "HTTP/1.1 "), 1);
+	assert_int_equal(serve_rc, 0);
+	assert_true(tn_test_clock_ns - t0 >= cfg.idle_ns);
+	assert_int_equal(srv.st.timeouts, 2);
+}
+
+static void test_static(void **state)
+{
+	char dir[] = "/tmp/test_httpd.XXXXXX", path[256];
+	const char *o;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.txt", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "file a\n", 7), 7);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/index.html", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "<p>", 3), 3);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/out", dir);
+	assert_int_equal(symlink("/etc", path), 0);
+	cfg.root_fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(cfg.root_fd >= 0);
+
+	o = runs("GET /a.txt HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "200 OK\r\n"));
+	assert_non_null(strstr(o, "Content-Type: text/plain; charset=utf-8\r\n"));
+	assert_non_null(strstr(o, "Content-Length: 7\r\n\r\nfile a\n"));
+	o = runs("GET /%61.txt?q=1 HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "\r\n\r\nfile a\n"));
+	o = runs("HEAD /a.txt HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "Content-Length: 7\r\n\r\n"));
+	assert_null(strstr(o, "file a"));
+	o = runs("GET /sub/ HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "Content-Type: text/html; charset=utf-8\r\n"));
+	assert_non_null(strstr(o, "\r\n\r\n<p>"));
+	/* Ways out of the root: all 404. */
+	static const char *const out[] = {
+		"/../a.txt", "/sub/../../a.txt", "/%2e%2e/a.txt", "/out/passwd", "/sub/%00",
+		"//etc/passwd", "/nope", "/%zz",
+	};
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+		char req[128];
+
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n", out[i]);
+		o = runs(req);
+		if (!strstr(o, "404 Not Found"))
+			fail_msg("%s: want 404, got '%s'", out[i], o);
+	}
+	o = runs("DELETE /a.txt HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "405 Method Not Allowed"));
+	close(cfg.root_fd);
+	cfg.root_fd = -1;
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
+/* RFC 6455 1.3's example key, and a session: a ping gets its pong, a
+ * masked "Hello" (5.7's example frame) comes back unmasked, and a close
+ * that came with it in one read gets its close only after the echo. */
+static void test_websocket(void **state)
+{
+	char acc[29];
+	static const char req[] = "GET /ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+				  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+				  "Sec-WebSocket-Version: 13\r\n\r\n"
+				  "\x89\x80\x01\x02\x03\x04"
+				  "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
+				  "\x88\x80\x01\x02\x03\x04";
+	static const char frames[] = "\x8a\x00\x81\x05Hello\x88\x00";
+	const char *o, *body;
+
+	(void)state;
+	http_ws_accept("dGhlIHNhbXBsZSBub25jZQ==", acc);
+	assert_string_equal(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+	o = run(req, sizeof(req) - 1, 0, false);
+	assert_true(strncmp(o, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+	assert_non_null(strstr(o, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+	body = strstr(o, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	if (fk.out_len - (size_t)(body - o) != sizeof(frames) - 1) {
+		for (const char *p = body; p < o + fk.out_len; p++)
+			print_message("%02x ", (uint8_t)*p);
+		fail_msg("want %zu bytes of frames", sizeof(frames) - 1);
+	}
+	assert_memory_equal(body, frames, sizeof(frames) - 1);
+	assert_int_equal(serve_rc, 0);
+	assert_int_equal(srv.st.ws_conns, 1);
+	assert_int_equal(srv.st.ws_msgs, 1);
+
+	/* A message over max_body (64): closed with 1009 (too big). */
+	{
+		static const char hs[] = "GET /ws/chat HTTP/1.1\r\nUpgrade: websocket\r\n"
+					 "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+					 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+					 "\x82\xc8\0\0\0\0"; /* binary, masked, 72 bytes */
+		char big[sizeof(hs) - 1 + 72];
+
+		memcpy(big, hs, sizeof(hs) - 1);
+		memset(big + sizeof(hs) - 1, 'x', 72);
+		o = run(big, sizeof(big), 0, false);
+		body = strstr(o, "\r\n\r\n");
+		assert_non_null(body);
+		body += 4;
+		assert_true(fk.out_len - (size_t)(body - o) >= 4);
+		assert_memory_equal(body, "\x88\x02\x03\xf1", 4);
+		assert_int_equal(srv.st.ws_msgs, 1); /* not counted */
+	}
+
+	/* Not an upgrade, or a bad one. */
+	o = runs("GET /ws/echo HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(o, "426 Upgrade Required"));
+	o = runs("GET /ws/chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
+	assert_non_null(strstr(o, "400 Bad Request"));
+	o = runs("GET /ws/chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+	assert_non_null(strstr(o, "426 Upgrade Required"));
+	assert_non_null(strstr(o, "Sec-WebSocket-Version: 13\r\n"));
+}
+
+/* Seeded mutations of valid requests (a WebSocket session among them),
+ * fed in random pieces: every run ends, and what comes out is HTTP.
+ * (The sanitizer build turns any memory error into a failure.) */
+static void test_garbage(void **state)
+{
+#define REQ(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *s;
+		size_t len;
+	} base[] = {
+		REQ("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+		REQ("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+		REQ("POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"),
+		REQ("GET /ws/echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		    "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58\x82\xfe\x00\x03\x01\x02\x03\x04"
+		    "abc\x88\x80\x01\x02\x03\x04"),
+	};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int ok = 0, ws = 0;
+	char buf[512];
+
+	(void)state;
+	for (int it = 0; it < 2000; it++) {
+		const char *b = base[it % 4].s;
+		size_t len = base[it % 4].len, n;
+		const char *o;
+
+		memcpy(buf, b, len);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		n = x % 6;
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			buf[x % len] = (char)(x >> 32);
+		}
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (x % 3 == 0)
+			len = x % len; /* cut short */
+		o = run(buf, len, x >> 40 & 7, false);
+		ok += strstr(o, " 200 OK") != NULL;
+		ws += strstr(o, " 101 ") != NULL;
+		if (fk.out_len && strncmp(o, "HTTP/1.1 ", 9) != 0)
+			fail_msg("iteration %d: '%s'", it, o);
+	}
+	/* Some of them were still good requests. */
+	print_message("garbage: 2000 runs, %d with a 200, %d WebSocket sessions\n", ok, ws);
+	assert_true(ok > 100 && ws > 50);
+}
+
+static void test_tokens(void **state)
+{
+	(void)state;
+	assert_true(http_has_token("keep-alive, Upgrade", "upgrade"));
+	assert_true(http_has_token("upgrade", "Upgrade"));
+	assert_false(http_has_token("upgraded", "upgrade"));
+	assert_false(http_has_token(NULL, "upgrade"));
+	assert_false(http_has_token("", "upgrade"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hello, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_chunked_echo, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_timeouts, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_static, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, tn_test_teardown),
+		cmocka_unit_test(test_tokens),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
