@@ -101,6 +101,10 @@ class Demo:
     def net_down(self):
         for n in (NS_TERN, NS_KERN):
             sh("ip", "netns", "del", n, check=False)
+        left = [n for n in sh("ip", "netns", "list", check=False).stdout.split()
+                if n in (NS_TERN, NS_KERN)]
+        if left:
+            raise BenchError(f"namespaces left behind: {' '.join(left)}")
 
     def tern_on_afxdp(self, name, args, marker):
         prefix = f"tndemo{os.getpid()}{name}"
@@ -331,7 +335,11 @@ def main():
         print(f"demo: {msg}", file=sys.stderr)
         return 1
     finally:
-        d.cleanup()
+        try:
+            d.cleanup()
+        except BenchError as e:
+            print(f"demo: {e}", file=sys.stderr)
+            return 1
     print(f"\ndemo: done in {time.monotonic() - t0:.0f} s; namespaces and processes removed")
     return 0
 
