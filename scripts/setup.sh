@@ -29,8 +29,8 @@ PACKAGES=(
 	libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev xdp-tools libnuma-dev
 	# tests, benchmarks, sanitizers
 	libcmocka-dev libbenchmark-dev libclang-rt-14-dev valgrind hyperfine
-	# protocol and TLS
-	libssl-dev libpcap-dev
+	# protocol and TLS; http-parser for tern-load's response framing
+	libssl-dev libpcap-dev libhttp-parser-dev
 	# network tools for the integration tests
 	iproute2 iputils-ping ethtool tcpdump tshark sockperf iperf3 socat netcat-openbsd curl
 	# scripts, packet crafting, plots
