@@ -42,6 +42,8 @@ int tn_http_resp_feed(struct tn_http_resp *r, const void *buf, size_t len)
 
 	if (HTTP_PARSER_ERRNO(&r->p) != HPE_OK)
 		return -EBADMSG;
+	if (len == 0)
+		return 0; /* http-parser takes an empty buffer for the end of the stream */
 	n = http_parser_execute(&r->p, &settings, buf, len);
 	if (HTTP_PARSER_ERRNO(&r->p) != HPE_OK || n != len)
 		return -EBADMSG;

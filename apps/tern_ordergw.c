@@ -405,14 +405,21 @@ static uint64_t client_id(const struct cl_conn *cc, uint64_t seq)
 	return ((uint64_t)cc->idx << 40) | seq;
 }
 
-/* Queues the orders due by now (window permitting) in one write. */
-static int cl_send_due(struct cl_conn *cc, bool stopping)
+/* Every order due before the end has been sent. */
+static bool all_sent(const struct cl_conn *cc)
+{
+	return due(cc, cc->sent) >= cc->k->end;
+}
+
+/* Queues the orders due by now (window permitting) in one write.  An
+ * order due before the end goes out even when we are late for it. */
+static int cl_send_due(struct cl_conn *cc)
 {
 	struct client *k = cc->k;
 	uint64_t now = tn_now();
 	size_t olen = 0;
 
-	while (!stopping && cc->sent - cc->answered < opt.window && due(cc, cc->sent) <= now &&
+	while (!all_sent(cc) && cc->sent - cc->answered < opt.window && due(cc, cc->sent) <= now &&
 	       olen + TN_OG_ORDER_LEN <= sizeof(cc->out)) {
 		struct tn_og_order o = {
 			.client_id = client_id(cc, cc->sent),
@@ -472,36 +479,30 @@ static int cl_take_acks(struct cl_conn *cc, uint64_t now)
 	return err;
 }
 
-/* Sends on schedule and takes the acks until --duration has passed and
- * every order is answered (or the oldest one is --timeout late). */
+/* Sends on schedule and takes the acks until every order due within
+ * --duration is sent and answered (or the oldest one is --timeout
+ * late). */
 static int cl_run(struct cl_conn *cc)
 {
 	struct client *k = cc->k;
 
 	for (;;) {
-		bool stopping = tn_now() >= k->end;
 		struct tn_timeout to;
 		uint64_t deadline;
 		ssize_t n;
 		int err;
 
-		if ((err = cl_send_due(cc, stopping)) < 0)
+		if ((err = cl_send_due(cc)) < 0)
 			return err;
-		if (stopping && cc->answered == cc->sent)
+		if (all_sent(cc) && cc->answered == cc->sent)
 			return 0;
-		/* Wake for the next order due, the end, or the oldest
-		 * order's timeout, whichever comes first. */
+		/* Wake for the next order due or the oldest order's
+		 * timeout, whichever comes first. */
 		deadline = cc->answered < cc->sent ? due(cc, cc->answered) + opt.timeout_ns
 						   : UINT64_MAX;
-		if (!stopping) {
-			uint64_t next = cc->sent - cc->answered < opt.window ? due(cc, cc->sent)
-									    : UINT64_MAX;
-
-			if (next < deadline)
-				deadline = next;
-			if (k->end < deadline)
-				deadline = k->end;
-		}
+		if (!all_sent(cc) && cc->sent - cc->answered < opt.window &&
+		    due(cc, cc->sent) < deadline)
+			deadline = due(cc, cc->sent);
 		tn_timeout_enter(&to, deadline);
 		n = tn_tcp_read(cc->c, cc->in + cc->have, sizeof(cc->in) - cc->have);
 		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
