@@ -50,6 +50,7 @@
 #define MAX_PATH 1024
 #define IN_LEN 16384
 #define RETRY_NS (10 * TN_NS_PER_MS) /* between failed connects */
+#define WARMUP_NS (5 * TN_NS_PER_S)  /* for the first connects */
 
 static struct {
 	uint32_t dst; /* network order */
@@ -194,7 +195,8 @@ struct load {
 	size_t req_len;
 	uint64_t t0, end;
 	double period_ns; /* between one connection's requests, with --rate */
-	unsigned running;
+	unsigned running, connecting;
+	struct tn_event go; /* the warm-up is over: t0 and end are set */
 	uint64_t requests, bytes, non2xx, connects;
 	uint64_t err_connect, err_read, err_write, err_parse, timeouts, lost;
 	struct tn_hist lat, lat_sec;
@@ -244,6 +246,13 @@ static void on_response(void *arg, unsigned status, bool keep_alive)
 		k->closing = true;
 }
 
+/* No more requests: the run is over; with --rate, every request due
+ * before the end has gone out (late ones too). */
+static bool done_sending(const struct conn *k)
+{
+	return opt.rate ? due(k, k->seq) >= k->g->end : tn_now() >= k->g->end;
+}
+
 /* Writes the requests that may go now: free slots, and with --rate
  * those already due. */
 static int send_due(struct conn *k)
@@ -252,7 +261,8 @@ static int send_due(struct conn *k)
 	uint64_t now = tn_now();
 	size_t olen = 0;
 
-	while (k->inflight < opt.pipeline && (opt.rate == 0 || due(k, k->seq) <= now)) {
+	while (k->inflight < opt.pipeline && !done_sending(k) &&
+	       (opt.rate == 0 || due(k, k->seq) <= now)) {
 		unsigned slot = (k->head + k->inflight) % opt.pipeline;
 
 		k->sent_at[slot] = opt.rate ? due(k, k->seq) : now;
@@ -287,7 +297,7 @@ static int run_conn(struct conn *k)
 	tn_http_resp_init(&k->r, on_response, k);
 	k->closing = k->unasked = false;
 	for (;;) {
-		bool stopping = tn_now() >= g->end;
+		bool stopping = done_sending(k);
 		struct tn_timeout to;
 		uint64_t deadline;
 		ssize_t n;
@@ -347,33 +357,53 @@ static int run_conn(struct conn *k)
 	}
 }
 
+static int connect_once(struct conn *k)
+{
+	struct tn_timeout to;
+	int err;
+
+	tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
+	err = tn_tcp_connect(k->g->st, opt.dst, opt.dport, NULL, &k->c);
+	err = tn_timeout_exit(&to, err);
+	if (err == 0)
+		k->g->connects++;
+	return err;
+}
+
 static intptr_t conn_task(void *arg)
 {
 	struct conn *k = arg;
 	struct load *g = k->g;
-	int err = 0;
+	uint64_t warm_end = tn_now() + WARMUP_NS;
+	int err;
 
-	while (tn_now() < g->end) {
-		struct tn_timeout to;
-
-		tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
-		err = tn_tcp_connect(g->st, opt.dst, opt.dport, NULL, &k->c);
-		err = tn_timeout_exit(&to, err);
-		if (err == -ECANCELED)
+	/* Warm-up: the connection opens before the clock starts (as in
+	 * wrk), so ARP and the handshake are not charged to the first
+	 * requests; a peer that is still coming up gets a few seconds. */
+	while ((err = connect_once(k)) != 0 && err != -ECANCELED && tn_now() < warm_end)
+		if ((err = tn_sleep(RETRY_NS)) != 0)
 			break;
-		if (err) {
+	if (err && err != -ECANCELED)
+		g->err_connect++;
+	g->connecting--;
+	if (err == -ECANCELED || (err = tn_event_wait(&g->go)) != 0)
+		goto out;
+	while (tn_now() < g->end) {
+		if (!k->c && (err = connect_once(k)) != 0) {
+			if (err == -ECANCELED)
+				break;
 			g->err_connect++;
 			if ((err = tn_sleep(RETRY_NS)) != 0)
 				break;
 			continue;
 		}
-		g->connects++;
 		err = run_conn(k);
-		if (err == -ECANCELED || (err == 0 && tn_now() >= g->end))
-			break;
+		if (err == 0 || err == -ECANCELED)
+			break; /* 0: everything sent is answered */
 		/* With --rate the schedule goes on: requests due while we
 		 * reconnect are sent late and charged for it. */
 	}
+out:
 	if (k->c)
 		drop_conn(k, true); /* cancelled (a signal) */
 	g->running--;
@@ -470,8 +500,7 @@ static intptr_t load_main(void *arg)
 		printf(", %.0f requests/s", opt.rate);
 	printf("\n");
 	fflush(stdout);
-	g->t0 = tn_now();
-	g->end = g->t0 + (uint64_t)(opt.duration * 1e9);
+	tn_event_init(&g->go);
 	for (i = 0; i < opt.conns; i++) {
 		struct conn *k = calloc(1, sizeof(*k));
 
@@ -489,6 +518,16 @@ static intptr_t load_main(void *arg)
 		}
 		open++;
 		g->running++;
+		g->connecting++;
+	}
+	while (!err && g->connecting && (err = tn_sleep(TN_NS_PER_MS)) == 0)
+		;
+	g->t0 = tn_now();
+	g->end = g->t0 + (uint64_t)(opt.duration * 1e9);
+	if (!err) {
+		printf("connected %llu of %u\n", (unsigned long long)g->connects, opt.conns);
+		fflush(stdout);
+		tn_event_set(&g->go);
 	}
 	next_line = g->t0 + TN_NS_PER_S;
 	while (!err && g->running) {
@@ -500,6 +539,8 @@ static intptr_t load_main(void *arg)
 		if (tn_sleep(10 * TN_NS_PER_MS) != 0)
 			break; /* SIGINT/SIGTERM: report what we have */
 	}
+	if (err == -ECANCELED)
+		err = 0; /* a signal during the warm-up */
 	tn_task_uncancel();
 	for (i = 0; i < open; i++) {
 		tn_task_cancel(ks[i]->task);

@@ -47,6 +47,8 @@
 #define MAX_CONNS 1024
 #define MAX_WINDOW 4096 /* x 48 bytes stays below the 256 KiB send buffer */
 #define STOP_WAIT_NS (2 * TN_NS_PER_S)
+#define WARMUP_NS (5 * TN_NS_PER_S) /* for the first connects */
+#define RETRY_NS (10 * TN_NS_PER_MS) /* between them */
 
 static struct {
 	bool server, client, quiet;
@@ -379,7 +381,9 @@ struct client {
 	uint64_t t0, end;
 	double period_ns; /* between one connection's orders */
 	uint64_t sent, acked, rejected, bad, errors, timeouts, conns_up;
-	unsigned running; /* connection tasks not yet ended */
+	unsigned running;    /* connection tasks not yet ended */
+	unsigned connecting; /* still in the warm-up */
+	struct tn_event go;  /* the warm-up is over: t0 and end are set */
 	struct tn_hist rtt, rtt_sec;
 };
 
@@ -532,9 +536,20 @@ static int cl_conn_body(struct cl_conn *cc)
 	struct tn_timeout to;
 	int err;
 
-	tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
-	err = tn_tcp_connect(k->st, opt.dst, opt.dport, NULL, &cc->c);
-	err = tn_timeout_exit(&to, err);
+	uint64_t warm_end = tn_now() + WARMUP_NS;
+
+	/* Warm-up: every connection opens before the schedule starts, so
+	 * ARP and the handshake are not charged to the first orders; a
+	 * gateway that is still coming up gets a few seconds. */
+	for (;;) {
+		tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
+		err = tn_tcp_connect(k->st, opt.dst, opt.dport, NULL, &cc->c);
+		err = tn_timeout_exit(&to, err);
+		if (!err || err == -ECANCELED || tn_now() >= warm_end ||
+		    (err = tn_sleep(RETRY_NS)) != 0)
+			break;
+	}
+	k->connecting--;
 	if (err) {
 		if (err != -ECANCELED) {
 			fprintf(stderr, PROG ": connection %u: connect: %s\n", cc->idx,
@@ -544,6 +559,10 @@ static int cl_conn_body(struct cl_conn *cc)
 		return err;
 	}
 	k->conns_up++;
+	if ((err = tn_event_wait(&k->go)) != 0) {
+		tn_tcp_abort(cc->c);
+		return err;
+	}
 	err = cl_run(cc);
 	if (err) {
 		if (err != -ECANCELED) {
@@ -611,8 +630,7 @@ static intptr_t client_main(struct tn_stack *st)
 	fflush(stdout);
 	k->st = st;
 	k->period_ns = 1e9 * opt.conns / opt.rate;
-	k->t0 = tn_now();
-	k->end = k->t0 + (uint64_t)(opt.duration * 1e9);
+	tn_event_init(&k->go);
 	for (i = 0; i < opt.conns; i++) {
 		if (!(cc[i] = calloc(1, sizeof(**cc)))) {
 			err = -ENOMEM;
@@ -628,6 +646,16 @@ static intptr_t client_main(struct tn_stack *st)
 		}
 		open++;
 		k->running++;
+		k->connecting++;
+	}
+	while (!err && k->connecting && (err = tn_sleep(TN_NS_PER_MS)) == 0)
+		;
+	k->t0 = tn_now();
+	k->end = k->t0 + (uint64_t)(opt.duration * 1e9);
+	if (!err) {
+		printf("connected %llu of %u\n", (unsigned long long)k->conns_up, opt.conns);
+		fflush(stdout);
+		tn_event_set(&k->go);
 	}
 	next_line = k->t0 + TN_NS_PER_S;
 	while (!err) {
@@ -641,6 +669,8 @@ static intptr_t client_main(struct tn_stack *st)
 		if (tn_sleep(10 * TN_NS_PER_MS) != 0)
 			break; /* SIGINT/SIGTERM: report what we have */
 	}
+	if (err == -ECANCELED)
+		err = 0; /* a signal during the warm-up */
 	tn_task_uncancel();
 	for (i = 0; i < open; i++) {
 		tn_task_cancel(cc[i]->task);
