@@ -400,6 +400,10 @@ static intptr_t conn_task(void *arg)
 		err = run_conn(k);
 		if (err == 0 || err == -ECANCELED)
 			break; /* 0: everything sent is answered */
+		/* A server that fails every connection before its first
+		 * response gets a pause, not a storm of handshakes. */
+		if (!k->r.responses && (err = tn_sleep(RETRY_NS)) != 0)
+			break;
 		/* With --rate the schedule goes on: requests due while we
 		 * reconnect are sent late and charged for it. */
 	}

@@ -12,7 +12,9 @@
 #  3. /chunked at --rate 200 over 2 connections for 2 s: about 400
 #     requests (every one due is sent), no error.
 #  4. /missing: every response a 404, counted as non-2xx, no error.
-#  5. SIGINT in the middle of a 60 s run: a summary, exit 0.
+#  5. /close (Connection: close on every response): a new connection per
+#     request, no error.
+#  6. SIGINT in the middle of a 60 s run: a summary, exit 0.
 #  Every run exits 0 without leaked mbufs; the server served at least
 #  the requests the runs counted.
 #
@@ -113,7 +115,15 @@ finish missing
 ((requests > 0 && non2xx == requests && errors == 0)) ||
 	dp_fail "missing: requests $requests non2xx $non2xx errors $errors: want every one a 404"
 
-# 5. SIGINT.
+# 5. Connection: close after every response: tern-load opens a new
+#    connection for each request, and that is no error.
+run close tnload5$$ --url http://10.95.0.1:8080/close --connections 2 --duration 1
+finish close
+opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/close.out")
+((requests > 0 && errors == 0 && non2xx == 0 && opened >= requests)) ||
+	dp_fail "close: requests $requests errors $errors non2xx $non2xx, $opened connections opened"
+
+# 6. SIGINT.
 run sigint tnload4$$ --url http://10.95.0.1:8080/ --connections 2 --duration 60
 dp_wait_for "$DP_TMP/sigint.out" '^t=1s ' 30 "${DP_PID[sigint]}" || dp_fail "sigint: no live line"
 kill -INT "${DP_PID[sigint]}"

@@ -18,7 +18,8 @@
   dp_ordergw.py http ADDR PORT
       A keep-alive HTTP/1.1 server (http.server, threaded) on ADDR:PORT:
       /  200 with a fixed 13-byte body ("hello, tern!\\n", Content-Length),
-      /chunked 200 with a chunked body, anything else 404.  Prints
+      /chunked 200 with a chunked body, /close 200 and Connection: close,
+      anything else 404.  Prints
       "listening" once bound, serves until SIGTERM, then prints
       "served N".
 """
@@ -152,6 +153,14 @@ def http(addr, port):
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self.wfile.write(b"5\r\nhello\r\n7;x=1\r\n, tern!\r\n0\r\n\r\n")
+            elif self.path == "/close":
+                body = b"bye\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
             else:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")
