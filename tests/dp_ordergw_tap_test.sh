@@ -7,7 +7,8 @@
 # and a bad length each counted and their connection closed while the
 # first connection goes on.  SIGINT: the gateway's counters (3
 # connections, 202 orders, 201 acked, 1 rejected, 2 invalid), exit 0, no
-# leaked mbufs.
+# leaked mbufs.  Then the same with the gateway on two cores (-l 0,1,
+# a stack and a tap queue each): the counters summed over both cores.
 #
 # usage: dp_ordergw_tap_test.sh TERN-ORDERGW
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
@@ -44,5 +45,34 @@ line=$(grep '^ordergw: accepted' "$DP_TMP/gw.out")
 echo "gateway: $line"
 [[ $line == "ordergw: accepted 3 connections, orders 202 acked 201 rejected 1 invalid 2 truncated 0 errors 0" ]] ||
 	dp_fail "gateway counters: $line"
+
+# ---- 2. The gateway on two cores (a stack each; the kernel's tun picks
+# a queue per flow): the same clients, counters summed over the cores'
+# lines, both cores listening, exit 0 and no leak.
+dev2=tnogwb$$
+dp_start gw2 ip netns exec "$ns" "$gw" -l 0,1 --no-huge -m 256 --no-pci \
+	--file-prefix "$(dp_prefix ogw2)" --vdev="net_tap0,iface=$dev2" -- \
+	--ip 10.96.1.2/24 --link-timeout 0 --idle sleep --listen 9100
+dp_wait_ready gw2 30
+for core in 0 1; do
+	dp_wait_for "$DP_TMP/gw2.out" "^ordergw: listening on tcp port 9100 \\(core $core\\)$" 10 \
+		"${DP_PID[gw2]}" || dp_fail "two cores: core $core is not listening"
+done
+ip -n "$ns" addr add 10.96.1.1/24 dev "$dev2" || dp_fail "cannot address $dev2"
+ip -n "$ns" link set "$dev2" up || dp_fail "cannot bring $dev2 up"
+ip netns exec "$ns" timeout 60 python3 "$PY" orders 10.96.1.2 9100 100 >"$DP_TMP/clients2.log" 2>&1
+rc=$?
+cat "$DP_TMP/clients2.log"
+((rc == 0)) || dp_fail "two cores: the kernel clients: see above"
+kill -INT "${DP_PID[gw2]}"
+dp_wait_exit gw2 20 || dp_fail "two cores: tern-ordergw did not exit within 20 s of SIGINT"
+((DP_RC == 0)) || dp_fail "two cores: tern-ordergw exited with $DP_RC after SIGINT, want 0"
+grep -q 'mbufs in use at exit' "$DP_TMP/gw2.err" && dp_fail "two cores: tern-ordergw leaked mbufs"
+grep '^ordergw: accepted' "$DP_TMP/gw2.out"
+sums=$(sed -nE 's/^ordergw: accepted ([0-9]+) connections, orders ([0-9]+) acked ([0-9]+) rejected ([0-9]+) invalid ([0-9]+) truncated ([0-9]+) errors ([0-9]+) \(core [01]\)$/\1 \2 \3 \4 \5 \6 \7/p' \
+	"$DP_TMP/gw2.out" | awk '{ for (i = 1; i <= NF; i++) t[i] += $i; n++ }
+		END { printf "%d:", n; for (i = 1; i <= 7; i++) printf " %d", t[i] }')
+[[ $sums == "2: 3 202 201 1 2 0 0" ]] ||
+	dp_fail "two cores: summed counters '$sums', want '2: 3 202 201 1 2 0 0'"
 
 echo "dp_ordergw_tap: passed"
