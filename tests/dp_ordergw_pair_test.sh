@@ -81,9 +81,10 @@ kill -INT "${DP_PID[sigint]}"
 dp_wait_exit sigint 20 || dp_fail "the client did not exit within 20 s of SIGINT"
 ((DP_RC == 0)) || dp_fail "the client exited with $DP_RC after SIGINT, want 0"
 leak_free sigint
-grep '^summary:' "$DP_TMP/sigint.out" || dp_fail "no summary after SIGINT"
-[[ $(grep '^summary:' "$DP_TMP/sigint.out") =~ ^summary:\ sent\ ([0-9]+)\ acked\ ([0-9]+) ]] &&
-	((BASH_REMATCH[2] > 0)) || dp_fail "sigint: nothing acked"
+sum=$(grep '^summary:' "$DP_TMP/sigint.out") || dp_fail "no summary after SIGINT"
+echo "sigint: $sum"
+[[ $sum =~ ^summary:\ sent\ ([0-9]+)\ acked\ ([0-9]+) ]] || dp_fail "sigint: bad summary"
+((BASH_REMATCH[2] > 0)) || dp_fail "sigint: nothing acked"
 sent2=${BASH_REMATCH[1]}
 
 kill -TERM "${DP_PID[server]}"
