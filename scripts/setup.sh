@@ -29,7 +29,7 @@ PACKAGES=(
 	libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev xdp-tools libnuma-dev
 	# tests, benchmarks, sanitizers
 	libcmocka-dev libbenchmark-dev libclang-rt-14-dev valgrind hyperfine
-	# protocol and TLS; tern-httpd's HTTP parser and WebSocket framing
+	# protocol and TLS; tern-httpd's and tern-load's HTTP parser, WebSocket framing
 	libssl-dev libpcap-dev libhttp-parser-dev libwslay-dev
 	# network tools for the integration tests
 	iproute2 iputils-ping ethtool tcpdump tshark sockperf iperf3 socat netcat-openbsd curl
@@ -38,7 +38,7 @@ PACKAGES=(
 	# scripts, packet crafting, plots
 	python3 python3-scapy gnuplot-nox
 	# the HTTP benchmark's kernel side (bench/run_http.py)
-	nginx wrk
+	nginx
 )
 
 # ---- packages -------------------------------------------------------------

@@ -1,0 +1,610 @@
+/* tern-load: an HTTP/1.1 load generator on the stack, like wrk.
+ *
+ *     tern-load [EAL] -- --ip 10.0.0.2/24 --url http://10.0.0.1:8080/ \
+ *                        --connections 10 --duration 10 [--pipeline 4] [--rate 5000]
+ *
+ * --connections keep-alive connections, each with up to --pipeline GET
+ * requests in flight.  Without --rate each connection sends a request
+ * whenever one of its slots is free (closed loop: the latency of a
+ * request runs from its write).  With --rate R the requests are due on a
+ * schedule, R per second over all connections (each connection has an
+ * equal share, phases spread over the period), and a request's latency
+ * runs from when it was due, not from when it went out: a server that
+ * stalls the pipeline is charged for the requests that waited behind
+ * the stall (wrk2's correction for coordinated omission).
+ *
+ * One task per connection writes the requests due, then reads until the
+ * next one is due; responses are framed by http-parser (http_resp.c:
+ * Content-Length, chunked, to the end of the stream) and answer the
+ * requests in order.  A connection that fails (connect or read error, a
+ * response that does not parse or was not asked for, the oldest
+ * request unanswered for --timeout) is counted, its requests in flight
+ * with it, and reopened; so is one the server ends (Connection: close).
+ *
+ * A live line per second; at the end the rates, the latency percentiles
+ * from a histogram (latency_hist.h), the error counts and one `summary:`
+ * line for scripts.  SIGINT/SIGTERM end the run early and still report
+ * (exit 0).
+ *
+ * One lcore: the stack does not yet steer a client connection's replies
+ * to the core that opened it (tcp.h), so connections cannot be spread
+ * over cores. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tern/coro.h>
+#include <tern/dataplane.h>
+#include <tern/tcp.h>
+
+#include "app_opts.h"
+#include "http_resp.h"
+#include "latency_hist.h"
+
+#define PROG "tern-load"
+#define MAX_CONNS 10000
+#define MAX_PIPELINE 256 /* x the request stays below the send buffer */
+#define MAX_PATH 1024
+#define IN_LEN 16384
+#define RETRY_NS (10 * TN_NS_PER_MS) /* between failed connects */
+#define WARMUP_NS (5 * TN_NS_PER_S)  /* for the first connects */
+
+static struct {
+	uint32_t dst; /* network order */
+	uint16_t dport;
+	char host[48]; /* A.B.C.D[:PORT], the Host header */
+	char path[MAX_PATH + 1];
+	unsigned conns, pipeline;
+	double duration, rate;
+	uint64_t timeout_ns;
+	bool quiet;
+} opt = {
+	.conns = 10,
+	.pipeline = 1,
+	.duration = 10,
+	.timeout_ns = 2 * TN_NS_PER_S,
+};
+
+static const char usage[] =
+	"  --url http://A.B.C.D[:PORT][/PATH]  what to GET (required)\n"
+	"  --connections N  keep-alive connections, 1..10000 (default 10)\n"
+	"  --duration S     seconds to send (default 10)\n"
+	"  --pipeline D     requests in flight per connection, 1..256 (default 1)\n"
+	"  --rate R         requests per second over all connections, on a schedule;\n"
+	"                   latency from when each was due (default: as fast as the\n"
+	"                   responses come back)\n"
+	"  --timeout MS     a request unanswered this long ends its connection\n"
+	"                   (default 2000)\n"
+	"  --quiet          no live line\n"
+	"  Needs --ip for port 0; runs on one lcore.\n";
+
+static const char *const value_opts[] = {
+	"url", "connections", "duration", "pipeline", "rate", "timeout", NULL,
+};
+
+static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
+{
+	return tn_app_parse_num(PROG, name, v, lo, hi, out);
+}
+
+/* http://A.B.C.D[:PORT][/PATH]: an IPv4 address (no names: there is no
+ * resolver on the stack), a path of visible ASCII. */
+static int parse_url(const char *v)
+{
+	const char *p = v + 7, *end;
+	char host[16];
+	struct in_addr a;
+	size_t hl;
+
+	if (strncmp(v, "http://", 7) != 0) {
+		fprintf(stderr, PROG ": --url wants http://A.B.C.D[:PORT][/PATH], not '%s'%s\n", v,
+			strncmp(v, "https://", 8) == 0 ? " (no TLS)" : "");
+		return -EINVAL;
+	}
+	end = p + strcspn(p, ":/");
+	hl = (size_t)(end - p);
+	if (hl == 0 || hl >= sizeof(host))
+		goto bad_host;
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &a) != 1 || a.s_addr == 0)
+		goto bad_host;
+	opt.dst = a.s_addr;
+	opt.dport = 80;
+	if (*end == ':') {
+		char port[8];
+		size_t pl = strcspn(end + 1, "/");
+		double x;
+
+		if (pl == 0 || pl >= sizeof(port)) {
+			fprintf(stderr, PROG ": --url: bad port in '%s'\n", v);
+			return -EINVAL;
+		}
+		memcpy(port, end + 1, pl);
+		port[pl] = '\0';
+		if (parse_num("url port", port, 1, 65535, &x))
+			return -EINVAL;
+		opt.dport = (uint16_t)x;
+		end += 1 + pl;
+	}
+	if (*end == '\0')
+		end = "/";
+	if (strlen(end) > MAX_PATH) {
+		fprintf(stderr, PROG ": --url: the path is longer than %d bytes\n", MAX_PATH);
+		return -EINVAL;
+	}
+	for (const char *c = end; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
+			fprintf(stderr, PROG ": --url: the path has a space or a control or "
+					     "non-ASCII byte (percent-encode it)\n");
+			return -EINVAL;
+		}
+	strcpy(opt.path, end);
+	if (opt.dport == 80)
+		snprintf(opt.host, sizeof(opt.host), "%s", host);
+	else
+		snprintf(opt.host, sizeof(opt.host), "%s:%u", host, opt.dport);
+	return 0;
+bad_host:
+	fprintf(stderr, PROG ": --url wants an IPv4 address as the host (no resolver), "
+			     "not '%s'\n", v);
+	return -EINVAL;
+}
+
+static int parse_opt(void *arg, const char *name, const char *v)
+{
+	double x;
+
+	(void)arg;
+	if (strcmp(name, "url") == 0)
+		return parse_url(v);
+	if (strcmp(name, "quiet") == 0) {
+		opt.quiet = true;
+	} else if (strcmp(name, "connections") == 0) {
+		if (parse_num(name, v, 1, MAX_CONNS, &x))
+			return -EINVAL;
+		opt.conns = (unsigned)x;
+	} else if (strcmp(name, "duration") == 0) {
+		if (parse_num(name, v, 0.001, 86400, &opt.duration))
+			return -EINVAL;
+	} else if (strcmp(name, "pipeline") == 0) {
+		if (parse_num(name, v, 1, MAX_PIPELINE, &x))
+			return -EINVAL;
+		opt.pipeline = (unsigned)x;
+	} else if (strcmp(name, "rate") == 0) {
+		if (parse_num(name, v, 1, 1e8, &opt.rate))
+			return -EINVAL;
+	} else if (strcmp(name, "timeout") == 0) {
+		if (parse_num(name, v, 1, 600000, &x))
+			return -EINVAL;
+		opt.timeout_ns = (uint64_t)(x * TN_NS_PER_MS);
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- the run ---- */
+
+struct load {
+	struct tn_stack *st;
+	char *req; /* one request */
+	size_t req_len;
+	uint64_t t0, end;
+	double period_ns; /* between one connection's requests, with --rate */
+	unsigned running, connecting;
+	struct tn_event go; /* the warm-up is over: t0 and end are set */
+	uint64_t requests, bytes, non2xx, connects;
+	uint64_t err_connect, err_read, err_write, err_parse, timeouts, lost;
+	struct tn_hist lat, lat_sec;
+};
+
+struct conn {
+	struct load *g;
+	unsigned idx;
+	struct tn_tcp_conn *c;
+	struct tn_task *task;
+	struct tn_http_resp r;
+	uint64_t offset_ns;
+	uint64_t seq;      /* requests started (the schedule's index) */
+	unsigned head, inflight;
+	bool closing;      /* the server ends the connection after a response */
+	bool unasked;      /* a response no request was waiting for */
+	uint64_t *sent_at; /* per pipeline slot: when the request was due/written */
+	char *out;         /* up to --pipeline requests, one write */
+	char in[IN_LEN];
+};
+
+static uint64_t due(const struct conn *k, uint64_t seq)
+{
+	return k->g->t0 + k->offset_ns + (uint64_t)((double)seq * k->g->period_ns);
+}
+
+/* A response, in request order. */
+static void on_response(void *arg, unsigned status, bool keep_alive)
+{
+	struct conn *k = arg;
+	struct load *g = k->g;
+	uint64_t now = tn_now(), t;
+
+	if (!k->inflight) {
+		k->unasked = true;
+		return;
+	}
+	t = k->sent_at[k->head];
+	k->head = (k->head + 1) % opt.pipeline;
+	k->inflight--;
+	g->requests++;
+	if (status < 200 || status > 299)
+		g->non2xx++;
+	tn_hist_record(&g->lat, now > t ? now - t : 0);
+	tn_hist_record(&g->lat_sec, now > t ? now - t : 0);
+	if (!keep_alive)
+		k->closing = true;
+}
+
+/* No more requests: the run is over; with --rate, every request due
+ * before the end has gone out (late ones too). */
+static bool done_sending(const struct conn *k)
+{
+	return opt.rate ? due(k, k->seq) >= k->g->end : tn_now() >= k->g->end;
+}
+
+/* Writes the requests that may go now: free slots, and with --rate
+ * those already due. */
+static int send_due(struct conn *k)
+{
+	struct load *g = k->g;
+	uint64_t now = tn_now();
+	size_t olen = 0;
+
+	while (k->inflight < opt.pipeline && !done_sending(k) &&
+	       (opt.rate == 0 || due(k, k->seq) <= now)) {
+		unsigned slot = (k->head + k->inflight) % opt.pipeline;
+
+		k->sent_at[slot] = opt.rate ? due(k, k->seq) : now;
+		memcpy(k->out + olen, g->req, g->req_len);
+		olen += g->req_len;
+		k->inflight++;
+		k->seq++;
+	}
+	return olen ? tn_tcp_write(k->c, k->out, olen) : 0;
+}
+
+/* The requests in flight when a connection ends are lost. */
+static void drop_conn(struct conn *k, bool abort)
+{
+	k->g->lost += k->inflight;
+	k->inflight = 0;
+	k->head = 0;
+	if (abort)
+		tn_tcp_abort(k->c);
+	else
+		tn_tcp_close(k->c);
+	k->c = NULL;
+}
+
+/* One connection's life: requests and responses until the end (0), or
+ * until it fails or the server ends it (-errno, counted; the caller
+ * opens another). */
+static int run_conn(struct conn *k)
+{
+	struct load *g = k->g;
+
+	tn_http_resp_init(&k->r, on_response, k);
+	k->closing = k->unasked = false;
+	for (;;) {
+		bool stopping = done_sending(k);
+		struct tn_timeout to;
+		uint64_t deadline;
+		ssize_t n;
+		int err;
+
+		if (!stopping && !k->closing && (err = send_due(k)) < 0) {
+			if (err == -ECANCELED)
+				return err;
+			g->err_write++;
+			drop_conn(k, true);
+			return err;
+		}
+		if ((stopping || k->closing) && !k->inflight) {
+			drop_conn(k, false);
+			return stopping ? 0 : -ECONNRESET;
+		}
+		deadline = k->inflight ? k->sent_at[k->head] + opt.timeout_ns : UINT64_MAX;
+		if (!stopping && !k->closing) {
+			if (opt.rate && k->inflight < opt.pipeline && due(k, k->seq) < deadline)
+				deadline = due(k, k->seq);
+			if (g->end < deadline)
+				deadline = g->end;
+		}
+		tn_timeout_enter(&to, deadline);
+		n = tn_tcp_read(k->c, k->in, sizeof(k->in));
+		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		if (err == -ETIMEDOUT) {
+			if (k->inflight && tn_now() >= k->sent_at[k->head] + opt.timeout_ns) {
+				g->timeouts += k->inflight;
+				k->inflight = 0;
+				drop_conn(k, true);
+				return -ETIMEDOUT;
+			}
+			continue;
+		}
+		if (err == -ECANCELED)
+			return err;
+		if (err) {
+			g->err_read++;
+			drop_conn(k, true);
+			return err;
+		}
+		g->bytes += (uint64_t)n;
+		err = n ? tn_http_resp_feed(&k->r, k->in, (size_t)n) : tn_http_resp_eof(&k->r);
+		if (err || k->unasked) {
+			g->err_parse++;
+			drop_conn(k, true);
+			return -EBADMSG;
+		}
+		if (n == 0) {
+			/* The server closed: what it left unanswered is lost. */
+			if (k->inflight && !k->closing)
+				g->err_read++;
+			drop_conn(k, false);
+			return stopping ? 0 : -ECONNRESET;
+		}
+	}
+}
+
+static int connect_once(struct conn *k)
+{
+	struct tn_timeout to;
+	int err;
+
+	tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
+	err = tn_tcp_connect(k->g->st, opt.dst, opt.dport, NULL, &k->c);
+	err = tn_timeout_exit(&to, err);
+	if (err == 0)
+		k->g->connects++;
+	return err;
+}
+
+static intptr_t conn_task(void *arg)
+{
+	struct conn *k = arg;
+	struct load *g = k->g;
+	uint64_t warm_end = tn_now() + WARMUP_NS;
+	int err;
+
+	/* Warm-up: the connection opens before the clock starts (as in
+	 * wrk), so ARP and the handshake are not charged to the first
+	 * requests; a peer that is still coming up gets a few seconds. */
+	while ((err = connect_once(k)) != 0 && err != -ECANCELED && tn_now() < warm_end)
+		if ((err = tn_sleep(RETRY_NS)) != 0)
+			break;
+	if (err && err != -ECANCELED)
+		g->err_connect++;
+	g->connecting--;
+	if (err == -ECANCELED || (err = tn_event_wait(&g->go)) != 0)
+		goto out;
+	while (tn_now() < g->end) {
+		if (!k->c && (err = connect_once(k)) != 0) {
+			if (err == -ECANCELED)
+				break;
+			g->err_connect++;
+			if ((err = tn_sleep(RETRY_NS)) != 0)
+				break;
+			continue;
+		}
+		err = run_conn(k);
+		if (err == 0 || err == -ECANCELED)
+			break; /* 0: everything sent is answered */
+		/* A server that fails every connection before its first
+		 * response gets a pause, not a storm of handshakes. */
+		if (!k->r.responses && (err = tn_sleep(RETRY_NS)) != 0)
+			break;
+		/* With --rate the schedule goes on: requests due while we
+		 * reconnect are sent late and charged for it. */
+	}
+out:
+	if (k->c)
+		drop_conn(k, true); /* cancelled (a signal) */
+	g->running--;
+	return err;
+}
+
+static void live_line(struct load *g, uint64_t now, uint64_t *last)
+{
+	uint64_t d = g->requests - *last;
+	uint64_t errs = g->err_connect + g->err_read + g->err_write + g->err_parse + g->timeouts;
+
+	printf("t=%.0fs rps %llu requests %llu non2xx %llu errors %llu latency_us p50=%.1f "
+	       "p99=%.1f max=%.1f\n",
+	       (double)(now - g->t0) / 1e9, (unsigned long long)d,
+	       (unsigned long long)g->requests, (unsigned long long)g->non2xx,
+	       (unsigned long long)errs, (double)tn_hist_quantile(&g->lat_sec, 0.5) / 1e3,
+	       (double)tn_hist_quantile(&g->lat_sec, 0.99) / 1e3, (double)g->lat_sec.max / 1e3);
+	fflush(stdout);
+	*last = g->requests;
+	tn_hist_reset(&g->lat_sec);
+}
+
+static void report(const struct load *g, double secs)
+{
+	uint64_t errs = g->err_connect + g->err_read + g->err_write + g->err_parse + g->timeouts;
+	double rps = secs > 0 ? (double)g->requests / secs : 0;
+	double bps = secs > 0 ? (double)g->bytes / secs : 0;
+	double q[5] = {
+		(double)tn_hist_quantile(&g->lat, 0.5) / 1e3,
+		(double)tn_hist_quantile(&g->lat, 0.9) / 1e3,
+		(double)tn_hist_quantile(&g->lat, 0.99) / 1e3,
+		(double)tn_hist_quantile(&g->lat, 0.999) / 1e3,
+		(double)g->lat.max / 1e3,
+	};
+
+	printf("requests %llu in %.3f s, %.1f requests/s, %llu bytes, %.3f MB/s, %llu "
+	       "connections opened\n",
+	       (unsigned long long)g->requests, secs, rps, (unsigned long long)g->bytes,
+	       bps / 1e6, (unsigned long long)g->connects);
+	printf("latency_us p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f mean=%.1f\n", q[0], q[1],
+	       q[2], q[3], q[4], g->lat.count ? (double)g->lat.sum / (double)g->lat.count / 1e3 : 0);
+	printf("non-2xx %llu; errors: connect %llu read %llu write %llu parse %llu timeout %llu; "
+	       "requests lost with their connection %llu\n",
+	       (unsigned long long)g->non2xx, (unsigned long long)g->err_connect,
+	       (unsigned long long)g->err_read, (unsigned long long)g->err_write,
+	       (unsigned long long)g->err_parse, (unsigned long long)g->timeouts,
+	       (unsigned long long)g->lost);
+	printf("summary: requests %llu non2xx %llu errors %llu timeouts %llu rps %.1f "
+	       "bytes_per_s %.0f p50_us %.1f p90_us %.1f p99_us %.1f p999_us %.1f max_us %.1f\n",
+	       (unsigned long long)g->requests, (unsigned long long)g->non2xx,
+	       (unsigned long long)errs, (unsigned long long)g->timeouts, rps, bps, q[0], q[1],
+	       q[2], q[3], q[4]);
+	fflush(stdout);
+}
+
+static intptr_t load_main(void *arg)
+{
+	struct tn_stack *st = tn_core_stack(tn_core_self());
+	struct load *g;
+	struct conn **ks;
+	uint64_t next_line, last = 0;
+	unsigned i, open = 0;
+	int err = 0;
+
+	(void)arg;
+	if (!st) {
+		fprintf(stderr, PROG ": no protocol stack on this core (give port 0 --ip "
+				"A.B.C.D/N and an EAL port, e.g. --vdev=net_tap0)\n");
+		return -ENODEV;
+	}
+	if (tn_core_count() > 1) {
+		fprintf(stderr, PROG ": runs on one lcore (e.g. -l 1), not %u: the stack does not "
+				     "steer a connection's replies to its core yet\n",
+			tn_core_count());
+		return -EINVAL;
+	}
+	g = calloc(1, sizeof(*g));
+	ks = calloc(opt.conns, sizeof(*ks));
+	if (!g || !ks || (g->req = malloc(MAX_PATH + 256)) == NULL) {
+		free(ks);
+		free(g);
+		return -ENOMEM;
+	}
+	g->st = st;
+	g->req_len = (size_t)snprintf(g->req, MAX_PATH + 256,
+				      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tern-load\r\n"
+				      "Accept: */*\r\n\r\n",
+				      opt.path, opt.host);
+	if (opt.rate)
+		g->period_ns = 1e9 * opt.conns / opt.rate;
+	printf("tern-load: http://%s%s, %u connections, pipeline %u, %.3f s", opt.host, opt.path,
+	       opt.conns, opt.pipeline, opt.duration);
+	if (opt.rate)
+		printf(", %.0f requests/s", opt.rate);
+	printf("\n");
+	fflush(stdout);
+	tn_event_init(&g->go);
+	for (i = 0; i < opt.conns; i++) {
+		struct conn *k = calloc(1, sizeof(*k));
+
+		if (!(ks[i] = k) || !(k->sent_at = calloc(opt.pipeline, sizeof(uint64_t))) ||
+		    !(k->out = malloc(opt.pipeline * g->req_len))) {
+			err = -ENOMEM;
+			break;
+		}
+		k->g = g;
+		k->idx = i;
+		k->offset_ns = (uint64_t)(g->period_ns * i / opt.conns);
+		if (!(k->task = tn_task_spawn(conn_task, k))) {
+			err = -errno;
+			break;
+		}
+		open++;
+		g->running++;
+		g->connecting++;
+	}
+	while (!err && g->connecting && (err = tn_sleep(TN_NS_PER_MS)) == 0)
+		;
+	g->t0 = tn_now();
+	g->end = g->t0 + (uint64_t)(opt.duration * 1e9);
+	if (!err) {
+		printf("connected %llu of %u\n", (unsigned long long)g->connects, opt.conns);
+		fflush(stdout);
+		tn_event_set(&g->go);
+	}
+	next_line = g->t0 + TN_NS_PER_S;
+	while (!err && g->running) {
+		if (tn_now() >= next_line) {
+			if (!opt.quiet)
+				live_line(g, tn_now(), &last);
+			next_line += TN_NS_PER_S;
+		}
+		if (tn_sleep(10 * TN_NS_PER_MS) != 0)
+			break; /* SIGINT/SIGTERM: report what we have */
+	}
+	if (err == -ECANCELED)
+		err = 0; /* a signal during the warm-up */
+	tn_task_uncancel();
+	for (i = 0; i < open; i++) {
+		tn_task_cancel(ks[i]->task);
+		tn_await(tn_task_join(ks[i]->task), NULL);
+	}
+	report(g, (double)(tn_now() - g->t0) / 1e9);
+	for (i = 0; i < opt.conns; i++)
+		if (ks[i]) {
+			free(ks[i]->sent_at);
+			free(ks[i]->out);
+			free(ks[i]);
+		}
+	free(ks);
+	free(g->req);
+	free(g);
+	return err;
+}
+
+/* --url and --ip are required: checked before the EAL starts.  0, 1 for
+ * --help, or -EINVAL after a message. */
+static int prescan(int argc, char **argv)
+{
+	bool tern = false, help = false, ip = false, url = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		help |= strcmp(a, "--help") == 0;
+		if (!tern) {
+			tern = strcmp(a, "--") == 0;
+			continue;
+		}
+		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
+		url |= strcmp(a, "--url") == 0 || strncmp(a, "--url=", 6) == 0;
+	}
+	if (help)
+		return 1;
+	if (!url) {
+		fprintf(stderr, PROG ": needs --url http://A.B.C.D[:PORT][/PATH]\n");
+		return -EINVAL;
+	}
+	if (!ip) {
+		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct tn_app app = {
+		.name = PROG,
+		.usage = usage,
+		.parse_opt = parse_opt,
+		.value_opts = value_opts,
+		.main = load_main,
+	};
+
+	if (prescan(argc, argv) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	return tn_main_app(argc, argv, &app);
+}
