@@ -155,9 +155,13 @@ struct tn_tls_ctx *tn_tls_ctx_new_server(const char *cert_path, const char *key_
 	if (!(ctx = ctx_new(true)))
 		return NULL;
 	e = 0;
-	if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert_path) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx->ssl, key_path, SSL_FILETYPE_PEM) != 1)
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert_path) != 1)
 		e = EINVAL;
+	else if (SSL_CTX_use_PrivateKey_file(ctx->ssl, key_path, SSL_FILETYPE_PEM) != 1)
+		/* (OpenSSL compares the key with the certificate here) */
+		e = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH
+			    ? EKEYREJECTED : EINVAL;
 	else if (SSL_CTX_check_private_key(ctx->ssl) != 1)
 		e = EKEYREJECTED;
 	if (e) {
