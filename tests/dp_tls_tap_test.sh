@@ -11,8 +11,9 @@
 #   2. openssl s_client, verifying (-verify_return_error, the name):
 #      100 kB from /dev/urandom echoed, cmp'd, then its close_notify;
 #   3. Python's ssl trusting the other certificate: the handshake must
-#      fail on the client's side, and tern-echo count it and go on;
-#   SIGINT: exit 0, no leaked mbufs, 3 connections, 1 failed handshake,
+#      fail on the client's side, and tern-echo count it and go on; and
+#      a plain-text HTTP request (nc): refused, nothing echoed;
+#   SIGINT: exit 0, no leaked mbufs, 4 connections, 2 failed handshakes,
 #   no errors, TLSv1.3 negotiated.
 # tern-echo --client --tcp --bytes BYTES --tls as the client, against
 # Python's ssl echo server (tls_peer.py echo):
@@ -79,11 +80,20 @@ nsrun pyr timeout 30 python3 "$PEER" reject "$ECHO_ADDR" 7 "$DP_TMP/other.pem" t
 dp_wait_for "$DP_TMP/echo.err" 'tls handshake: Protocol error' 10 "${DP_PID[echo]}" ||
 	dp_fail "tern-echo did not see the failed handshake"
 
+step "3b. not TLS at all: a plain HTTP request"
+printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "$ECHO_NS" timeout 20 nc -N "$ECHO_ADDR" 7 \
+	>"$DP_TMP/plain.out" 2>&1
+dp_wait_for "$DP_TMP/echo.err" 'tls handshake: Protocol error' 10 "${DP_PID[echo]}" &&
+	(($(grep -c 'tls handshake: Protocol error' "$DP_TMP/echo.err") == 2)) ||
+	dp_fail "tern-echo did not refuse the plain request"
+grep -q 'GET /' "$DP_TMP/plain.out" && dp_fail "the plain request was echoed"
+echo "plain request refused"
+
 step "SIGINT"
 echo_sigint
-grep -Eq "^tcp 7: accepted 3 connections, echoed $((bytes + 100000)) bytes, errors 0" \
-	"$DP_TMP/echo.out" || dp_fail "tern-echo: want 3 connections, every byte echoed, no errors"
-grep -q "^tls 7: handshakes failed 1$" "$DP_TMP/echo.out" || dp_fail "want 1 failed handshake"
+grep -Eq "^tcp 7: accepted 4 connections, echoed $((bytes + 100000)) bytes, errors 0" \
+	"$DP_TMP/echo.out" || dp_fail "tern-echo: want 4 connections, every byte echoed, no errors"
+grep -q "^tls 7: handshakes failed 2$" "$DP_TMP/echo.out" || dp_fail "want 2 failed handshakes"
 grep -Eq "^tls 7: TLSv1.3 TLS_" "$DP_TMP/echo.out" || dp_fail "not TLSv1.3"
 
 dp_start kserver ip netns exec "$ECHO_NS" python3 "$PEER" echo 9443 "$CERT" "$KEY" "$seed"

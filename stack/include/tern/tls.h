@@ -38,11 +38,12 @@
  * straight from the TCP mbufs.
  *
  * Contexts and cores: a struct tn_tls_ctx is an SSL_CTX (certificate,
- * key, trust store, settings).  SSL_CTX has locks of its own (reference
- * counts, session cache) that every handshake takes; to keep cores from
- * sharing them, a multi-core server creates one context per core, each
- * core calling tn_tls_ctx_new_server with the same files at start-up
- * and using only its own.  Server contexts keep no session cache;
+ * key, trust store, settings) and belongs to the core that made it (its
+ * reference count is not atomic).  SSL_CTX has locks of its own
+ * (reference counts, session cache) that every handshake takes; to keep
+ * cores from sharing them, a multi-core server creates one context per
+ * core, each core calling tn_tls_ctx_new_server with the same files at
+ * start-up (apps/echo_tcp.c does) and using only its own.  Server contexts keep no session cache;
  * TLS 1.3 tickets are stateless but encrypted with a per-context key,
  * so a client resumes only on the core that issued its ticket (another
  * core makes a full handshake).  Client contexts do not resume
