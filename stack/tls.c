@@ -33,9 +33,9 @@
 
 /* Plaintext per SSL_write: one full record (RFC 8446 5.1). */
 #define REC_MAX 16384
-/* Ciphertext gathered before a flush into TCP: a few records per
- * tn_tcp_write call. */
-#define FLUSH_AT (64 * 1024)
+/* Ciphertext gathered before a flush into TCP: a record, so that out[]
+ * stays at 32 KiB (a record and a bit, rounded up by its doubling). */
+#define FLUSH_AT REC_MAX
 
 /* ---- moving bytes (the only awaits) ---- */
 

@@ -115,8 +115,10 @@ static struct tn_tls_ctx *ctx_new(bool server)
 	ctx->server = server;
 	ctx->refs = 1;
 	ctx->ssl = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-	ctx->bio_in = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tern-tcp-in");
-	ctx->bio_out = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tern-tcp-out");
+	/* A plain source/sink type, not BIO_get_new_index(): that hands out
+	 * about 127 indices per process, and a context is not forever. */
+	ctx->bio_in = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "tern-tcp-in");
+	ctx->bio_out = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "tern-tcp-out");
 	if (!ctx->ssl || !ctx->bio_in || !ctx->bio_out) {
 		tn__tls_ctx_unref(ctx);
 		errno = ENOMEM;

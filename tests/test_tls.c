@@ -700,6 +700,13 @@ static void test_ctx_errors(void **state)
 	assert_null(tn_tls_ctx_new_client(junk, true));
 	assert_int_equal(errno, EINVAL);
 	unlink(junk);
+	/* Contexts come and go (reloads): nothing runs out. */
+	for (int i = 0; i < 300; i++) {
+		struct tn_tls_ctx *c = tn_tls_ctx_new_client(cert_a, true);
+
+		assert_non_null(c);
+		tn_tls_ctx_free(c);
+	}
 }
 
 /* ---- fixture ---- */
