@@ -13,8 +13,8 @@
  * accepts what it writes, so every await happens between SSL calls,
  * where OpenSSL's state is complete: an interrupted read consumed
  * nothing, an interrupted write left whole records in out[] that the
- * next call sends first.  It also lets OpenSSL decrypt straight from the
- * TCP mbufs (tn_tcp_recv_burst) with no copy in between, and lets two
+ * next call sends first.  It also lets OpenSSL copy straight from the
+ * TCP mbufs (tn_tcp_recv_burst) with no buffer in between, and lets two
  * tasks (a reader and a writer) share a connection: SSL calls never
  * interleave, and flushes hold no pointer into out[] across an await. */
 #include <arpa/inet.h>

@@ -33,9 +33,9 @@
  * Memory: unlike the rest of stack/, TLS allocates: OpenSSL allocates
  * internally (each connection's record buffers, about 35 KiB, the
  * handshake's objects, session tickets), and each connection has an
- * output buffer of a record or two that grows once to its working size.
- * Received bytes are not copied before OpenSSL reads them: it decrypts
- * straight from the TCP mbufs.
+ * output buffer that grows once to 32 KiB when it writes a full record.
+ * Received bytes go from the TCP mbufs into OpenSSL's record buffer in
+ * one copy (as a socket read would), with no buffer of ours between.
  *
  * Contexts and cores: a struct tn_tls_ctx is an SSL_CTX (certificate,
  * key, trust store, settings) and belongs to the core that made it (its
