@@ -336,6 +336,87 @@ ssize_t tn_tls_read_exactly(struct tn_tls_conn *c, void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* Makes room in the stash for want more bytes after st_len. */
+static int stash_room(struct tn_tls_conn *c, size_t want)
+{
+	if (c->st_off) {
+		memmove(c->stash, c->stash + c->st_off, c->st_len - c->st_off);
+		c->st_len -= c->st_off;
+		c->st_off = 0;
+	}
+	if (c->st_len + want > c->st_cap) {
+		size_t cap = c->st_len + want;
+		uint8_t *p = realloc(c->stash, cap);
+
+		if (!p)
+			return c->err = -ENOMEM;
+		c->stash = p;
+		c->st_cap = cap;
+	}
+	return 0;
+}
+
+/* The offset just past the first delimiter in the stash at or after
+ * from, or -1. */
+static ssize_t stash_find(const struct tn_tls_conn *c, size_t from, const void *d, size_t dlen)
+{
+	const uint8_t *base = c->stash + c->st_off;
+	size_t avail = c->st_len - c->st_off;
+	const uint8_t *hit;
+
+	if (avail < dlen || from > avail - dlen)
+		return -1;
+	hit = memmem(base + from, avail - from, d, dlen);
+	return hit ? (hit - base) + (ssize_t)dlen : -1;
+}
+
+/* Decrypts into the stash until the delimiter shows; the bytes stay
+ * there until they are handed out, so nothing is consumed by an
+ * interruption or -EMSGSIZE. */
+ssize_t tn_tls_read_until(struct tn_tls_conn *c, void *buf, size_t len, const void *delim,
+			  size_t dlen)
+{
+	size_t scan = 0, avail;
+	ssize_t end;
+	int r, k, err;
+
+	if ((err = tn__udp_await_enter()) < 0)
+		return err;
+	if (!dlen || dlen > 16 || !len)
+		return -EINVAL;
+	for (;;) {
+		avail = c->st_len - c->st_off;
+		if ((end = stash_find(c, scan, delim, dlen)) >= 0) {
+			if ((size_t)end > len)
+				return -EMSGSIZE;
+			memcpy(buf, c->stash + c->st_off, (size_t)end);
+			c->st_off += (size_t)end;
+			return end;
+		}
+		if (avail >= len)
+			return -EMSGSIZE;
+		scan = avail >= dlen - 1 ? avail - (dlen - 1) : 0;
+		if (c->err)
+			return c->err;
+		if (c->peer_closed) {
+			memcpy(buf, c->stash + c->st_off, avail);
+			c->st_off += avail;
+			return (ssize_t)avail;
+		}
+		if ((err = stash_room(c, REC_MAX)) < 0)
+			return err;
+		ERR_clear_error();
+		r = SSL_read(c->ssl, c->stash + c->st_len, REC_MAX);
+		if (r > 0) {
+			c->st_len += (size_t)r;
+			flush_nowait(c);
+			continue;
+		}
+		if ((k = await_io(c, r, false)) < 0)
+			return k;
+	}
+}
+
 /* ---- writing and closing ---- */
 
 int tn_tls_write(struct tn_tls_conn *c, const void *buf, size_t len)

@@ -5,7 +5,9 @@
  * address) and ones it accepts; reads interrupted by a timeout scope and
  * by cancellation, with nothing lost (also half of a read_exactly); an
  * interrupted write whose committed prefix still arrives whole and in
- * order; a stream cut without close_notify; contexts from bad files.
+ * order; read_until (a header cut across records, interrupted, over
+ * its limit, the end without a delimiter); a stream cut without
+ * close_notify; contexts from bad files.
  * Every run ends with no mbuf held and nothing leaked (ns_destroy).
  *
  * The certificates are made here (EC P-256, self-signed) in a temporary
@@ -613,6 +615,90 @@ static void test_cancel_write(void **state)
 	fix_run(&f, 2, 60 * TN_NS_PER_S);
 }
 
+/* ---- read_until ---- */
+
+static const char req[] = "GET / HTTP/1.1\r\nHost: tern.test\r\n\r\nBODYtail-without-delimiter";
+#define HDR_LEN 35 /* through the blank line */
+
+static intptr_t until_server(void *arg)
+{
+	struct cancel_run *r = arg;
+	struct tn_tcp_conn *tcp;
+	struct tn_tls_conn *c;
+	uint8_t b[8];
+	int e;
+
+	e = tn_tcp_accept(r->f->l, &tcp);
+	CHECK(e == 0, "accept: %s", tn_strerror(e));
+	e = tn_tls_accept(r->f->sctx, tcp, &c);
+	CHECK(e == 0, "tls accept: %s", tn_strerror(e));
+	CHECK(tn_tls_write(c, req, 20) == 0, "write 1"); /* half the header */
+	CHECK(tn_event_wait(&r->ev[0]) == 0, "ev0");
+	/* The rest, cut across records. */
+	for (size_t off = 20; off < sizeof(req) - 1; off += 3)
+		CHECK(tn_tls_write(c, req + off, sizeof(req) - 1 - off < 3 ? sizeof(req) - 1 - off : 3)
+		      == 0, "write at %zu", off);
+	CHECK(tn_tls_shutdown(c) == 0, "shutdown");
+	CHECK(tn_tls_read(c, b, sizeof(b)) == 0, "no close_notify");
+	tn_tls_close(c);
+	r->f->done++;
+	return 0;
+}
+
+static intptr_t until_client(void *arg)
+{
+	struct cancel_run *r = arg;
+	struct tn_tcp_conn *tcp;
+	struct tn_tls_conn *c;
+	struct tn_timeout to;
+	char b[64];
+	ssize_t n;
+	int e;
+
+	e = tcp_to_server(r->f, &tcp);
+	CHECK(e == 0, "connect: %s", tn_strerror(e));
+	e = tn_tls_connect(r->f->cctx, tcp, "tern.test", &c);
+	CHECK(e == 0, "tls connect: %s", tn_strerror(e));
+	/* Half a header: the timeout ends the wait, nothing is consumed. */
+	tn_timeout_enter(&to, tn_now() + 50 * MS);
+	n = tn_tls_read_until(c, b, sizeof(b), "\r\n\r\n", 4);
+	n = tn_timeout_exit(&to, (int)n);
+	CHECK(n == -ETIMEDOUT, "timed read_until: %zd", n);
+	CHECK(tn_tls_read_until(c, b, 10, "\r\n\r\n", 4) == -EMSGSIZE, "over len");
+	CHECK(tn_tls_read_until(c, b, 10, "", 0) == -EINVAL, "no delimiter");
+	tn_event_set(&r->ev[0]);
+	CHECK(tn_tls_read_until(c, b, 30, "\r\n\r\n", 4) == -EMSGSIZE, "the header is 35");
+	n = tn_tls_read_until(c, b, sizeof(b), "\r\n\r\n", 4);
+	CHECK(n == HDR_LEN && !memcmp(b, req, HDR_LEN), "the header: %zd", n);
+	n = tn_tls_read_exactly(c, b, 4);
+	CHECK(n == 4 && !memcmp(b, "BODY", 4), "the body: %zd", n);
+	/* No delimiter before close_notify: what is left. */
+	n = tn_tls_read_until(c, b, sizeof(b), "\n", 1);
+	CHECK(n == (ssize_t)strlen("tail-without-delimiter") && !memcmp(b, "tail-", 5),
+	      "the tail: %zd", n);
+	CHECK(tn_tls_read_until(c, b, sizeof(b), "\n", 1) == 0 && tn_tls_at_eof(c), "eof");
+	CHECK(tn_tls_shutdown(c) == 0, "shutdown");
+	tn_tls_close(c);
+	r->f->done++;
+	return 0;
+}
+
+static void test_read_until(void **state)
+{
+	struct ns_link_cfg lc = { .delay_ns = 1000 * 1000 };
+	struct cancel_run r;
+	struct fix f;
+
+	(void)state;
+	fix_make(&f, 6, &lc);
+	assert_non_null(f.cctx = tn_tls_ctx_new_client(cert_a, true));
+	r = (struct cancel_run){ .f = &f };
+	tn_event_init(&r.ev[0]);
+	tn_task_detach(tn_task_spawn(until_server, &r));
+	tn_task_detach(tn_task_spawn(until_client, &r));
+	fix_run(&f, 2, 60 * TN_NS_PER_S);
+}
+
 /* ---- a stream cut without close_notify ---- */
 
 static intptr_t trunc_server(void *arg)
@@ -768,6 +854,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_cancel_read, test_teardown),
 		cmocka_unit_test_teardown(test_cancel_write, test_teardown),
 		cmocka_unit_test_teardown(test_truncation, test_teardown),
+		cmocka_unit_test_teardown(test_read_until, test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

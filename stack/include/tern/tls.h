@@ -8,9 +8,10 @@
  * A connection belongs to the TCP connection's core.
  *
  * What an interrupted call (-ECANCELED, -ETIMEDOUT) guarantees:
- * - tn_tls_read, tn_tls_read_exactly: nothing was consumed; the next
- *   read returns the same bytes.  (OpenSSL only ever sees the bytes TCP
- *   already delivered, so its state is never mid-await.)
+ * - tn_tls_read, tn_tls_read_exactly, tn_tls_read_until: nothing was
+ *   consumed; the next read returns the same bytes.  (OpenSSL only ever
+ *   sees the bytes TCP already delivered, so its state is never
+ *   mid-await.)
  * - tn_tls_write: a prefix of buf (possibly all, possibly none) may have
  *   been committed to the TLS stream; committed bytes are never lost or
  *   repeated: they go out before anything written later (on the next
@@ -111,6 +112,15 @@ ssize_t tn_tls_read(struct tn_tls_conn *c, void *buf, size_t len);
  * stream ended first (0 .. len-1), or -errno; when interrupted nothing
  * was consumed (bytes already decrypted are kept for the next read). */
 ssize_t tn_tls_read_exactly(struct tn_tls_conn *c, void *buf, size_t len);
+/* Awaits the delimiter (dlen 1..16 bytes) and copies everything up to
+ * and including it.  Returns that length; -EMSGSIZE when len bytes
+ * arrive without one (nothing consumed); at the end of the stream
+ * without a delimiter, what is left (possibly 0); or -errno; when
+ * interrupted nothing was consumed.  Decrypted bytes wait in a buffer
+ * of the connection (up to len plus a record), which later reads take
+ * first. */
+ssize_t tn_tls_read_until(struct tn_tls_conn *c, void *buf, size_t len, const void *delim,
+			  size_t dlen);
 /* Encrypts len bytes (records of up to 16 KiB) and queues them on the
  * TCP connection, awaiting room there (backpressure).  0 or -errno. */
 int tn_tls_write(struct tn_tls_conn *c, const void *buf, size_t len);
