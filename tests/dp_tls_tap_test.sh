@@ -10,10 +10,11 @@
 #      32 KiB pieces, each echo compared; then close_notify both ways;
 #   2. openssl s_client, verifying (-verify_return_error, the name):
 #      100 kB from /dev/urandom echoed, cmp'd, then its close_notify;
+#      and a line echoed after s_client's KeyUpdate (which asks for ours);
 #   3. Python's ssl trusting the other certificate: the handshake must
 #      fail on the client's side, and tern-echo count it and go on; and
 #      a plain-text HTTP request (nc): refused, nothing echoed;
-#   SIGINT: exit 0, no leaked mbufs, 4 connections, 2 failed handshakes,
+#   SIGINT: exit 0, no leaked mbufs, 5 connections, 2 failed handshakes,
 #   no errors, TLSv1.3 negotiated.
 # tern-echo --client --tcp --bytes BYTES --tls as the client, against
 # Python's ssl echo server (tls_peer.py echo):
@@ -66,13 +67,32 @@ feed() {
 		sleep 0.02
 	done
 }
-feed | ip netns exec "$ECHO_NS" timeout 60 openssl s_client -quiet -no_ign_eof \
+# (-nocommands: a piece of input that starts with K or Q is data.)
+feed | ip netns exec "$ECHO_NS" timeout 60 openssl s_client -quiet -no_ign_eof -nocommands \
 	-connect "$ECHO_ADDR:7" -servername tern.test -verify_hostname tern.test \
 	-CAfile "$CERT" -verify_return_error >"$DP_TMP/sc.out" 2>"$DP_TMP/sc.err" ||
 	{ cat "$DP_TMP/sc.err"; dp_fail "s_client failed"; }
 cmp "$DP_TMP/in.bin" "$DP_TMP/sc.out" || { cat "$DP_TMP/sc.err"; dp_fail "s_client: the echo differs"; }
 grep -q "verify return:1" "$DP_TMP/sc.err" || { cat "$DP_TMP/sc.err"; dp_fail "s_client did not verify"; }
 echo "s_client: 100000 bytes echoed, verified"
+
+step "2b. openssl s_client asks for a KeyUpdate mid-stream"
+# Its command "K" (a line of its own on standard input) sends a
+# KeyUpdate that requests ours; each line is written once the one
+# before has been dealt with.
+kfeed() {
+	printf 'hello\n'
+	dp_wait_for "$DP_TMP/ku.out" '^hello$' 20 || return
+	printf 'K\n'
+	dp_wait_for "$DP_TMP/ku.err" '^KEYUPDATE$' 20 || return
+	printf 'world\n'
+	dp_wait_for "$DP_TMP/ku.out" '^world$' 20
+}
+kfeed | ip netns exec "$ECHO_NS" timeout 60 openssl s_client -no_ign_eof -connect "$ECHO_ADDR:7" \
+	-CAfile "$CERT" -verify_return_error -servername tern.test >"$DP_TMP/ku.out" 2>"$DP_TMP/ku.err"
+grep -q '^KEYUPDATE$' "$DP_TMP/ku.err" || { cat "$DP_TMP/ku.err"; dp_fail "s_client sent no KeyUpdate"; }
+grep -q '^world$' "$DP_TMP/ku.out" || { cat "$DP_TMP/ku.out"; dp_fail "no echo after the KeyUpdate"; }
+echo "s_client: echoed before and after a KeyUpdate"
 
 step "3. a client that does not trust the certificate"
 nsrun pyr timeout 30 python3 "$PEER" reject "$ECHO_ADDR" 7 "$DP_TMP/other.pem" tern.test ||
@@ -91,8 +111,8 @@ echo "plain request refused"
 
 step "SIGINT"
 echo_sigint
-grep -Eq "^tcp 7: accepted 4 connections, echoed $((bytes + 100000)) bytes, errors 0" \
-	"$DP_TMP/echo.out" || dp_fail "tern-echo: want 4 connections, every byte echoed, no errors"
+grep -Eq "^tcp 7: accepted 5 connections, echoed $((bytes + 100012)) bytes, errors 0" \
+	"$DP_TMP/echo.out" || dp_fail "tern-echo: want 5 connections, every byte echoed, no errors"
 grep -q "^tls 7: handshakes failed 2$" "$DP_TMP/echo.out" || dp_fail "want 2 failed handshakes"
 grep -Eq "^tls 7: TLSv1.3 TLS_" "$DP_TMP/echo.out" || dp_fail "not TLSv1.3"
 
