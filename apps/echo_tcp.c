@@ -20,9 +20,16 @@
  * carries a seeded byte stream (mt_stream.h, which Python reproduces) of
  * that length, written by a task while the main task checks the echo
  * byte for byte; then our FIN, and the server's once it has echoed
- * everything. */
+ * everything.
+ *
+ * --tls (tern/tls.h): the echo ports speak TLS, each core with a
+ * context of its own (loaded from the same files) so that no handshake
+ * takes another core's locks; a connection echoes what it decrypts and
+ * answers the client's close_notify with its own.  The --bytes client
+ * runs its stream over TLS, and closes with close_notify too. */
 #include "echo_tcp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +41,7 @@
 #include <tern/coro.h>
 #include <tern/dataplane.h>
 #include <tern/tcp.h>
+#include <tern/tls.h>
 
 #include "latency_hist.h"
 #include "mt_stream.h"
@@ -53,9 +61,12 @@ struct srv {
 		bool discard; /* --discard: drop what arrives (RFC 863) */
 		struct tn_tcp_listener *l;
 		struct tn_task *task;
-		uint64_t accepted, bytes, errors;
+		struct tn_tls_ctx *tls; /* --tls: this core's context */
+		uint64_t accepted, bytes, errors, tls_failed;
+		bool tls_logged;
 	} p[2 * MAX_PORTS];
 };
+static const char *tls_cert, *tls_key;
 static struct srv srv_core[TN_MAX_CORES];
 
 static struct srv *my_srv(void)
@@ -107,6 +118,54 @@ static intptr_t conn_task(void *arg)
 	return 0;
 }
 
+/* --tls: the handshake (at most 10 s), then what arrives goes back,
+ * until the client's close_notify, which gets ours. */
+static intptr_t tls_conn_task(void *arg)
+{
+	struct srv_conn sc = *(struct srv_conn *)arg;
+	struct tn_tls_conn *t;
+	struct tn_timeout to;
+	uint8_t *buf = malloc(16384);
+	ssize_t n = 0;
+	int err;
+
+	free(arg);
+	tn_timeout_enter(&to, tn_now() + 10 * TN_NS_PER_S);
+	err = buf ? tn_tls_accept(sc.p->tls, sc.c, &t) : -ENOMEM;
+	err = tn_timeout_exit(&to, err);
+	if (err) {
+		sc.p->tls_failed++;
+		fprintf(stderr, PROG ": tls handshake: %s\n", strerror(-err));
+		tn_tcp_abort(sc.c);
+		free(buf);
+		return 0;
+	}
+	if (!sc.p->tls_logged) {
+		sc.p->tls_logged = true;
+		printf("tls %u: %s %s\n", sc.p->port, tn_tls_version(t), tn_tls_cipher(t));
+		fflush(stdout);
+	}
+	while ((n = tn_tls_read(t, buf, 16384)) > 0) {
+		if ((err = tn_tls_write(t, buf, (size_t)n)) < 0)
+			break;
+		sc.p->bytes += (uint64_t)n;
+	}
+	if (n == 0 && !err)
+		err = tn_tls_shutdown(t);
+	else if (!err)
+		err = (int)n;
+	if (err && err != -ECANCELED) {
+		sc.p->errors++;
+		fprintf(stderr, PROG ": tls: %s\n", strerror(-err));
+	}
+	if (err == -ECANCELED || err == -EBADF)
+		tn_tls_abort(t);
+	else
+		tn_tls_close(t);
+	free(buf);
+	return 0;
+}
+
 /* --discard: frees every received mbuf (zero copy, as the echo), then
  * closes once the peer has. */
 static intptr_t discard_task(void *arg)
@@ -154,7 +213,7 @@ static intptr_t listen_task(void *arg)
 		}
 		sc->c = c;
 		sc->p = p;
-		t = tn_task_spawn(p->discard ? discard_task : conn_task, sc);
+		t = tn_task_spawn(p->discard ? discard_task : p->tls ? tls_conn_task : conn_task, sc);
 		if (!t) {
 			free(sc);
 			tn_tcp_abort(c);
@@ -162,6 +221,12 @@ static intptr_t listen_task(void *arg)
 		}
 		tn_task_detach(t);
 	}
+}
+
+void echo_tcp_server_tls(const char *cert, const char *key)
+{
+	tls_cert = cert;
+	tls_key = key;
 }
 
 int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n, bool discard)
@@ -175,9 +240,16 @@ int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n
 
 		p->port = ports[i];
 		p->discard = discard;
+		if (tls_cert && !discard && !(p->tls = tn_tls_ctx_new_server(tls_cert, tls_key))) {
+			err = -errno;
+			fprintf(stderr, PROG ": --tls %s %s: %s\n", tls_cert, tls_key, strerror(errno));
+			return err;
+		}
 		err = tn_tcp_listen(st, 0, p->port, 1024, NULL, &p->l);
 		if (err) {
 			fprintf(stderr, PROG ": listen tcp %u: %s\n", p->port, strerror(-err));
+			tn_tls_ctx_free(p->tls);
+			p->tls = NULL;
 			return err;
 		}
 		p->task = tn_task_spawn(listen_task, p);
@@ -187,10 +259,11 @@ int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n
 		}
 		srv->n++;
 		if (tn_core_count() > 1)
-			printf("echo: tcp port %u%s (core %u)\n", p->port, discard ? " (discard)" : "",
-			       tn_core_id(tn_core_self()));
+			printf("echo: tcp port %u%s (core %u)\n", p->port,
+			       discard ? " (discard)" : p->tls ? " (tls)" : "", tn_core_id(tn_core_self()));
 		else
-			printf("echo: tcp port %u%s\n", p->port, discard ? " (discard)" : "");
+			printf("echo: tcp port %u%s\n", p->port,
+			       discard ? " (discard)" : p->tls ? " (tls)" : "");
 	}
 	return 0;
 }
@@ -212,6 +285,11 @@ void echo_tcp_server_stop(void)
 		printf("tcp %u: accepted %llu connections, %s %llu bytes, errors %llu%s\n",
 		       p->port, (unsigned long long)p->accepted, p->discard ? "discarded" : "echoed",
 		       (unsigned long long)p->bytes, (unsigned long long)p->errors, where);
+		if (p->tls)
+			printf("tls %u: handshakes failed %llu%s\n", p->port,
+			       (unsigned long long)p->tls_failed, where);
+		tn_tls_ctx_free(p->tls); /* (connections still open hold references) */
+		p->tls = NULL;
 	}
 	srv->n = 0;
 }
@@ -512,6 +590,7 @@ out:
 
 struct bulk {
 	struct tn_tcp_conn *c;
+	struct tn_tls_conn *t; /* --tls: the stream runs over it */
 	uint64_t bytes, sent;
 	uint32_t seed;
 	int werr;
@@ -533,11 +612,13 @@ static intptr_t bulk_writer(void *arg)
 		size_t n = b->bytes - b->sent < BULK_CHUNK ? b->bytes - b->sent : BULK_CHUNK;
 
 		mt_stream_fill(gen, buf, n);
-		if ((err = tn_tcp_write(b->c, buf, n)) < 0)
+		err = b->t ? tn_tls_write(b->t, buf, n) : tn_tcp_write(b->c, buf, n);
+		if (err < 0)
 			goto out;
 		b->sent += n;
 	}
-	err = tn_tcp_shutdown(b->c); /* the FIN follows the last byte */
+	/* The FIN (after close_notify) follows the last byte. */
+	err = b->t ? tn_tls_shutdown(b->t) : tn_tcp_shutdown(b->c);
 out:
 	b->werr = err;
 	free(gen);
@@ -563,7 +644,7 @@ static int bulk_check(struct bulk *b, uint64_t timeout_ns, uint64_t *got)
 		ssize_t n;
 
 		tn_timeout_enter(&to, tn_now() + timeout_ns);
-		n = tn_tcp_read(b->c, buf, BULK_CHUNK);
+		n = b->t ? tn_tls_read(b->t, buf, BULK_CHUNK) : tn_tcp_read(b->c, buf, BULK_CHUNK);
 		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
 		if (err)
 			break;
@@ -598,9 +679,38 @@ out:
 	return err;
 }
 
+/* --tls: the client's handshake on k->c (verifying the server when
+ * --tls-ca is given, by --tls-name or else the address). */
+static int tls_start(struct client *k, struct tn_tls_ctx **ctx, struct tn_tls_conn **t)
+{
+	const struct echo_tcp_client_cfg *cfg = k->cfg;
+	char addr[INET_ADDRSTRLEN];
+	struct tn_timeout to;
+	int err;
+
+	if (!(*ctx = tn_tls_ctx_new_client(cfg->tls_ca, cfg->tls_ca != NULL))) {
+		err = -errno;
+		fprintf(stderr, PROG ": --tls-ca %s: %s\n", cfg->tls_ca, strerror(errno));
+		return err;
+	}
+	inet_ntop(AF_INET, &cfg->dst, addr, sizeof(addr));
+	tn_timeout_enter(&to, tn_now() + cfg->timeout_ns);
+	err = tn_tls_connect(*ctx, k->c, cfg->tls_name ? cfg->tls_name : addr, t);
+	err = tn_timeout_exit(&to, err);
+	if (err) {
+		fprintf(stderr, PROG ": tls handshake: %s\n", strerror(-err));
+		tn_tls_ctx_free(*ctx);
+		*ctx = NULL;
+		return err;
+	}
+	printf("tls: %s %s\n", tn_tls_version(*t), tn_tls_cipher(*t));
+	return 0;
+}
+
 static int run_bulk(struct client *k)
 {
 	struct bulk b = { .bytes = k->cfg->bytes, .seed = k->cfg->seed };
+	struct tn_tls_ctx *ctx = NULL;
 	struct tn_tcp_info ti;
 	uint64_t got = 0, t0 = tn_now();
 	struct tn_task *w;
@@ -610,10 +720,19 @@ static int run_bulk(struct client *k)
 	if (err)
 		return err;
 	b.c = k->c;
+	if (k->cfg->tls && (err = tls_start(k, &ctx, &b.t)) < 0) {
+		tn_tcp_abort(k->c);
+		return err;
+	}
 	w = tn_task_spawn(bulk_writer, &b);
 	if (!w) {
-		tn_tcp_abort(k->c);
-		return -errno;
+		err = -errno;
+		if (b.t)
+			tn_tls_abort(b.t);
+		else
+			tn_tcp_abort(k->c);
+		tn_tls_ctx_free(ctx);
+		return err;
 	}
 	err = bulk_check(&b, k->cfg->timeout_ns, &got);
 	tn_task_cancel(w);
@@ -622,10 +741,15 @@ static int run_bulk(struct client *k)
 		err = b.werr;
 	secs = (double)(tn_now() - t0) / 1e9;
 	tn_tcp_info(k->c, &ti);
-	if (err)
+	if (b.t && err)
+		tn_tls_abort(b.t);
+	else if (b.t)
+		tn_tls_close(b.t);
+	else if (err)
 		tn_tcp_abort(k->c);
 	else
 		tn_tcp_close(k->c);
+	tn_tls_ctx_free(ctx);
 	k->c = NULL;
 	printf("tcp bulk: sent %llu bytes, received %llu%s in %.3f s, %.1f MB/s each way\n",
 	       (unsigned long long)b.sent, (unsigned long long)got,

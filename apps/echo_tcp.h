@@ -15,6 +15,10 @@ struct tn_stack;
  * or with discard drops them.  Called at most once for echo ports and
  * once for discard ports.  0 or -errno (after a message). */
 int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n, bool discard);
+/* --tls: the echo ports (not the discard ones) started after this call
+ * speak TLS with this certificate chain and key (PEM files); every core
+ * makes its own context from them. */
+void echo_tcp_server_tls(const char *cert, const char *key);
 /* Stops them (listeners closed, connections reset) and prints the
  * counters: "tcp PORT: accepted N connections, echoed B bytes". */
 void echo_tcp_server_stop(void);
@@ -31,6 +35,9 @@ struct echo_tcp_client_cfg {
 	uint64_t send_bytes;     /* bulk: stream this many bytes instead (0: no) */
 	uint64_t bytes;          /* non-zero: one connection streams this many */
 	uint32_t seed;           /* bytes of mt_stream.h's stream of this seed */
+	bool tls;                /* --bytes over TLS (tern/tls.h): "tls: VERSION CIPHER" */
+	const char *tls_ca;      /* verify the server against it (NULL: don't) */
+	const char *tls_name;    /* SNI and the name to verify (NULL: the address) */
 };
 
 /* Runs the client; prints the UDP client's summary and rtt_ns lines and

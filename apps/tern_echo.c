@@ -8,6 +8,9 @@
  *     tern-echo [EAL] -- --ip 10.0.0.2/24 --discard 9
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:9 --tcp --send-bytes N
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --tcp --bytes N [--seed S]
+ *     tern-echo [EAL] -- --ip 10.0.0.2/24 --tcp 443 --tls CERT KEY
+ *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:443 --tcp --bytes N --tls \
+ *                        [--tls-ca CA] [--tls-name NAME]
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
@@ -27,12 +30,15 @@
  *
  * --udp is PORT for the server and a plain flag (the protocol) for the
  * client, whose port is in --client: main() looks for --client before
- * the command line is parsed to know which. */
+ * the command line is parsed to know which.  Likewise --tls: CERT KEY
+ * for the server, a flag for the client; main() takes it out of the
+ * command line before the parser sees it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
@@ -99,6 +105,9 @@ static struct {
 	uint64_t send_bytes;
 	uint64_t bytes; /* --bytes: a bulk stream instead of requests */
 	uint32_t seed;
+	/* --tls: the server's files; the client's flag, trust and name */
+	const char *tls_cert, *tls_key, *tls_ca, *tls_name;
+	bool tls;
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -112,6 +121,7 @@ static const char usage[] =
 	"  --tcp PORT      echo TCP streams on PORT (repeatable, up to 8)\n"
 	"  --discard PORT  TCP discard service on PORT: read and drop everything\n"
 	"                  (repeatable, up to 8; the bulk sink for --send-bytes)\n"
+	"  --tls CERT KEY  the --tcp ports speak TLS (PEM certificate chain and key)\n"
 	"  --sockperf      speak sockperf's UDP format on every port: answer the\n"
 	"                  messages sockperf wants answered (sockperf ping-pong,\n"
 	"                  under-load, throughput -i ADDR -p PORT), drop the rest\n"
@@ -127,6 +137,11 @@ static const char usage[] =
 	"                  random.Random(S).randbytes) on one connection and\n"
 	"                  check the echo byte for byte (instead of requests)\n"
 	"  --seed S        the pattern's seed, 0..4294967295 (default 1)\n"
+	"  --tls           TCP --bytes over TLS\n"
+	"  --tls-ca FILE   verify the server's certificate against FILE (PEM);\n"
+	"                  without it, any certificate is accepted\n"
+	"  --tls-name NAME the server name to send (SNI) and verify (default:\n"
+	"                  the --client address)\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -138,7 +153,7 @@ static const char usage[] =
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
 	"client", "size", "count", "duration", "window", "timeout", "hist", "discard", "send-bytes",
-	"bytes", "seed", "udp", "tcp", NULL,
+	"bytes", "seed", "tls-ca", "tls-name", "udp", "tcp", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -259,6 +274,20 @@ static int parse_opt(void *arg, const char *name, const char *v)
 			return -EINVAL;
 		}
 		opt.socks[opt.nports++].port = (uint16_t)x;
+		return 0;
+	}
+	if (strcmp(name, "tls-ca") == 0 || strcmp(name, "tls-name") == 0) {
+		if (!opt.client)
+			return wrong_mode(name);
+		if (!opt.tls) {
+			fprintf(stderr, PROG ": --%s needs --tls\n", name);
+			return -EINVAL;
+		}
+		if (!*v) {
+			fprintf(stderr, PROG ": --%s wants a value\n", name);
+			return -EINVAL;
+		}
+		*(name[4] == 'c' ? &opt.tls_ca : &opt.tls_name) = v;
 		return 0;
 	}
 	if (strcmp(name, "sockperf") == 0) {
@@ -455,6 +484,8 @@ static intptr_t server_main(struct tn_stack *st)
 		}
 		printf("echo: udp port %u%s%s\n", s->port, opt.sockperf ? " (sockperf)" : "", where);
 	}
+	if (opt.tls_cert)
+		echo_tcp_server_tls(opt.tls_cert, opt.tls_key);
 	if (opt.ntcp && (rc = echo_tcp_server_start(st, opt.tcp_ports, opt.ntcp, false)) < 0)
 		goto out;
 	if (opt.ndiscard &&
@@ -758,6 +789,7 @@ static intptr_t echo_main(void *arg)
 			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
 			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
 			.send_bytes = opt.send_bytes, .bytes = opt.bytes, .seed = opt.seed,
+			.tls = opt.tls, .tls_ca = opt.tls_ca, .tls_name = opt.tls_name,
 		};
 
 		if (opt.send_bytes && !opt.duration_set)
@@ -805,6 +837,56 @@ static int prescan(int argc, char **argv)
 	return 0;
 }
 
+/* Takes --tls out of the Tern part of the command line (after "--"):
+ * the server's --tls CERT KEY (two values, which the shared parser
+ * cannot take), the client's --tls flag; and checks what it needs.  0,
+ * or -EINVAL after a message. */
+static int take_tls(int *argc, char **argv)
+{
+	bool tern = false, bytes = false, tcp = false;
+	int i, j;
+
+	for (i = 1, j = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (tern) {
+			bytes |= strcmp(a, "--bytes") == 0 || strncmp(a, "--bytes=", 8) == 0;
+			tcp |= strcmp(a, "--tcp") == 0 || strncmp(a, "--tcp=", 6) == 0;
+		}
+		if (!tern || strcmp(a, "--tls") != 0) {
+			tern |= strcmp(a, "--") == 0;
+			argv[j++] = argv[i];
+			continue;
+		}
+		opt.tls = true;
+		if (opt.client)
+			continue;
+		if (i + 2 >= *argc ||
+		    strncmp(argv[i + 1], "--", 2) == 0 || strncmp(argv[i + 2], "--", 2) == 0) {
+			fprintf(stderr, PROG ": --tls wants CERT KEY (PEM files)\n");
+			return -EINVAL;
+		}
+		opt.tls_cert = argv[++i];
+		opt.tls_key = argv[++i];
+		if (access(opt.tls_cert, R_OK) != 0 || access(opt.tls_key, R_OK) != 0) {
+			fprintf(stderr, PROG ": --tls %s %s: %s\n", opt.tls_cert, opt.tls_key,
+				strerror(errno));
+			return -EINVAL;
+		}
+	}
+	*argc = j;
+	argv[j] = NULL;
+	if (opt.tls && opt.client && !bytes) {
+		fprintf(stderr, PROG ": the client's --tls needs --tcp --bytes N\n");
+		return -EINVAL;
+	}
+	if (opt.tls && !opt.client && !tcp) {
+		fprintf(stderr, PROG ": --tls CERT KEY needs --tcp PORT\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tn_app app = {
@@ -816,7 +898,7 @@ int main(int argc, char **argv)
 		.main = echo_main,
 	};
 
-	if (prescan(argc, argv) < 0)
+	if (prescan(argc, argv) < 0 || take_tls(&argc, argv) < 0)
 		return 2;
 	if (opt.client) {
 		/* The client's --udp and --tcp are flags: drop them from the

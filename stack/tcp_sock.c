@@ -460,6 +460,34 @@ int tn_tcp_write(struct tn_tcp_conn *c, const void *buf, size_t len)
 	return tn_tcp_writev(c, &v, 1);
 }
 
+int tn__tcp_wait_room(struct tn_tcp_conn *c, uint32_t need)
+{
+	int err;
+
+	if ((err = tn__udp_await_enter()) < 0)
+		return err;
+	return wait_room(c, need);
+}
+
+ssize_t tn__tcp_write_nowait(struct tn_tcp_conn *c, const void *buf, uint32_t len)
+{
+	uint32_t room, got;
+	int err;
+
+	if ((err = send_check(c)) < 0)
+		return err;
+	room = tn__tcp_sb_space(c);
+	got = tn__tcp_sb_append(c, buf, len < room ? len : room);
+	sync_now(c->s);
+	tn__tcp_output(c);
+	return got;
+}
+
+uint32_t tn__tcp_sndbuf(const struct tn_tcp_conn *c)
+{
+	return c->o.sndbuf;
+}
+
 int tn_tcp_send_mbuf(struct tn_tcp_conn *c, struct rte_mbuf *m)
 {
 	int err;

@@ -354,6 +354,15 @@ void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint3
 uint32_t tn__tcp_sb_append(struct tn_tcp_conn *c, const void *buf, uint32_t len);
 /* Bytes the user may still queue. */
 uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c);
+/* For tls.c, which must never hold a pointer into its own buffer
+ * across an await: awaits room for need bytes (at most the buffer's
+ * size) as tn_tcp_write does (0 or -errno: cancellation, -EBADF, the
+ * connection's error, -EPIPE); queues what fits of buf now without
+ * awaiting (the count, or -errno when the connection may not send;
+ * fewer than fitted means the mempool ran dry); the buffer's size. */
+int tn__tcp_wait_room(struct tn_tcp_conn *c, uint32_t need);
+ssize_t tn__tcp_write_nowait(struct tn_tcp_conn *c, const void *buf, uint32_t len);
+uint32_t tn__tcp_sndbuf(const struct tn_tcp_conn *c);
 /* Frees acknowledged bytes up to ack. */
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
 /* The receive window field for the next segment (scaled), updating rcv_adv. */
