@@ -63,7 +63,7 @@ static struct {
 	unsigned rcvq;
 	uint64_t count;
 	double duration;
-	bool count_set, duration_set, quiet;
+	bool count_set, duration_set, quiet, linger;
 } opt = {
 	.rate = 1000,
 	.size = 64,
@@ -81,6 +81,9 @@ static const char usage[] =
 	"  --duration S    seconds to send (default 5 unless --count)\n"
 	"  --feed-id N     the feed id in every message, 0..65535 (default 1)\n"
 	"  --pkt-burst N   most messages per loop turn, 1..64 (default 32)\n"
+	"  --linger        once done, keep the port up until a signal: over a\n"
+	"                  shared-memory link (virtio-user) the ring's tail lives\n"
+	"                  in our memory until the subscriber has taken it\n"
 	"  subscriber (--subscribe):\n"
 	"  --subscribe GROUP:PORT  join this group and receive on this port\n"
 	"  --count N       exit after N messages (default: run until a signal)\n"
@@ -147,6 +150,14 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		return parse_group(name, v);
 	if (strcmp(name, "quiet") == 0) {
 		opt.quiet = true;
+		return 0;
+	}
+	if (strcmp(name, "linger") == 0) {
+		if (opt.mode != MODE_PUB) {
+			fprintf(stderr, PROG ": --linger is a publisher option\n");
+			return -EINVAL;
+		}
+		opt.linger = true;
 		return 0;
 	}
 	if (strcmp(name, "count") == 0) {
@@ -353,6 +364,12 @@ static intptr_t pub_main(struct tn_stack *st)
 	       (unsigned long long)p.sent, (unsigned long long)p.send_errors, secs,
 	       secs > 0 ? (double)p.sent / secs : 0);
 	fflush(stdout);
+	if (opt.linger && !err) {
+		/* Until SIGINT/SIGTERM cancels us. */
+		while (tn_sleep(TN_NS_PER_S) == 0)
+			;
+		tn_task_uncancel();
+	}
 out:
 	if (p.u)
 		tn_udp_close(p.u);
