@@ -1574,6 +1574,56 @@ static void test_icmp_errors(void **state)
 	finish(s, &p);
 }
 
+/* Path MTU discovery: every segment carries DF (ts_pop asserts it on
+ * all of them), so routers answer with fragmentation-needed instead of
+ * fragmenting, and that clamps the MSS: full segments then fit the
+ * next hop's MTU, down to the 64-byte floor, still with DF. */
+static void test_df_pmtu(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_seg *o;
+	uint32_t una;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 1448);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 1448);
+	assert_true(o->df);
+	assert_int_equal(o->ip_len, 1500);
+	ts_send(s, &p, TH_ACK, 0);
+	una = p.ack;
+	ts_write(p.c, 1448, 1448);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 1448);
+	/* A router on the way has an MTU of 1000 and says so about the
+	 * segment in flight; later segments fit it. */
+	feed_icmp(s, 3, 4, 1000, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 1000 - 40 - 12);
+	ts_send(s, &p, TH_ACK, 0); /* (the script's peer got it anyway) */
+	ts_write(p.c, 2 * 1448, 2 * 948);
+	o = ts_recv(s, &p, TH_ACK, 948);
+	assert_true(o->df);
+	assert_int_equal(o->ip_len, 1000);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 948);
+	assert_true(o->df);
+	ts_send(s, &p, TH_ACK, 0);
+	/* A forged tiny MTU: the floor, not below. */
+	una = p.ack;
+	ts_write(p.c, 2 * 1448 + 2 * 948, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	feed_icmp(s, 3, 4, 60, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 64);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_write(p.c, 2 * 1448 + 2 * 948 + 100, 100);
+	o = ts_recv(s, &p, TH_ACK, 64);
+	assert_true(o->df);
+	assert_int_equal(o->ip_len, 20 + 20 + 12 + 64);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 36);
+	assert_int_equal(st_stats(s).tcp_pmtu_clamp, 2);
+	assert_int_equal(st_stats(s).ip_frag_tx, 0);
+	finish(s, &p);
+}
+
 /* In SYN-SENT, port unreachable is a hard error (RFC 1122 4.2.3.9). */
 static void test_icmp_refused(void **state)
 {
@@ -2706,6 +2756,7 @@ int main(void)
 		T(test_ooo_reassembly),
 		T(test_sack_fits_mtu),
 		T(test_icmp_errors),
+		T(test_df_pmtu),
 		T(test_icmp_refused),
 		T(test_isn),
 		T(test_syn_cookies),

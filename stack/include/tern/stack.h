@@ -69,7 +69,8 @@ struct tn_stack_stats {
 	 * sent to a link-layer group address (RFC 1122 3.3.6); ip_bad_src: a
 	 * broadcast, multicast or our own source; ip_no_route: a send with no
 	 * route (off-link and no gateway); ip_tx_too_big: a send above 65,535
-	 * bytes or needing too many fragments.  Fragments: ip_frag_rx
+	 * bytes or needing too many fragments, or a TCP segment (DF) above
+	 * the MTU.  Fragments: ip_frag_rx
 	 * received; ip_frag_bad dropped before reassembly (empty, a non-last
 	 * one not a multiple of 8 bytes, ending past 65,535); ip_frag_dropped
 	 * discarded by the reassembler (overlap, duplicate, several first or

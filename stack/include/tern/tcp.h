@@ -30,8 +30,9 @@
  * Known limits: IPv4 only; no urgent data (URG is ignored, as RFC 6093
  * advises); no TCP Fast Open; no RACK (losses are found by duplicate
  * ACKs, SACK, a tail loss probe and the RTO); segments go out with DF
- * clear (routers may fragment them), so path MTU is learnt only from
- * ICMP fragmentation-needed messages that some router sends anyway.
+ * set (as Linux's do), and an ICMP fragmentation-needed clamps the
+ * connection's MSS (not below 64 bytes); no PLPMTUD (RFC 4821), so a
+ * path that drops those messages is a black hole.
  * With a stack per core, a connection lives on one core's stack:
  * accepted ones are where RSS sends their flow, but tn_tcp_connect's
  * port does not steer the replies to the calling core, so TCP clients
