@@ -7,9 +7,12 @@
  * coroutine API.  Every test ends with the mbuf pool full again. */
 #include "tcp_script.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_thash.h>
 
 #define LPORT 8080
 #define K 1024u
@@ -1641,6 +1644,124 @@ static void test_icmp_refused(void **state)
 	finish(s, NULL);
 }
 
+/* ---- ephemeral ports and steering ---- */
+
+/* Whether the reply to (sport -> the peer's port) reaches instance self
+ * under st: computed here as the NIC or the dataplane would, apart from
+ * the stack's own code. */
+static bool reply_steered_to(const struct tn_stack_steer *st, uint16_t sport, uint16_t dport)
+{
+	uint32_t tuple[3] = { rte_be_to_cpu_32(ST_IP_PEER), rte_be_to_cpu_32(ST_IP_US),
+			      (uint32_t)dport << 16 | sport };
+	uint32_t h = rte_softrss(tuple, 3, st->key);
+
+	if (st->kind == TN_STEER_RSS)
+		return st->reta[h % st->reta_size] == st->self;
+	return h % st->n == st->self;
+}
+
+/* Connects from instance st->self of a steered link until the range
+ * (300 ports) is used up: every port is one whose reply comes back here,
+ * each at most once, every such port of the range is used, and the
+ * connect after the last fails at once with -EADDRNOTAVAIL. */
+static void steer_exhaust(const struct tn_stack_steer *st)
+{
+	enum { LO = 50000, N = 300, DPORT = 9000 };
+	static struct ts_op con[N + 1];
+	struct tn_stack_config cfg;
+	bool used[N] = { false };
+	unsigned want = 0, got = 0, i;
+	struct tn_stack *s;
+
+	for (i = 0; i < N; i++)
+		want += reply_steered_to(st, (uint16_t)(LO + i), DPORT);
+	assert_true(want > 0 && want < N);
+	st_default_cfg(&cfg);
+	cfg.udp_eph_lo = LO;
+	cfg.udp_eph_hi = LO + N - 1;
+	cfg.steer = *st;
+	s = ts_stack(&cfg);
+	for (i = 0; i <= N; i++) {
+		struct ts_seg *o;
+
+		ts_op_connect(&con[i], s, DPORT, NULL);
+		if (ts_op_done(&con[i])) {
+			assert_int_equal(con[i].ret, -EADDRNOTAVAIL);
+			break;
+		}
+		o = ts_expect(s, TH_SYN, TS_ANY, 0, 0);
+		assert_true(o->sport >= LO && o->sport < LO + N);
+		assert_false(used[o->sport - LO]);
+		used[o->sport - LO] = true;
+		if (!reply_steered_to(st, o->sport, DPORT))
+			fail_msg("port %u's replies go to another instance than %u", o->sport,
+				 st->self);
+		got++;
+	}
+	assert_int_equal(got, want);
+	assert_int_equal(st_stats(s).tcp_active_opens, want);
+	for (i = 0; i < got; i++) {
+		tn_task_cancel(con[i].t);
+		assert_int_equal(ts_op_wait(&con[i]), -ECANCELED);
+	}
+	st_drain(s);
+	st_destroy(s);
+}
+
+/* With a stack per core, tn_tcp_connect on core k picks ports whose
+ * replies the link steers to core k: RSS (the key, an uneven RETA over
+ * three queues) and software steering (the hash modulo two cores). */
+static void test_steered_ports(void **state)
+{
+	static const uint8_t key[TN_STEER_KEY_LEN] = {
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	};
+	static struct tn_stack_steer st;
+	uint16_t q;
+
+	(void)state;
+	memcpy(st.key, key, sizeof(key));
+	st.kind = TN_STEER_RSS;
+	st.reta_size = 128;
+	for (q = 0; q < st.reta_size; q++)
+		st.reta[q] = q % 5 < 2 ? 0 : q % 5 < 4 ? 1 : 2; /* 2:2:1 */
+	for (q = 0; q < 3; q++) {
+		st.self = q;
+		steer_exhaust(&st);
+	}
+	memset(&st, 0, sizeof(st));
+	memcpy(st.key, key, sizeof(key));
+	st.kind = TN_STEER_SOFT;
+	st.n = 2;
+	for (q = 0; q < 2; q++) {
+		st.self = q;
+		steer_exhaust(&st);
+	}
+}
+
+/* A steering description the stack cannot use is refused at create. */
+static void test_steer_invalid(void **state)
+{
+	struct tn_stack_config cfg;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	cfg.steer.kind = TN_STEER_RSS; /* reta_size 0 */
+	assert_null(tn_stack_create(&cfg, st_now));
+	assert_int_equal(errno, EINVAL);
+	cfg.steer.reta_size = TN_STEER_RETA_MAX + 1;
+	assert_null(tn_stack_create(&cfg, st_now));
+	cfg.steer.kind = TN_STEER_SOFT;
+	cfg.steer.n = 2;
+	cfg.steer.self = 2;
+	assert_null(tn_stack_create(&cfg, st_now));
+	cfg.steer.kind = 7;
+	assert_null(tn_stack_create(&cfg, st_now));
+}
+
 /* ---- ISNs, cookies ---- */
 
 static uint32_t syn_isn(struct tn_stack *s, uint16_t port, struct ts_op *op, uint16_t *sport)
@@ -2757,6 +2878,8 @@ int main(void)
 		T(test_sack_fits_mtu),
 		T(test_icmp_errors),
 		T(test_df_pmtu),
+		T(test_steered_ports),
+		T(test_steer_invalid),
 		T(test_icmp_refused),
 		T(test_isn),
 		T(test_syn_cookies),
