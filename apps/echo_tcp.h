@@ -31,6 +31,7 @@ struct echo_tcp_client_cfg {
 	uint64_t send_bytes;     /* bulk: stream this many bytes instead (0: no) */
 	uint64_t bytes;          /* non-zero: one connection streams this many */
 	uint32_t seed;           /* bytes of mt_stream.h's stream of this seed */
+	const char *where;       /* appended to the summary line (NULL: "") */
 };
 
 /* Runs the client; prints the UDP client's summary and rtt_ns lines and

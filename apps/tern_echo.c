@@ -98,6 +98,7 @@ static struct {
 	uint64_t send_bytes;
 	uint64_t bytes; /* --bytes: a bulk stream instead of requests */
 	uint32_t seed;
+	bool all_cores; /* the TCP client on every lcore, each on its stack */
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -126,6 +127,8 @@ static const char usage[] =
 	"                  random.Random(S).randbytes) on one connection and\n"
 	"                  check the echo byte for byte (instead of requests)\n"
 	"  --seed S        the pattern's seed, 0..4294967295 (default 1)\n"
+	"  --all-cores     TCP: run the client on every lcore (each core's stack\n"
+	"                  connects from ports whose replies reach it)\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -257,6 +260,16 @@ static int parse_opt(void *arg, const char *name, const char *v)
 			return -EINVAL;
 		}
 		opt.socks[opt.nports++].port = (uint16_t)x;
+		return 0;
+	}
+	if (strcmp(name, "all-cores") == 0) {
+		if (!opt.client)
+			return wrong_mode(name);
+		if (!opt.tcp) {
+			fprintf(stderr, PROG ": --all-cores needs --tcp\n");
+			return -EINVAL;
+		}
+		opt.all_cores = true;
 		return 0;
 	}
 	if (strcmp(name, "sockperf") == 0) {
@@ -501,12 +514,57 @@ static intptr_t server_core(void *arg)
 	return rc;
 }
 
+/* The TCP client on this core's stack.  With --all-cores every core
+ * runs one and tags its summary line with its core. */
+static int tcp_client_main(struct tn_stack *st)
+{
+	char where[24] = "";
+	struct echo_tcp_client_cfg tc = {
+		.dst = opt.dst, .dport = opt.dport, .size = opt.size, .window = opt.window,
+		.count = opt.count, .count_set = opt.count_set,
+		.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
+		.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
+		.send_bytes = opt.send_bytes, .bytes = opt.bytes, .seed = opt.seed,
+		.where = where,
+	};
+
+	if (opt.all_cores)
+		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
+	if (opt.send_bytes && !opt.duration_set)
+		tc.duration = 0; /* no time limit */
+	return echo_tcp_client(st, &tc);
+}
+
+/* --all-cores: the other cores' clients; core 0 waits for them. */
+static unsigned clients_left;
+static int client_rc[TN_MAX_CORES];
+
+static intptr_t client_core(void *arg)
+{
+	unsigned id = tn_core_id(tn_core_self());
+
+	(void)arg;
+	client_rc[id] = tcp_client_main(tn_core_stack(tn_core_self()));
+	__atomic_sub_fetch(&clients_left, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int echo_core_init(struct tn_core *c, void *arg)
 {
 	struct tn_task *t;
 
 	(void)arg;
-	if (opt.client || tn_core_id(c) == 0 || !tn_core_stack(c))
+	if (tn_core_id(c) == 0 || !tn_core_stack(c))
+		return 0;
+	if (opt.client && opt.all_cores) {
+		__atomic_add_fetch(&clients_left, 1, __ATOMIC_RELAXED);
+		t = tn_task_spawn(client_core, NULL);
+		if (!t)
+			return -1;
+		tn_task_detach(t);
+		return 0;
+	}
+	if (opt.client)
 		return 0;
 	t = tn_task_spawn(server_core, NULL);
 	if (!t)
@@ -733,17 +791,17 @@ static intptr_t echo_main(void *arg)
 		return -ENODEV;
 	}
 	if (opt.client && opt.tcp) {
-		struct echo_tcp_client_cfg tc = {
-			.dst = opt.dst, .dport = opt.dport, .size = opt.size, .window = opt.window,
-			.count = opt.count, .count_set = opt.count_set,
-			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
-			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
-			.send_bytes = opt.send_bytes, .bytes = opt.bytes, .seed = opt.seed,
-		};
+		int rc = tcp_client_main(st);
 
-		if (opt.send_bytes && !opt.duration_set)
-			tc.duration = 0; /* no time limit */
-		return echo_tcp_client(st, &tc);
+		/* The other cores' clients end on their own (a count or the
+		 * duration): wait for them before the process ends.  A signal
+		 * cancels every core's tasks, theirs too. */
+		while (__atomic_load_n(&clients_left, __ATOMIC_ACQUIRE))
+			if (tn_sleep(TN_NS_PER_MS) == -ECANCELED)
+				return rc;
+		for (unsigned i = 1; i < tn_core_count() && !rc; i++)
+			rc = client_rc[i];
+		return rc;
 	}
 	return opt.client ? client_main(st) : server_main(st);
 }

@@ -319,9 +319,12 @@ static int core_setup(struct tn_core *c)
 			.seed = rte_rdtsc() ^ ((uint64_t)c->id << 48),
 			.no_garp = c->id != 0,
 			.arp_share = rt->ncores > 1,
+			.steer = rt->steer0,
 		};
 		uint16_t mtu = 1500;
 
+		/* Connects pick ports whose replies reach this core. */
+		sc2.steer.self = rt->sw_steer[0] ? (uint16_t)c->id : c->queue;
 		if (rt->cfg.mac_set)
 			memcpy(sc2.mac, rt->cfg.mac, 6);
 		else

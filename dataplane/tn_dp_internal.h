@@ -102,6 +102,9 @@ struct tn_runtime {
 	bool port_tx_flat[TN_MAX_PORTS];
 	/* mbufs the port keeps for good (af_xdp's fill ring: leak.c). */
 	unsigned port_kept[TN_MAX_PORTS];
+	/* How port 0 steers flows to cores, for the stacks' connect ports
+	 * (self is filled per core). */
+	struct tn_stack_steer steer0;
 	struct rte_mempool *mp;
 	struct tn_pcap *pcap;
 	struct tn_fault_spec fault;
