@@ -247,6 +247,26 @@ static void tbl_grow(struct tn_tcp *t)
 	t->tbl_mask = n - 1;
 }
 
+unsigned tn_tcp_conns(const struct tn_stack *s, struct tn_tcp_conn_entry *out, unsigned max)
+{
+	const struct tn_tcp *t = s->tcp;
+	unsigned n = 0;
+	uint32_t i;
+
+	for (i = 0; i <= t->tbl_mask && n < max; i++) {
+		const struct tn_tcp_conn *c;
+
+		for (c = t->tbl[i]; c && n < max; c = c->hnext, n++) {
+			out[n].laddr = c->laddr;
+			out[n].raddr = c->raddr;
+			out[n].lport = c->lport;
+			out[n].rport = c->rport;
+			tn_tcp_info(c, &out[n].info);
+		}
+	}
+	return t->nconns; /* every hashed connection */
+}
+
 struct tn_tcp_conn *tn__tcp_lookup(struct tn_stack *s, uint32_t laddr, uint16_t lport,
 				   uint32_t raddr, uint16_t rport)
 {

@@ -1762,6 +1762,52 @@ static void test_steer_invalid(void **state)
 	assert_null(tn_stack_create(&cfg, st_now));
 }
 
+/* tn_tcp_conns lists what the stack demultiplexes to, with each
+ * connection's tn_tcp_info (the dataplane's /tern/tcp/conns). */
+static void test_conn_list(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer a = { .ts = true }, b = { .port = 9000 };
+	struct tn_tcp_conn_entry e[4];
+	const struct tn_tcp_conn_entry *ea, *eb;
+
+	(void)state;
+	assert_int_equal(tn_tcp_conns(s, e, 4), 0);
+	ts_passive(s, &a, LPORT, NULL, NULL, NULL);
+	ts_active(s, &b, NULL, NULL);
+	ts_write(a.c, 0, 1000);
+	ts_recv(s, &a, TH_ACK | TH_PSH, 1000);
+	ts_advance(s, 10 * TS_MS);
+	ts_send(s, &a, TH_ACK, 0);
+	ts_send(s, &b, TH_ACK | TH_PSH, 300);
+	assert_int_equal(tn_tcp_conns(s, e, 4), 2);
+	ea = e[0].lport == LPORT ? &e[0] : &e[1];
+	eb = ea == &e[0] ? &e[1] : &e[0];
+	assert_int_equal(ea->lport, LPORT);
+	assert_int_equal(ea->rport, a.port);
+	assert_int_equal(ea->laddr, ST_IP_US);
+	assert_int_equal(ea->raddr, ST_IP_PEER);
+	assert_int_equal(ea->info.state, TN_TCP_ESTABLISHED);
+	assert_int_equal(ea->info.bytes_acked, 1000);
+	assert_true(ea->info.srtt_ns > 0);
+	assert_int_equal(eb->lport, b.our_port);
+	assert_int_equal(eb->rport, 9000);
+	assert_int_equal(eb->info.bytes_received, 300);
+	/* Bounded by max; the count is still every connection. */
+	memset(e, 0xa5, sizeof(e));
+	assert_int_equal(tn_tcp_conns(s, e, 1), 2);
+	assert_int_equal(e[1].lport, 0xa5a5);
+	assert_int_equal(tn_tcp_conns(s, NULL, 0), 2);
+	/* Closing: FIN-WAIT-1 listed, an aborted one gone. */
+	tn_tcp_close(a.c);
+	a.c = NULL;
+	tn_tcp_abort(b.c);
+	assert_int_equal(tn_tcp_conns(s, e, 4), 1);
+	assert_int_equal(e[0].info.state, TN_TCP_FIN_WAIT_1);
+	assert_int_equal(e[0].lport, LPORT);
+	finish(s, NULL);
+}
+
 /* ---- ISNs, cookies ---- */
 
 static uint32_t syn_isn(struct tn_stack *s, uint16_t port, struct ts_op *op, uint16_t *sport)
@@ -2880,6 +2926,7 @@ int main(void)
 		T(test_df_pmtu),
 		T(test_steered_ports),
 		T(test_steer_invalid),
+		T(test_conn_list),
 		T(test_icmp_refused),
 		T(test_isn),
 		T(test_syn_cookies),

@@ -242,6 +242,20 @@ void tn_tcp_getsockname(const struct tn_tcp_conn *c, uint32_t *addr, uint16_t *p
 void tn_tcp_getpeername(const struct tn_tcp_conn *c, uint32_t *addr, uint16_t *port);
 const char *tn_tcp_state_name(int state);
 
+/* A connection as tn_tcp_conns lists it. */
+struct tn_tcp_conn_entry {
+	uint32_t laddr, raddr;  /* network order */
+	uint16_t lport, rport;  /* host order */
+	struct tn_tcp_info info;
+};
+/* Monitoring (the dataplane's telemetry): copies up to max of the
+ * stack's connections into out, in no particular order, and returns how
+ * many it has (possibly more than max).  Every connection the stack
+ * demultiplexes to is listed (handshakes, open, closing, TIME-WAIT);
+ * listeners and closed handles are not.  Changes nothing; call it on
+ * the stack's core. */
+unsigned tn_tcp_conns(const struct tn_stack *s, struct tn_tcp_conn_entry *out, unsigned max);
+
 #ifdef __cplusplus
 }
 #endif
