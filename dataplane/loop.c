@@ -101,6 +101,9 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 		c->stack_deadline = tn_stack_timers(c->stack, now);
 		did = true;
 	}
+	/* Telemetry asking for the connections: a load per turn. */
+	if (__atomic_load_n(&c->conns_req, __ATOMIC_RELAXED))
+		tn__tcp_conns_serve(c);
 	while ((n = tn_stack_output(c->stack, out, TN_TXBUF)) != 0) {
 		stack_send(c, out, n);
 		did = true;
