@@ -295,6 +295,33 @@ static void test_delack_off(void **state)
 	finish(s, &p);
 }
 
+/* delack_ns sets the delayed-ACK timeout per connection, capped at
+ * RFC 1122's 500 ms (4.2.3.2), also when changed on an open one. */
+static void test_delack_configurable(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .delack_ns = 100 * TS_MS };
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 99 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_recv(s, &p, TH_ACK, 0);
+	o.delack_ns = 2 * ST_SEC;
+	assert_int_equal(tn_tcp_set_opts(p.c, &o), 0);
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 499 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_delayed_acks, 2);
+	ts_read_check(p.c, 0, 20);
+	finish(s, &p);
+}
+
 /* Nagle off (the default): every write goes at once.  On: one small
  * segment in flight at a time. */
 static void test_nagle(void **state)
@@ -744,6 +771,39 @@ static void test_rto_backoff_karn(void **state)
 	finish(s, &p);
 }
 
+/* rto_min_ns is the RTO's floor per connection (low-latency links set
+ * a few ms instead of the 200 ms default); tn_tcp_set_opts raises it on
+ * an open connection at once. */
+static void test_rto_min_configurable(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rto_min_ns = 5 * TS_MS };
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(info(p.c).rto_ns, 5 * TS_MS);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_advance(s, 4 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	p.ack -= 100;
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_send(s, &p, TH_ACK, 0);
+	o.rto_min_ns = 300 * TS_MS;
+	assert_int_equal(tn_tcp_set_opts(p.c, &o), 0);
+	assert_int_equal(info(p.c).rto_ns, 300 * TS_MS);
+	ts_write(p.c, 100, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 299 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	p.ack -= 10;
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	finish(s, &p);
+}
+
 static void test_rto_gives_up(void **state)
 {
 	struct tn_stack *s = ts_stack(NULL);
@@ -838,6 +898,44 @@ static void test_fast_retransmit_newreno(void **state)
 	assert_int_equal(info(p.c).retransmits, 2);
 	assert_int_equal(info(p.c).rto_expiries, 0);
 	finish(s, &p);
+}
+
+/* The congestion control is per connection: two on one stack, CUBIC
+ * (the default) and NewReno, each backs off its own way at the same
+ * loss (0.7 and 0.5 of the flight), and tn_tcp_set_opts switches one. */
+static void test_cc_per_connection(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts nr = { .cc = TN_TCP_CC_NEWRENO }, cu = { .cc = TN_TCP_CC_CUBIC };
+	struct ts_peer p[2] = { { .ts = true, .port = 41000 }, { .ts = true, .port = 41001 } };
+	const uint32_t M = 1448;
+	unsigned k, i;
+
+	(void)state;
+	ts_passive(s, &p[0], LPORT, NULL, NULL, NULL);
+	ts_passive(s, &p[1], LPORT + 1, &nr, NULL, NULL);
+	assert_int_equal(info(p[0].c).cc, TN_TCP_CC_CUBIC);
+	assert_int_equal(info(p[1].c).cc, TN_TCP_CC_NEWRENO);
+	for (k = 0; k < 2; k++) {
+		uint32_t a0 = p[k].ack;
+
+		ts_write(p[k].c, 0, 10 * M);
+		for (i = 0; i < 10; i++)
+			ts_recv(s, &p[k], i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+		p[k].ack = a0; /* the first segment lost: three duplicate ACKs */
+		for (i = 0; i < 3; i++)
+			ts_send(s, &p[k], TH_ACK, 0);
+		ts_expect(s, TH_ACK, a0, p[k].seq, M);
+		assert_int_equal(info(p[k].c).ssthresh, k == 0 ? 10 * M * 7 / 10 : 10 * M / 2);
+		p[k].ack = a0 + 10 * M;
+		ts_send(s, &p[k], TH_ACK, 0);
+	}
+	assert_int_equal(tn_tcp_set_opts(p[1].c, &cu), 0);
+	assert_int_equal(info(p[1].c).cc, TN_TCP_CC_CUBIC);
+	assert_int_equal(tn_tcp_set_opts(p[0].c, &nr), 0);
+	assert_int_equal(info(p[0].c).cc, TN_TCP_CC_NEWRENO);
+	tn_tcp_abort(p[1].c);
+	finish(s, &p[0]);
 }
 
 /* Only duplicate ACKs in RFC 5681's sense count toward fast
@@ -2790,14 +2888,14 @@ static void test_random_segments(void **state)
 struct acc_all {
 	struct tn_tcp_listener *l[2];
 	struct tn_tcp_conn **c;
-	unsigned n;
+	unsigned n, want; /* want 0: IDLE_CONNS */
 };
 
 static intptr_t accept_all_task(void *arg)
 {
 	struct acc_all *a = arg;
 
-	while (a->n < IDLE_CONNS)
+	while (a->n < (a->want ? a->want : IDLE_CONNS))
 		if (tn_tcp_accept(a->l[a->n % 2], &a->c[a->n]) == 0)
 			a->n++;
 	return 0;
@@ -2865,6 +2963,90 @@ static void test_100k_idle(void **state)
 	finish(s, NULL);
 }
 
+/* The TIME-WAIT table is bounded (TN_TCP_TW_MAX, 65,536 per stack):
+ * past it the oldest TIME-WAIT connection ends early
+ * (tcp_tw_overflow), so a burst of closes cannot hold TCBs without
+ * limit.  65,538 connections closed by us (we send the first FIN, so
+ * we hold TIME-WAIT): the first two are gone (their peer's FIN again
+ * meets a RST), the third still answers it with an ACK. */
+#define TW_MAX 65536
+static void test_timewait_bound(void **state)
+{
+	enum { N = TW_MAX + 2 };
+	struct tn_stack *s = ts_stack(NULL);
+	struct acc_all a = { .c = calloc(N, sizeof(struct tn_tcp_conn *)), .want = N };
+	struct tn_tcp_opts o = { .no_timestamps = true };
+	struct tn_future *fu;
+	struct ts_seg g, r;
+	uint32_t *fin = calloc(N, sizeof(*fin));
+	unsigned i;
+
+	(void)state;
+	assert_non_null(a.c);
+	assert_non_null(fin);
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 65535, &o, &a.l[0]), 0);
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT + 1, 65535, &o, &a.l[1]), 0);
+	fu = tn_task_join(tn_task_spawn(accept_all_task, &a));
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.win = 65535;
+	for (i = 0; i < N; i++) {
+		g.flags = TH_SYN;
+		g.seq = i;
+		g.ack = 0;
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		g.flags = TH_ACK;
+		g.seq = i + 1;
+		g.ack = r.seq + 1;
+		ts_inject(s, &g);
+		if (i % 1024 == 0)
+			ts_settle();
+	}
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.n, N);
+	/* We close each (FIN), the peer answers FIN-ACK, we ACK: TIME-WAIT. */
+	for (i = 0; i < N; i++) {
+		tn_tcp_close(a.c[i]);
+		assert_true(ts_pop(s, &r));
+		assert_int_equal(r.flags, TH_FIN | TH_ACK);
+		fin[i] = r.seq + 1;
+		g.flags = TH_FIN | TH_ACK;
+		g.seq = i + 1;
+		g.ack = fin[i];
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		assert_int_equal(r.flags, TH_ACK);
+	}
+	assert_int_equal(st_stats(s).tcp_tw_overflow, 2);
+	assert_int_equal(tn_tcp_conns(s, NULL, 0), TW_MAX);
+	/* Their FIN again: the oldest is gone, the next still there. */
+	for (i = 0; i < 3; i++) {
+		g.flags = TH_FIN | TH_ACK;
+		g.seq = i + 1;
+		g.ack = fin[i];
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		assert_int_equal(r.flags, i < 2 ? TH_RST : TH_ACK);
+	}
+	/* TIME-WAIT ends (2 MSL) for all of them. */
+	ts_advance(s, 121 * ST_SEC);
+	assert_int_equal(tn_tcp_conns(s, NULL, 0), 0);
+	tn_tcp_listener_close(a.l[0]);
+	tn_tcp_listener_close(a.l[1]);
+	free(a.c);
+	free(fin);
+	finish(s, NULL);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -2927,6 +3109,10 @@ int main(void)
 		T(test_steered_ports),
 		T(test_steer_invalid),
 		T(test_conn_list),
+		T(test_cc_per_connection),
+		T(test_delack_configurable),
+		T(test_rto_min_configurable),
+		T(test_timewait_bound),
 		T(test_icmp_refused),
 		T(test_isn),
 		T(test_syn_cookies),
