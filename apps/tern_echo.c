@@ -8,11 +8,13 @@
  *     tern-echo [EAL] -- --ip 10.0.0.2/24 --discard 9
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:9 --tcp --send-bytes N
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --tcp --bytes N [--seed S]
+ *     tern-echo -l 0,1 [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --tcp --all-cores ...
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
  * for byte (RSS or software steering picks a flow's core).  Client (one
- * core): datagrams carrying a sequence
+ * core; TCP's on every core with --all-cores, each stack connecting from
+ * ports steered back to it): datagrams carrying a sequence
  * number and their send time, at most --window in flight; a reply must
  * come back byte-exact within --timeout or the request counts as lost.
  * At the end: round-trip percentiles and the loss.

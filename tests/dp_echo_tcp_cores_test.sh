@@ -82,11 +82,4 @@ for core in 0 1; do
 		dp_fail "core $core: $(ctr "$core" tcp_no_conn) segments for a connection it does not have"
 done
 (($(ctr 1 stack_tx_fwd) > 0)) || dp_fail "core 1 handed core 0 no frame to send"
-# (The kernel's side reports a connection once it has seen tern's FIN.)
-deadline=$((SECONDS + 10))
-until (($(grep -c "^tcp-echo: 10.96.0.2:[0-9]*: echoed 200 bytes" "$DP_TMP/kserver.out") ==
-	2 * count)); do
-	((SECONDS < deadline)) || dp_fail "the kernel did not echo $((2 * count)) connections"
-	sleep 0.02
-done
 echo "dp_echo_tcp_cores: $count connections from each core: passed"

@@ -3,8 +3,9 @@
  * handshakes and their options, data and ACKs, every close, RST in each
  * state, TIME-WAIT, timers (RTO, delayed ACK, persist, keepalive),
  * congestion control and recovery, RFC 5961/7323/1337 defences, the
- * out-of-order bound, ICMP errors, SYN cookies, ISNs, and the
- * coroutine API.  Every test ends with the mbuf pool full again. */
+ * out-of-order bound, ICMP errors and DF, SYN cookies, ISNs, ephemeral
+ * ports steered to their core, the connection list, and the coroutine
+ * API.  Every test ends with the mbuf pool full again. */
 #include "tcp_script.h"
 
 #include <errno.h>
