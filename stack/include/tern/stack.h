@@ -36,7 +36,8 @@ enum tn_steer_kind { TN_STEER_NONE = 0, TN_STEER_RSS, TN_STEER_SOFT };
 
 struct tn_stack_steer {
 	uint8_t kind;                        /* enum tn_steer_kind */
-	uint8_t key[TN_STEER_KEY_LEN];
+	/* (Aligned: rte_softrss reads it as 32-bit words.) */
+	uint8_t key[TN_STEER_KEY_LEN] __attribute__((aligned(4)));
 	uint16_t reta_size;                  /* RSS: 1..TN_STEER_RETA_MAX */
 	uint16_t reta[TN_STEER_RETA_MAX];    /* RSS: the queue of each entry */
 	uint16_t n;                          /* SOFT: instances, at least 1 */
