@@ -3,7 +3,7 @@
 # net_tap, a kernel client in the namespace holds 3 connections open
 # after an echo of 1,100, 2,100 and 3,100 bytes.  dpdk-telemetry.py's
 # /tern/tcp/conns (every core) and /tern/tcp/conns,0 must list exactly
-# those 3, ESTABLISHED, with the bytes each way, an RTT, a congestion
+# those 3 (and /tern/stack count 3 passive opens), ESTABLISHED, with the bytes each way, an RTT, a congestion
 # window and the retransmission counters; /tern/tcp/conns,9 (no such
 # core) is refused.  Once the client closes them the list empties (the
 # core answers from its loop: nothing stale).  Then SIGINT: exit 0.
@@ -58,12 +58,18 @@ tel() {
 	printf '%s\n' "$@" | "$client" -f "$(dp_prefix echo)" >"$DP_TMP/tel.json" 2>"$DP_TMP/tel.err" ||
 		dp_fail "dpdk-telemetry.py failed: $(cat "$DP_TMP/tel.err")"
 }
-tel /tern/tcp/conns /tern/tcp/conns,0 /tern/tcp/conns,9
+tel /tern/tcp/conns /tern/tcp/conns,0 /tern/tcp/conns,9 /tern/stack
 python3 - "$DP_TMP/tel.json" "$ECHO_ADDR" "$ECHO_PEER" "$held" <<'EOF' || dp_fail "telemetry: see above"
 import json, sys
 
 path, us, peer, held = sys.argv[1:5]
-r = [json.loads(l)["/tern/tcp/conns"] for l in open(path) if l.strip().startswith("{")]
+lines = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
+# The stack-wide TCP counters are there too.
+st = lines.pop()["/tern/stack"]
+if st["tcp_passive_opens"] != 3 or st["tcp_estab_resets"] != 0 or st["tcp_rx"] < 9:
+    sys.exit(f"/tern/stack: tcp_passive_opens {st['tcp_passive_opens']} (want 3), "
+             f"tcp_estab_resets {st['tcp_estab_resets']}, tcp_rx {st['tcp_rx']}")
+r = [x["/tern/tcp/conns"] for x in lines]
 if len(r) != 3:
     sys.exit(f"want 3 replies, got {r}")
 if r[2] is not None:
