@@ -812,10 +812,10 @@ int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 		err = 0; /* SIGINT/SIGTERM: report what we have */
 	if (err)
 		fprintf(stderr, PROG ": tcp: %s\n", strerror(-err));
-	printf("summary: sent %llu recv %llu lost %llu bad %llu late 0 refused %llu in %.3f s\n",
+	printf("summary: sent %llu recv %llu lost %llu bad %llu late 0 refused %llu in %.3f s%s\n",
 	       (unsigned long long)k->sent, (unsigned long long)k->recv,
 	       (unsigned long long)(k->sent - k->recv - k->bad), (unsigned long long)k->bad,
-	       (unsigned long long)(err == -ECONNREFUSED), secs);
+	       (unsigned long long)(err == -ECONNREFUSED), secs, cfg->where ? cfg->where : "");
 	printf("rtt_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
 	       (unsigned long long)tn_hist_quantile(&k->rtt, 0.5),
 	       (unsigned long long)tn_hist_quantile(&k->rtt, 0.99),

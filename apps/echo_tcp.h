@@ -38,6 +38,7 @@ struct echo_tcp_client_cfg {
 	bool tls;                /* --bytes over TLS (tern/tls.h): "tls: VERSION CIPHER" */
 	const char *tls_ca;      /* verify the server against it (NULL: don't) */
 	const char *tls_name;    /* SNI and the name to verify (NULL: the address) */
+	const char *where;       /* appended to the summary line (NULL: "") */
 };
 
 /* Runs the client; prints the UDP client's summary and rtt_ns lines and

@@ -11,11 +11,13 @@
  *     tern-echo [EAL] -- --ip 10.0.0.2/24 --tcp 443 --tls CERT KEY
  *     tern-echo [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:443 --tcp --bytes N --tls \
  *                        [--tls-ca CA] [--tls-name NAME]
+ *     tern-echo -l 0,1 [EAL] -- --ip 10.0.0.1/24 --client 10.0.0.2:7 --tcp --all-cores ...
  *
  * Server: on every core, one socket per --udp port on that core's stack
  * and a task per socket sends every datagram back to its sender, byte
  * for byte (RSS or software steering picks a flow's core).  Client (one
- * core): datagrams carrying a sequence
+ * core; TCP's on every core with --all-cores, each stack connecting from
+ * ports steered back to it): datagrams carrying a sequence
  * number and their send time, at most --window in flight; a reply must
  * come back byte-exact within --timeout or the request counts as lost.
  * At the end: round-trip percentiles and the loss.
@@ -108,6 +110,7 @@ static struct {
 	/* --tls: the server's files; the client's flag, trust and name */
 	const char *tls_cert, *tls_key, *tls_ca, *tls_name;
 	bool tls;
+	bool all_cores; /* the TCP client on every lcore, each on its stack */
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -142,6 +145,8 @@ static const char usage[] =
 	"                  without it, any certificate is accepted\n"
 	"  --tls-name NAME the server name to send (SNI) and verify (default:\n"
 	"                  the --client address)\n"
+	"  --all-cores     TCP: run the client on every lcore (each core's stack\n"
+	"                  connects from ports whose replies reach it)\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
@@ -288,6 +293,16 @@ static int parse_opt(void *arg, const char *name, const char *v)
 			return -EINVAL;
 		}
 		*(name[4] == 'c' ? &opt.tls_ca : &opt.tls_name) = v;
+		return 0;
+	}
+	if (strcmp(name, "all-cores") == 0) {
+		if (!opt.client)
+			return wrong_mode(name);
+		if (!opt.tcp) {
+			fprintf(stderr, PROG ": --all-cores needs --tcp\n");
+			return -EINVAL;
+		}
+		opt.all_cores = true;
 		return 0;
 	}
 	if (strcmp(name, "sockperf") == 0) {
@@ -542,12 +557,57 @@ static intptr_t server_core(void *arg)
 	return rc;
 }
 
+/* The TCP client on this core's stack.  With --all-cores every core
+ * runs one and tags its summary line with its core. */
+static int tcp_client_main(struct tn_stack *st)
+{
+	char where[24] = "";
+	struct echo_tcp_client_cfg tc = {
+		.dst = opt.dst, .dport = opt.dport, .size = opt.size, .window = opt.window,
+		.count = opt.count, .count_set = opt.count_set,
+		.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
+		.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
+		.send_bytes = opt.send_bytes, .bytes = opt.bytes, .seed = opt.seed,
+		.tls = opt.tls, .tls_ca = opt.tls_ca, .tls_name = opt.tls_name, .where = where,
+	};
+
+	if (opt.all_cores)
+		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
+	if (opt.send_bytes && !opt.duration_set)
+		tc.duration = 0; /* no time limit */
+	return echo_tcp_client(st, &tc);
+}
+
+/* --all-cores: the other cores' clients; core 0 waits for them. */
+static unsigned clients_left;
+static int client_rc[TN_MAX_CORES];
+
+static intptr_t client_core(void *arg)
+{
+	unsigned id = tn_core_id(tn_core_self());
+
+	(void)arg;
+	client_rc[id] = tcp_client_main(tn_core_stack(tn_core_self()));
+	__atomic_sub_fetch(&clients_left, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int echo_core_init(struct tn_core *c, void *arg)
 {
 	struct tn_task *t;
 
 	(void)arg;
-	if (opt.client || tn_core_id(c) == 0 || !tn_core_stack(c))
+	if (tn_core_id(c) == 0 || !tn_core_stack(c))
+		return 0;
+	if (opt.client && opt.all_cores) {
+		__atomic_add_fetch(&clients_left, 1, __ATOMIC_RELAXED);
+		t = tn_task_spawn(client_core, NULL);
+		if (!t)
+			return -1;
+		tn_task_detach(t);
+		return 0;
+	}
+	if (opt.client)
 		return 0;
 	t = tn_task_spawn(server_core, NULL);
 	if (!t)
@@ -783,18 +843,17 @@ static intptr_t echo_main(void *arg)
 		return -ENODEV;
 	}
 	if (opt.client && opt.tcp) {
-		struct echo_tcp_client_cfg tc = {
-			.dst = opt.dst, .dport = opt.dport, .size = opt.size, .window = opt.window,
-			.count = opt.count, .count_set = opt.count_set,
-			.duration = opt.duration_set || opt.count_set ? opt.duration : 5,
-			.timeout_ns = opt.timeout_ns, .reconnect = opt.reconnect,
-			.send_bytes = opt.send_bytes, .bytes = opt.bytes, .seed = opt.seed,
-			.tls = opt.tls, .tls_ca = opt.tls_ca, .tls_name = opt.tls_name,
-		};
+		int rc = tcp_client_main(st);
 
-		if (opt.send_bytes && !opt.duration_set)
-			tc.duration = 0; /* no time limit */
-		return echo_tcp_client(st, &tc);
+		/* The other cores' clients end on their own (a count or the
+		 * duration): wait for them before the process ends.  A signal
+		 * cancels every core's tasks, theirs too. */
+		while (__atomic_load_n(&clients_left, __ATOMIC_ACQUIRE))
+			if (tn_sleep(TN_NS_PER_MS) == -ECANCELED)
+				return rc;
+		for (unsigned i = 1; i < tn_core_count() && !rc; i++)
+			rc = client_rc[i];
+		return rc;
 	}
 	return opt.client ? client_main(st) : server_main(st);
 }

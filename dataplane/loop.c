@@ -101,6 +101,9 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 		c->stack_deadline = tn_stack_timers(c->stack, now);
 		did = true;
 	}
+	/* Telemetry asking for the connections: a load per turn. */
+	if (__atomic_load_n(&c->conns_req, __ATOMIC_RELAXED))
+		tn__tcp_conns_serve(c);
 	while ((n = tn_stack_output(c->stack, out, TN_TXBUF)) != 0) {
 		stack_send(c, out, n);
 		did = true;
@@ -319,9 +322,12 @@ static int core_setup(struct tn_core *c)
 			.seed = rte_rdtsc() ^ ((uint64_t)c->id << 48),
 			.no_garp = c->id != 0,
 			.arp_share = rt->ncores > 1,
+			.steer = rt->steer0,
 		};
 		uint16_t mtu = 1500;
 
+		/* Connects pick ports whose replies reach this core. */
+		sc2.steer.self = rt->sw_steer[0] ? (uint16_t)c->id : c->queue;
 		if (rt->cfg.mac_set)
 			memcpy(sc2.mac, rt->cfg.mac, 6);
 		else

@@ -25,6 +25,41 @@ const uint8_t tn__rss_key[40] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
+/* Describes how port 0 hands flows to cores, so that each core's stack
+ * connects from ports whose replies come back to it: software steering
+ * (tn__flow_core), or RSS with our key and the port's RETA.  A PMD that
+ * does not show its RETA is not described (ports are not filtered):
+ * net_tap's queues are chosen by the kernel's tun with a hash of its
+ * own, which no port choice can aim at. */
+static void steer_describe(struct tn_runtime *rt, const struct rte_eth_dev_info *info)
+{
+	struct rte_eth_rss_reta_entry64 conf[TN_STEER_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	struct tn_stack_steer *st = &rt->steer0;
+	uint16_t n = info->reta_size, i;
+
+	memset(st, 0, sizeof(*st));
+	if (rt->ncores <= 1)
+		return;
+	memcpy(st->key, tn__rss_key, sizeof(st->key));
+	if (rt->sw_steer[0]) {
+		st->kind = TN_STEER_SOFT;
+		st->n = (uint16_t)rt->ncores;
+		return;
+	}
+	memset(conf, 0, sizeof(conf));
+	for (i = 0; i < RTE_DIM(conf); i++)
+		conf[i].mask = UINT64_MAX;
+	if (n < 1 || n > TN_STEER_RETA_MAX ||
+	    rte_eth_dev_rss_reta_query(rt->port_ids[0], conf, n) != 0) {
+		st->kind = TN_STEER_NONE;
+		return;
+	}
+	st->kind = TN_STEER_RSS;
+	st->reta_size = n;
+	for (i = 0; i < n; i++)
+		st->reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+}
+
 static int port_setup(struct tn_runtime *rt, unsigned idx)
 {
 	uint16_t port = rt->port_ids[idx];
@@ -101,6 +136,8 @@ static int port_setup(struct tn_runtime *rt, unsigned idx)
 	if (err)
 		return err;
 	rt->port_started[idx] = true;
+	if (idx == 0)
+		steer_describe(rt, &info);
 	/* Not every PMD has a promiscuous mode (net_ring does not): fine. */
 	rte_eth_promiscuous_enable(port);
 	return 0;

@@ -107,6 +107,7 @@ int tn__stats_register(struct tn_runtime *rt)
 				   "Tern port counters summed over cores. Parameters: int port_id");
 	rte_telemetry_register_cmd("/tern/cores", tel_cores, "Tern per-core counters");
 	tn__stack_stats_register();
+	tn__tcp_conns_register();
 	return 0;
 }
 

@@ -83,6 +83,8 @@ struct tn_core {
 	uint64_t arp_mail_sent, arp_mail_recv, arp_mail_dropped, stack_tx_fwd;
 	bool had_stack;
 	struct tn_stack_stats stack_final; /* the stack's counters at its end */
+	/* A telemetry request for the stack's connections (tcp_conns.c). */
+	struct tn_conns_req *conns_req;
 	int exit_code;
 } __rte_cache_aligned;
 
@@ -102,6 +104,9 @@ struct tn_runtime {
 	bool port_tx_flat[TN_MAX_PORTS];
 	/* mbufs the port keeps for good (af_xdp's fill ring: leak.c). */
 	unsigned port_kept[TN_MAX_PORTS];
+	/* How port 0 steers flows to cores, for the stacks' connect ports
+	 * (self is filled per core). */
+	struct tn_stack_steer steer0;
 	struct rte_mempool *mp;
 	struct tn_pcap *pcap;
 	struct tn_fault_spec fault;
@@ -172,6 +177,12 @@ void tn__stats_print(struct tn_runtime *rt, FILE *out);
  * in telemetry (/tern/stack) and at exit. */
 void tn__stack_stats_register(void);
 void tn__stack_stats_print(struct tn_runtime *rt, FILE *out);
+
+/* tcp_conns.c: /tern/tcp/conns in telemetry.  The core answers a
+ * pending request in its stack phase (tn__tcp_conns_serve). */
+struct tn_conns_req;
+void tn__tcp_conns_register(void);
+void tn__tcp_conns_serve(struct tn_core *c);
 
 /* The symmetric Toeplitz key: a flow and its reverse hash alike, so both
  * directions land on the same core. */

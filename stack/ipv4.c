@@ -206,6 +206,7 @@ int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint
 	struct rte_ipv4_hdr *h;
 	enum l2_kind kind;
 	uint32_t nh;
+	bool df;
 	int n, i;
 
 	if (route(s, dst, &nh, &kind) < 0) {
@@ -213,7 +214,12 @@ int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint
 		rte_pktmbuf_free(m);
 		return -ENETUNREACH;
 	}
-	if (m->pkt_len + hl > UINT16_MAX ||
+	/* TCP sets DF, as Linux does (path MTU discovery, RFC 1191): its
+	 * segments fit the MTU, and a router that cannot forward one
+	 * answers with fragmentation-needed, which clamps the MSS
+	 * (tcp.c).  Nothing else is fragmented on its way. */
+	df = proto == IPPROTO_TCP;
+	if (m->pkt_len + hl > UINT16_MAX || (df && m->pkt_len + hl > s->cfg.mtu) ||
 	    (m->pkt_len + hl > s->cfg.mtu && (m->pkt_len + fragsz - 1) / fragsz > IP_MAX_FRAGS)) {
 		s->st.ip_tx_too_big++;
 		rte_pktmbuf_free(m);
@@ -229,7 +235,8 @@ int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint
 	h->type_of_service = 0;
 	h->total_length = rte_cpu_to_be_16(m->pkt_len);
 	h->packet_id = rte_cpu_to_be_16(s->ip_id++);
-	h->fragment_offset = 0; /* DF clear: we fragment, and so may routers */
+	/* Others: DF clear, we fragment, and so may routers. */
+	h->fragment_offset = df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	/* Groups stay on the link unless asked otherwise (RFC 1112 6.1). */
 	h->time_to_live = kind == L2_MCAST ? 1 : IP_DEFAULT_TTL;
 	h->next_proto_id = proto;

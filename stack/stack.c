@@ -8,12 +8,26 @@
 
 #include "tn_stack_internal.h"
 
+static bool steer_valid(const struct tn_stack_steer *st)
+{
+	switch (st->kind) {
+	case TN_STEER_NONE:
+		return true;
+	case TN_STEER_RSS:
+		return st->reta_size >= 1 && st->reta_size <= TN_STEER_RETA_MAX;
+	case TN_STEER_SOFT:
+		return st->n >= 1 && st->self < st->n;
+	default:
+		return false;
+	}
+}
+
 struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now)
 {
 	struct tn_stack *s;
 
 	if (!cfg || !cfg->mp || cfg->prefix_len > 32 || !cfg->ip ||
-	    (cfg->mtu && cfg->mtu < TN_IP_MIN_MTU)) {
+	    (cfg->mtu && cfg->mtu < TN_IP_MIN_MTU) || !steer_valid(&cfg->steer)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <rte_jhash.h>
+#include <rte_thash.h>
 
 #include "tn_tcp.h"
 #include "tn_wire.h"
@@ -244,6 +245,26 @@ static void tbl_grow(struct tn_tcp *t)
 	free(t->tbl);
 	t->tbl = nt;
 	t->tbl_mask = n - 1;
+}
+
+unsigned tn_tcp_conns(const struct tn_stack *s, struct tn_tcp_conn_entry *out, unsigned max)
+{
+	const struct tn_tcp *t = s->tcp;
+	unsigned n = 0;
+	uint32_t i;
+
+	for (i = 0; i <= t->tbl_mask && n < max; i++) {
+		const struct tn_tcp_conn *c;
+
+		for (c = t->tbl[i]; c && n < max; c = c->hnext, n++) {
+			out[n].laddr = c->laddr;
+			out[n].raddr = c->raddr;
+			out[n].lport = c->lport;
+			out[n].rport = c->rport;
+			tn_tcp_info(c, &out[n].info);
+		}
+	}
+	return t->nconns; /* every hashed connection */
 }
 
 struct tn_tcp_conn *tn__tcp_lookup(struct tn_stack *s, uint32_t laddr, uint16_t lport,
@@ -674,6 +695,30 @@ void tn__tcp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev)
 /* ---- ephemeral ports (RFC 6056 algorithm 3: a per-destination offset
  * from a keyed hash plus a counter) ---- */
 
+/* Whether the link steers the replies of (lport -> raddr:rport) to this
+ * instance: the reply's 4-tuple through the hash the NIC (RSS) or the
+ * dataplane (software steering) computes.  With a stack per core, a
+ * port that fails this would connect a socket its replies never reach. */
+static bool steers_here(const struct tn_stack *s, uint32_t raddr, uint16_t rport, uint16_t lport)
+{
+	const struct tn_stack_steer *st = &s->cfg.steer;
+	uint32_t tuple[3], h;
+
+	if (st->kind == TN_STEER_NONE)
+		return true;
+	tuple[0] = rte_be_to_cpu_32(raddr);
+	tuple[1] = rte_be_to_cpu_32(s->ip);
+	tuple[2] = (uint32_t)rport << 16 | lport;
+	h = rte_softrss(tuple, 3, st->key);
+	if (st->kind == TN_STEER_RSS)
+		return st->reta[h % st->reta_size] == st->self;
+	return h % st->n == st->self;
+}
+
+/* Tries every port of the range once, from the keyed offset, and takes
+ * the first one that steers here and is free for the 4-tuple: with k
+ * instances about one in k ports qualifies, so the range is used fully
+ * and an exhausted one ends in -EADDRNOTAVAIL after one pass. */
 int tn__tcp_pick_port(struct tn_stack *s, uint32_t raddr, uint16_t rport, uint16_t *port)
 {
 	struct tn_tcp *t = s->tcp;
@@ -683,7 +728,8 @@ int tn__tcp_pick_port(struct tn_stack *s, uint32_t raddr, uint16_t rport, uint16
 	for (i = 0; i < n; i++) {
 		uint16_t p = (uint16_t)(t->eph_lo + (off + t->eph_next + i) % n);
 
-		if (!tn__tcp_lookup(s, s->ip, p, raddr, rport) && !tn__tcp_listener_find(s, s->ip, p)) {
+		if (steers_here(s, raddr, rport, p) && !tn__tcp_lookup(s, s->ip, p, raddr, rport) &&
+		    !tn__tcp_listener_find(s, s->ip, p)) {
 			t->eph_next += i + 1;
 			*port = p;
 			return 0;

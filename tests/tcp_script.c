@@ -195,6 +195,12 @@ bool ts_pop(struct tn_stack *s, struct ts_seg *o)
 	assert_int_equal(__rte_ipv4_udptcp_cksum(h, th), 0xffff);
 	memset(o, 0, offsetof(struct ts_seg, payload));
 	o->ws = -1;
+	/* Every TCP segment carries DF and is never a fragment. */
+	o->df = (h->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) != 0;
+	assert_true(o->df);
+	assert_int_equal(h->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK |
+								RTE_IPV4_HDR_MF_FLAG), 0);
+	o->ip_len = rte_be_to_cpu_16(h->total_length);
 	o->sport = rte_be_to_cpu_16(th->src_port);
 	o->dport = rte_be_to_cpu_16(th->dst_port);
 	o->seq = rte_be_to_cpu_32(th->sent_seq);

@@ -50,6 +50,8 @@ struct ts_seg {
 	unsigned hlen;           /* TCP header with options */
 	uint8_t opt_kinds[16];   /* option kinds in order (NOP 1 included) */
 	unsigned nopt;
+	bool df;                 /* the IPv4 header's DF bit */
+	uint16_t ip_len;         /* its total length */
 	uint8_t payload[9000];
 };
 

@@ -3,13 +3,17 @@
  * handshakes and their options, data and ACKs, every close, RST in each
  * state, TIME-WAIT, timers (RTO, delayed ACK, persist, keepalive),
  * congestion control and recovery, RFC 5961/7323/1337 defences, the
- * out-of-order bound, ICMP errors, SYN cookies, ISNs, and the
- * coroutine API.  Every test ends with the mbuf pool full again. */
+ * out-of-order bound, ICMP errors and DF, SYN cookies, ISNs, ephemeral
+ * ports steered to their core, the connection list, and the coroutine
+ * API.  Every test ends with the mbuf pool full again. */
 #include "tcp_script.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_thash.h>
 
 #define LPORT 8080
 #define K 1024u
@@ -289,6 +293,33 @@ static void test_delack_off(void **state)
 	ts_passive(s, &p, LPORT, &o, NULL, NULL);
 	ts_send(s, &p, TH_ACK | TH_PSH, 10);
 	ts_recv(s, &p, TH_ACK, 0);
+	finish(s, &p);
+}
+
+/* delack_ns sets the delayed-ACK timeout per connection, capped at
+ * RFC 1122's 500 ms (4.2.3.2), also when changed on an open one. */
+static void test_delack_configurable(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .delack_ns = 100 * TS_MS };
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 99 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_recv(s, &p, TH_ACK, 0);
+	o.delack_ns = 2 * ST_SEC;
+	assert_int_equal(tn_tcp_set_opts(p.c, &o), 0);
+	ts_send(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 499 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_delayed_acks, 2);
+	ts_read_check(p.c, 0, 20);
 	finish(s, &p);
 }
 
@@ -741,6 +772,39 @@ static void test_rto_backoff_karn(void **state)
 	finish(s, &p);
 }
 
+/* rto_min_ns is the RTO's floor per connection (low-latency links set
+ * a few ms instead of the 200 ms default); tn_tcp_set_opts raises it on
+ * an open connection at once. */
+static void test_rto_min_configurable(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts o = { .rto_min_ns = 5 * TS_MS };
+	struct ts_peer p = { .ts = true };
+
+	(void)state;
+	ts_passive(s, &p, LPORT, &o, NULL, NULL);
+	assert_int_equal(info(p.c).rto_ns, 5 * TS_MS);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_advance(s, 4 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	p.ack -= 100;
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	ts_send(s, &p, TH_ACK, 0);
+	o.rto_min_ns = 300 * TS_MS;
+	assert_int_equal(tn_tcp_set_opts(p.c, &o), 0);
+	assert_int_equal(info(p.c).rto_ns, 300 * TS_MS);
+	ts_write(p.c, 100, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_advance(s, 299 * TS_MS);
+	ts_expect_none(s);
+	ts_advance(s, TS_MS);
+	p.ack -= 10;
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	finish(s, &p);
+}
+
 static void test_rto_gives_up(void **state)
 {
 	struct tn_stack *s = ts_stack(NULL);
@@ -835,6 +899,44 @@ static void test_fast_retransmit_newreno(void **state)
 	assert_int_equal(info(p.c).retransmits, 2);
 	assert_int_equal(info(p.c).rto_expiries, 0);
 	finish(s, &p);
+}
+
+/* The congestion control is per connection: two on one stack, CUBIC
+ * (the default) and NewReno, each backs off its own way at the same
+ * loss (0.7 and 0.5 of the flight), and tn_tcp_set_opts switches one. */
+static void test_cc_per_connection(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct tn_tcp_opts nr = { .cc = TN_TCP_CC_NEWRENO }, cu = { .cc = TN_TCP_CC_CUBIC };
+	struct ts_peer p[2] = { { .ts = true, .port = 41000 }, { .ts = true, .port = 41001 } };
+	const uint32_t M = 1448;
+	unsigned k, i;
+
+	(void)state;
+	ts_passive(s, &p[0], LPORT, NULL, NULL, NULL);
+	ts_passive(s, &p[1], LPORT + 1, &nr, NULL, NULL);
+	assert_int_equal(info(p[0].c).cc, TN_TCP_CC_CUBIC);
+	assert_int_equal(info(p[1].c).cc, TN_TCP_CC_NEWRENO);
+	for (k = 0; k < 2; k++) {
+		uint32_t a0 = p[k].ack;
+
+		ts_write(p[k].c, 0, 10 * M);
+		for (i = 0; i < 10; i++)
+			ts_recv(s, &p[k], i == 9 ? TH_ACK | TH_PSH : TH_ACK, M);
+		p[k].ack = a0; /* the first segment lost: three duplicate ACKs */
+		for (i = 0; i < 3; i++)
+			ts_send(s, &p[k], TH_ACK, 0);
+		ts_expect(s, TH_ACK, a0, p[k].seq, M);
+		assert_int_equal(info(p[k].c).ssthresh, k == 0 ? 10 * M * 7 / 10 : 10 * M / 2);
+		p[k].ack = a0 + 10 * M;
+		ts_send(s, &p[k], TH_ACK, 0);
+	}
+	assert_int_equal(tn_tcp_set_opts(p[1].c, &cu), 0);
+	assert_int_equal(info(p[1].c).cc, TN_TCP_CC_CUBIC);
+	assert_int_equal(tn_tcp_set_opts(p[0].c, &nr), 0);
+	assert_int_equal(info(p[0].c).cc, TN_TCP_CC_NEWRENO);
+	tn_tcp_abort(p[1].c);
+	finish(s, &p[0]);
 }
 
 /* Only duplicate ACKs in RFC 5681's sense count toward fast
@@ -1574,6 +1676,56 @@ static void test_icmp_errors(void **state)
 	finish(s, &p);
 }
 
+/* Path MTU discovery: every segment carries DF (ts_pop asserts it on
+ * all of them), so routers answer with fragmentation-needed instead of
+ * fragmenting, and that clamps the MSS: full segments then fit the
+ * next hop's MTU, down to the 64-byte floor, still with DF. */
+static void test_df_pmtu(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ts = true };
+	struct ts_seg *o;
+	uint32_t una;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 1448);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 1448);
+	assert_true(o->df);
+	assert_int_equal(o->ip_len, 1500);
+	ts_send(s, &p, TH_ACK, 0);
+	una = p.ack;
+	ts_write(p.c, 1448, 1448);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 1448);
+	/* A router on the way has an MTU of 1000 and says so about the
+	 * segment in flight; later segments fit it. */
+	feed_icmp(s, 3, 4, 1000, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 1000 - 40 - 12);
+	ts_send(s, &p, TH_ACK, 0); /* (the script's peer got it anyway) */
+	ts_write(p.c, 2 * 1448, 2 * 948);
+	o = ts_recv(s, &p, TH_ACK, 948);
+	assert_true(o->df);
+	assert_int_equal(o->ip_len, 1000);
+	o = ts_recv(s, &p, TH_ACK | TH_PSH, 948);
+	assert_true(o->df);
+	ts_send(s, &p, TH_ACK, 0);
+	/* A forged tiny MTU: the floor, not below. */
+	una = p.ack;
+	ts_write(p.c, 2 * 1448 + 2 * 948, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	feed_icmp(s, 3, 4, 60, LPORT, p.port, una);
+	assert_int_equal(info(p.c).mss, 64);
+	ts_send(s, &p, TH_ACK, 0);
+	ts_write(p.c, 2 * 1448 + 2 * 948 + 100, 100);
+	o = ts_recv(s, &p, TH_ACK, 64);
+	assert_true(o->df);
+	assert_int_equal(o->ip_len, 20 + 20 + 12 + 64);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 36);
+	assert_int_equal(st_stats(s).tcp_pmtu_clamp, 2);
+	assert_int_equal(st_stats(s).ip_frag_tx, 0);
+	finish(s, &p);
+}
+
 /* In SYN-SENT, port unreachable is a hard error (RFC 1122 4.2.3.9). */
 static void test_icmp_refused(void **state)
 {
@@ -1588,6 +1740,170 @@ static void test_icmp_refused(void **state)
 	assert_false(ts_op_done(&con));
 	feed_icmp(s, 3, 3, 0, o->sport, 9000, o->seq);
 	assert_int_equal(ts_op_wait(&con), -ECONNREFUSED);
+	finish(s, NULL);
+}
+
+/* ---- ephemeral ports and steering ---- */
+
+/* Whether the reply to (sport -> the peer's port) reaches instance self
+ * under st: computed here as the NIC or the dataplane would, apart from
+ * the stack's own code. */
+static bool reply_steered_to(const struct tn_stack_steer *st, uint16_t sport, uint16_t dport)
+{
+	uint32_t tuple[3] = { rte_be_to_cpu_32(ST_IP_PEER), rte_be_to_cpu_32(ST_IP_US),
+			      (uint32_t)dport << 16 | sport };
+	uint32_t h = rte_softrss(tuple, 3, st->key);
+
+	if (st->kind == TN_STEER_RSS)
+		return st->reta[h % st->reta_size] == st->self;
+	return h % st->n == st->self;
+}
+
+/* Connects from instance st->self of a steered link until the range
+ * (300 ports) is used up: every port is one whose reply comes back here,
+ * each at most once, every such port of the range is used, and the
+ * connect after the last fails at once with -EADDRNOTAVAIL. */
+static void steer_exhaust(const struct tn_stack_steer *st)
+{
+	enum { LO = 50000, N = 300, DPORT = 9000 };
+	static struct ts_op con[N + 1];
+	struct tn_stack_config cfg;
+	bool used[N] = { false };
+	unsigned want = 0, got = 0, i;
+	struct tn_stack *s;
+
+	for (i = 0; i < N; i++)
+		want += reply_steered_to(st, (uint16_t)(LO + i), DPORT);
+	assert_true(want > 0 && want < N);
+	st_default_cfg(&cfg);
+	cfg.udp_eph_lo = LO;
+	cfg.udp_eph_hi = LO + N - 1;
+	cfg.steer = *st;
+	s = ts_stack(&cfg);
+	for (i = 0; i <= N; i++) {
+		struct ts_seg *o;
+
+		ts_op_connect(&con[i], s, DPORT, NULL);
+		if (ts_op_done(&con[i])) {
+			assert_int_equal(con[i].ret, -EADDRNOTAVAIL);
+			break;
+		}
+		o = ts_expect(s, TH_SYN, TS_ANY, 0, 0);
+		assert_true(o->sport >= LO && o->sport < LO + N);
+		assert_false(used[o->sport - LO]);
+		used[o->sport - LO] = true;
+		if (!reply_steered_to(st, o->sport, DPORT))
+			fail_msg("port %u's replies go to another instance than %u", o->sport,
+				 st->self);
+		got++;
+	}
+	assert_int_equal(got, want);
+	assert_int_equal(st_stats(s).tcp_active_opens, want);
+	for (i = 0; i < got; i++) {
+		tn_task_cancel(con[i].t);
+		assert_int_equal(ts_op_wait(&con[i]), -ECANCELED);
+	}
+	st_drain(s);
+	st_destroy(s);
+}
+
+/* With a stack per core, tn_tcp_connect on core k picks ports whose
+ * replies the link steers to core k: RSS (the key, an uneven RETA over
+ * three queues) and software steering (the hash modulo two cores). */
+static void test_steered_ports(void **state)
+{
+	static const uint8_t key[TN_STEER_KEY_LEN] = {
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+		0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	};
+	static struct tn_stack_steer st;
+	uint16_t q;
+
+	(void)state;
+	memcpy(st.key, key, sizeof(key));
+	st.kind = TN_STEER_RSS;
+	st.reta_size = 128;
+	for (q = 0; q < st.reta_size; q++)
+		st.reta[q] = q % 5 < 2 ? 0 : q % 5 < 4 ? 1 : 2; /* 2:2:1 */
+	for (q = 0; q < 3; q++) {
+		st.self = q;
+		steer_exhaust(&st);
+	}
+	memset(&st, 0, sizeof(st));
+	memcpy(st.key, key, sizeof(key));
+	st.kind = TN_STEER_SOFT;
+	st.n = 2;
+	for (q = 0; q < 2; q++) {
+		st.self = q;
+		steer_exhaust(&st);
+	}
+}
+
+/* A steering description the stack cannot use is refused at create. */
+static void test_steer_invalid(void **state)
+{
+	struct tn_stack_config cfg;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	cfg.steer.kind = TN_STEER_RSS; /* reta_size 0 */
+	assert_null(tn_stack_create(&cfg, st_now));
+	assert_int_equal(errno, EINVAL);
+	cfg.steer.reta_size = TN_STEER_RETA_MAX + 1;
+	assert_null(tn_stack_create(&cfg, st_now));
+	cfg.steer.kind = TN_STEER_SOFT;
+	cfg.steer.n = 2;
+	cfg.steer.self = 2;
+	assert_null(tn_stack_create(&cfg, st_now));
+	cfg.steer.kind = 7;
+	assert_null(tn_stack_create(&cfg, st_now));
+}
+
+/* tn_tcp_conns lists what the stack demultiplexes to, with each
+ * connection's tn_tcp_info (the dataplane's /tern/tcp/conns). */
+static void test_conn_list(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer a = { .ts = true }, b = { .port = 9000 };
+	struct tn_tcp_conn_entry e[4];
+	const struct tn_tcp_conn_entry *ea, *eb;
+
+	(void)state;
+	assert_int_equal(tn_tcp_conns(s, e, 4), 0);
+	ts_passive(s, &a, LPORT, NULL, NULL, NULL);
+	ts_active(s, &b, NULL, NULL);
+	ts_write(a.c, 0, 1000);
+	ts_recv(s, &a, TH_ACK | TH_PSH, 1000);
+	ts_advance(s, 10 * TS_MS);
+	ts_send(s, &a, TH_ACK, 0);
+	ts_send(s, &b, TH_ACK | TH_PSH, 300);
+	assert_int_equal(tn_tcp_conns(s, e, 4), 2);
+	ea = e[0].lport == LPORT ? &e[0] : &e[1];
+	eb = ea == &e[0] ? &e[1] : &e[0];
+	assert_int_equal(ea->lport, LPORT);
+	assert_int_equal(ea->rport, a.port);
+	assert_int_equal(ea->laddr, ST_IP_US);
+	assert_int_equal(ea->raddr, ST_IP_PEER);
+	assert_int_equal(ea->info.state, TN_TCP_ESTABLISHED);
+	assert_int_equal(ea->info.bytes_acked, 1000);
+	assert_true(ea->info.srtt_ns > 0);
+	assert_int_equal(eb->lport, b.our_port);
+	assert_int_equal(eb->rport, 9000);
+	assert_int_equal(eb->info.bytes_received, 300);
+	/* Bounded by max; the count is still every connection. */
+	memset(e, 0xa5, sizeof(e));
+	assert_int_equal(tn_tcp_conns(s, e, 1), 2);
+	assert_int_equal(e[1].lport, 0xa5a5);
+	assert_int_equal(tn_tcp_conns(s, NULL, 0), 2);
+	/* Closing: FIN-WAIT-1 listed, an aborted one gone. */
+	tn_tcp_close(a.c);
+	a.c = NULL;
+	tn_tcp_abort(b.c);
+	assert_int_equal(tn_tcp_conns(s, e, 4), 1);
+	assert_int_equal(e[0].info.state, TN_TCP_FIN_WAIT_1);
+	assert_int_equal(e[0].lport, LPORT);
 	finish(s, NULL);
 }
 
@@ -2573,14 +2889,14 @@ static void test_random_segments(void **state)
 struct acc_all {
 	struct tn_tcp_listener *l[2];
 	struct tn_tcp_conn **c;
-	unsigned n;
+	unsigned n, want; /* want 0: IDLE_CONNS */
 };
 
 static intptr_t accept_all_task(void *arg)
 {
 	struct acc_all *a = arg;
 
-	while (a->n < IDLE_CONNS)
+	while (a->n < (a->want ? a->want : IDLE_CONNS))
 		if (tn_tcp_accept(a->l[a->n % 2], &a->c[a->n]) == 0)
 			a->n++;
 	return 0;
@@ -2648,6 +2964,90 @@ static void test_100k_idle(void **state)
 	finish(s, NULL);
 }
 
+/* The TIME-WAIT table is bounded (TN_TCP_TW_MAX, 65,536 per stack):
+ * past it the oldest TIME-WAIT connection ends early
+ * (tcp_tw_overflow), so a burst of closes cannot hold TCBs without
+ * limit.  65,538 connections closed by us (we send the first FIN, so
+ * we hold TIME-WAIT): the first two are gone (their peer's FIN again
+ * meets a RST), the third still answers it with an ACK. */
+#define TW_MAX 65536
+static void test_timewait_bound(void **state)
+{
+	enum { N = TW_MAX + 2 };
+	struct tn_stack *s = ts_stack(NULL);
+	struct acc_all a = { .c = calloc(N, sizeof(struct tn_tcp_conn *)), .want = N };
+	struct tn_tcp_opts o = { .no_timestamps = true };
+	struct tn_future *fu;
+	struct ts_seg g, r;
+	uint32_t *fin = calloc(N, sizeof(*fin));
+	unsigned i;
+
+	(void)state;
+	assert_non_null(a.c);
+	assert_non_null(fin);
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT, 65535, &o, &a.l[0]), 0);
+	assert_int_equal(tn_tcp_listen(s, 0, LPORT + 1, 65535, &o, &a.l[1]), 0);
+	fu = tn_task_join(tn_task_spawn(accept_all_task, &a));
+	memset(&g, 0, sizeof(g));
+	g.ws = -1;
+	g.win = 65535;
+	for (i = 0; i < N; i++) {
+		g.flags = TH_SYN;
+		g.seq = i;
+		g.ack = 0;
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		g.flags = TH_ACK;
+		g.seq = i + 1;
+		g.ack = r.seq + 1;
+		ts_inject(s, &g);
+		if (i % 1024 == 0)
+			ts_settle();
+	}
+	ts_settle();
+	assert_true(tn_future_done(fu));
+	tn_future_detach(fu);
+	assert_int_equal(a.n, N);
+	/* We close each (FIN), the peer answers FIN-ACK, we ACK: TIME-WAIT. */
+	for (i = 0; i < N; i++) {
+		tn_tcp_close(a.c[i]);
+		assert_true(ts_pop(s, &r));
+		assert_int_equal(r.flags, TH_FIN | TH_ACK);
+		fin[i] = r.seq + 1;
+		g.flags = TH_FIN | TH_ACK;
+		g.seq = i + 1;
+		g.ack = fin[i];
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		assert_int_equal(r.flags, TH_ACK);
+	}
+	assert_int_equal(st_stats(s).tcp_tw_overflow, 2);
+	assert_int_equal(tn_tcp_conns(s, NULL, 0), TW_MAX);
+	/* Their FIN again: the oldest is gone, the next still there. */
+	for (i = 0; i < 3; i++) {
+		g.flags = TH_FIN | TH_ACK;
+		g.seq = i + 1;
+		g.ack = fin[i];
+		g.sport = (uint16_t)(1024 + i / 2);
+		g.dport = (uint16_t)(LPORT + i % 2);
+		ts_inject(s, &g);
+		assert_true(ts_pop(s, &r));
+		assert_int_equal(r.flags, i < 2 ? TH_RST : TH_ACK);
+	}
+	/* TIME-WAIT ends (2 MSL) for all of them. */
+	ts_advance(s, 121 * ST_SEC);
+	assert_int_equal(tn_tcp_conns(s, NULL, 0), 0);
+	tn_tcp_listener_close(a.l[0]);
+	tn_tcp_listener_close(a.l[1]);
+	free(a.c);
+	free(fin);
+	finish(s, NULL);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -2706,6 +3106,14 @@ int main(void)
 		T(test_ooo_reassembly),
 		T(test_sack_fits_mtu),
 		T(test_icmp_errors),
+		T(test_df_pmtu),
+		T(test_steered_ports),
+		T(test_steer_invalid),
+		T(test_conn_list),
+		T(test_cc_per_connection),
+		T(test_delack_configurable),
+		T(test_rto_min_configurable),
+		T(test_timewait_bound),
 		T(test_icmp_refused),
 		T(test_isn),
 		T(test_syn_cookies),

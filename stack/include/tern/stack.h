@@ -21,6 +21,29 @@ struct rte_mbuf;
 struct rte_mempool;
 struct tn_stack;
 
+/* How the link hands received frames to the instances (one per core),
+ * so that tn_tcp_connect picks local ports whose replies come back to
+ * this one.  Both kinds hash the reply's IPv4 4-tuple with Toeplitz
+ * (rte_softrss: source, destination, source port << 16 | destination
+ * port, host order) under key: TN_STEER_RSS as a NIC does (the hash
+ * modulo reta_size picks an entry of reta, a queue), TN_STEER_SOFT as
+ * software steering does (the hash modulo n picks an instance).
+ * TN_STEER_NONE (zero): one instance, or the link steers replies
+ * however it likes; ports are not filtered. */
+enum tn_steer_kind { TN_STEER_NONE = 0, TN_STEER_RSS, TN_STEER_SOFT };
+#define TN_STEER_KEY_LEN 40
+#define TN_STEER_RETA_MAX 512
+
+struct tn_stack_steer {
+	uint8_t kind;                        /* enum tn_steer_kind */
+	/* (Aligned: rte_softrss reads it as 32-bit words.) */
+	uint8_t key[TN_STEER_KEY_LEN] __attribute__((aligned(4)));
+	uint16_t reta_size;                  /* RSS: 1..TN_STEER_RETA_MAX */
+	uint16_t reta[TN_STEER_RETA_MAX];    /* RSS: the queue of each entry */
+	uint16_t n;                          /* SOFT: instances, at least 1 */
+	uint16_t self;                       /* RSS: our queue; SOFT: our index */
+};
+
 struct tn_stack_config {
 	uint8_t mac[6];
 	uint32_t ip;            /* the interface address, network byte order */
@@ -41,6 +64,8 @@ struct tn_stack_config {
 	 * so the others can be told (tn_stack_arp_update). */
 	bool no_garp;
 	bool arp_share;
+	/* Steering, for tn_tcp_connect's local ports (zero: none). */
+	struct tn_stack_steer steer;
 };
 
 /* Counters: every frame the stack drops is counted under its reason. */
@@ -69,7 +94,8 @@ struct tn_stack_stats {
 	 * sent to a link-layer group address (RFC 1122 3.3.6); ip_bad_src: a
 	 * broadcast, multicast or our own source; ip_no_route: a send with no
 	 * route (off-link and no gateway); ip_tx_too_big: a send above 65,535
-	 * bytes or needing too many fragments.  Fragments: ip_frag_rx
+	 * bytes or needing too many fragments, or a TCP segment (DF) above
+	 * the MTU.  Fragments: ip_frag_rx
 	 * received; ip_frag_bad dropped before reassembly (empty, a non-last
 	 * one not a multiple of 8 bytes, ending past 65,535); ip_frag_dropped
 	 * discarded by the reassembler (overlap, duplicate, several first or
@@ -165,7 +191,8 @@ struct tn_stack_stats {
 };
 
 /* A stack for one interface on one core; NULL with errno (EINVAL: no
- * ip or mp, prefix_len > 32, mtu below 68; ENOMEM).  now: the current
+ * ip or mp, prefix_len > 32, mtu below 68, a steering kind unknown or
+ * with reta_size or n out of range or self >= n; ENOMEM).  now: the current
  * time in ns (the stack sends a gratuitous ARP at start).  DPDK's
  * rte_ip_frag logs one INFO line when the reassembly table is made. */
 struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now);

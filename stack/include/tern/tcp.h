@@ -30,12 +30,13 @@
  * Known limits: IPv4 only; no urgent data (URG is ignored, as RFC 6093
  * advises); no TCP Fast Open; no RACK (losses are found by duplicate
  * ACKs, SACK, a tail loss probe and the RTO); segments go out with DF
- * clear (routers may fragment them), so path MTU is learnt only from
- * ICMP fragmentation-needed messages that some router sends anyway.
+ * set (as Linux's do), and an ICMP fragmentation-needed clamps the
+ * connection's MSS (not below 64 bytes); no PLPMTUD (RFC 4821), so a
+ * path that drops those messages is a black hole.
  * With a stack per core, a connection lives on one core's stack:
- * accepted ones are where RSS sends their flow, but tn_tcp_connect's
- * port does not steer the replies to the calling core, so TCP clients
- * run on one lcore for now (as UDP clients do). */
+ * accepted ones are where RSS sends their flow, and tn_tcp_connect
+ * picks a local port whose replies the link steers to the calling core
+ * (tn_stack_config.steer). */
 #ifndef TERN_TCP_H
 #define TERN_TCP_H
 
@@ -155,13 +156,15 @@ void tn_tcp_listener_close(struct tn_tcp_listener *l);
 
 /* Opens a connection to addr:port from a free port of the stack's
  * ephemeral range (tn_stack_config.udp_eph_lo/hi: one range for both
- * protocols) and awaits the handshake.  Errors: -ECONNREFUSED (RST),
- * -ETIMEDOUT (no answer after opts.syn_retries retransmissions, or a
- * timeout scope), -EHOSTUNREACH / -ENETUNREACH / -ENOPROTOOPT (ICMP
- * hard errors; soft ones are reported only at the timeout), -ENETUNREACH
- * (no route), -EADDRNOTAVAIL (no free port), -ECANCELED (the attempt is
- * forgotten: a late SYN-ACK meets a RST), -EPERM, -EINVAL, -ENOMEM.  *c
- * is set only on success. */
+ * protocols) whose replies steer to this stack (tn_stack_config.steer:
+ * with k stacks about one port in k qualifies) and awaits the
+ * handshake.  Errors: -ECONNREFUSED (RST), -ETIMEDOUT (no answer
+ * after opts.syn_retries retransmissions, or a timeout scope),
+ * -EHOSTUNREACH / -ENETUNREACH / -ENOPROTOOPT (ICMP hard errors; soft
+ * ones are reported only at the timeout), -ENETUNREACH (no route),
+ * -EADDRNOTAVAIL (no free port that steers here), -ECANCELED (the
+ * attempt is forgotten: a late SYN-ACK meets a RST), -EPERM, -EINVAL,
+ * -ENOMEM.  *c is set only on success. */
 int tn_tcp_connect(struct tn_stack *s, uint32_t addr, uint16_t port,
 		   const struct tn_tcp_opts *opts, struct tn_tcp_conn **c);
 
@@ -238,6 +241,20 @@ void tn_tcp_info(const struct tn_tcp_conn *c, struct tn_tcp_info *info);
 void tn_tcp_getsockname(const struct tn_tcp_conn *c, uint32_t *addr, uint16_t *port);
 void tn_tcp_getpeername(const struct tn_tcp_conn *c, uint32_t *addr, uint16_t *port);
 const char *tn_tcp_state_name(int state);
+
+/* A connection as tn_tcp_conns lists it. */
+struct tn_tcp_conn_entry {
+	uint32_t laddr, raddr;  /* network order */
+	uint16_t lport, rport;  /* host order */
+	struct tn_tcp_info info;
+};
+/* Monitoring (the dataplane's telemetry): copies up to max of the
+ * stack's connections into out, in no particular order, and returns how
+ * many it has (possibly more than max).  Every connection the stack
+ * demultiplexes to is listed (handshakes, open, closing, TIME-WAIT);
+ * listeners and closed handles are not.  Changes nothing; call it on
+ * the stack's core. */
+unsigned tn_tcp_conns(const struct tn_stack *s, struct tn_tcp_conn_entry *out, unsigned max);
 
 #ifdef __cplusplus
 }
