@@ -279,6 +279,95 @@ static void test_delayed_ack(void **state)
 	finish(s, &p);
 }
 
+/* Header prediction: the common segment of an ESTABLISHED connection
+ * (in-order data, with an ACK of ours and a moved window, or a pure ACK
+ * of new data) takes the fast path with the general path's effects;
+ * anything unusual (FIN, out of order, SACK blocks, an old timestamp,
+ * a duplicate ACK, recovery) goes the general way. */
+static void test_fast_path(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	struct ts_seg g;
+	uint64_t fp;
+	uint32_t hole;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	fp = st_stats(s).tcp_fast_path;
+	/* Ping-pong: our request, their answer acknowledging it with a
+	 * different window. */
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	p.win -= 3;
+	p.tsval += 1;
+	ts_send(s, &p, TH_ACK | TH_PSH, 64);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp + 1);
+	assert_int_equal(info(p.c).unacked, 0);
+	assert_int_equal(info(p.c).snd_wnd, (uint32_t)p.win << 7);
+	assert_int_equal(info(p.c).bytes_received, 64);
+	assert_true(info(p.c).srtt_ns > 0);
+	ts_read_check(p.c, 0, 64);
+	ts_advance(s, 40 * TS_MS);
+	ts_recv(s, &p, TH_ACK, 0); /* the delayed ACK, as on the general path */
+	/* Two full segments: the second is acknowledged at once. */
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp + 3);
+	ts_read_check(p.c, 64, 2896);
+	/* A pure ACK of new data. */
+	ts_write(p.c, 100, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp + 4);
+	assert_int_equal(info(p.c).unacked, 0);
+	fp = st_stats(s).tcp_fast_path;
+	/* The general path: a duplicate ACK (nothing new acknowledged, no
+	 * data), an old timestamp (PAWS drops it), SACK blocks, data out of
+	 * order and the hole it leaves, FIN. */
+	ts_send(s, &p, TH_ACK, 0);
+	p.tsval -= 100;
+	ts_send(s, &p, TH_ACK, 10);
+	p.seq -= 10;
+	ts_recv(s, &p, TH_ACK, 0); /* PAWS: an ACK, the data dropped */
+	p.tsval += 200;
+	assert_int_equal(st_stats(s).tcp_paws, 1);
+	hole = p.seq;
+	p.seq += 100;
+	ts_send(s, &p, TH_ACK, 50);
+	ts_expect(s, TH_ACK, TS_ANY, hole, 0);
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 100);
+	ts_expect(s, TH_ACK, TS_ANY, hole + 150, 0);
+	p.seq = hole + 150;
+	ts_write(p.c, 110, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	memset(&g, 0, sizeof(g));
+	g.flags = TH_ACK;
+	g.sport = p.port;
+	g.dport = p.our_port;
+	g.seq = p.seq;
+	g.ack = p.ack - 5;
+	g.win = p.win;
+	g.ws = -1;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.tsecr = p.their_ts;
+	g.nsack = 1;
+	g.sack[0][0] = p.ack - 5;
+	g.sack[0][1] = p.ack;
+	ts_inject(s, &g);
+	assert_int_equal(info(p.c).unacked, 5);
+	ts_send(s, &p, TH_ACK | TH_FIN, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSE_WAIT);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp);
+	ts_read_check(p.c, 2960, 150);
+	finish(s, &p);
+}
+
 static void test_delack_off(void **state)
 {
 	struct tn_stack *s = ts_stack(NULL);
@@ -2672,6 +2761,7 @@ int main(void)
 		T(test_simultaneous_open),
 		T(test_data_both_ways),
 		T(test_delayed_ack),
+		T(test_fast_path),
 		T(test_delack_off),
 		T(test_nagle),
 		T(test_close_active),

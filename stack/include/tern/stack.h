@@ -162,6 +162,10 @@ struct tn_stack_stats {
 	 * before they were taken; arp_updates, bindings from another
 	 * instance that tn_stack_arp_update installed. */
 	uint64_t arp_shared, arp_share_lost, arp_updates;
+	/* tcp_fast_path: segments of tcp_rx that header prediction took
+	 * (in-order data or a pure ACK on an ESTABLISHED connection with
+	 * nothing unusual; tern/tcp.h). */
+	uint64_t tcp_fast_path;
 };
 
 /* A stack for one interface on one core; NULL with errno (EINVAL: no
