@@ -756,7 +756,11 @@ static bool fast_input(struct tn_tcp_conn *c, struct rte_mbuf *m, const struct t
 	} else {
 		rte_pktmbuf_free(m);
 	}
-	tn__tcp_output(c);
+	/* Output only when there is something to send: an ACK owed now, or
+	 * data the ACK or the window may have let go (ESTABLISHED has no
+	 * FIN queued). */
+	if ((c->f & TF_ACK_NOW) || tn__seq_lt(c->snd_nxt, c->sb_seq + c->sndq.bytes))
+		tn__tcp_output(c);
 	return true;
 }
 
