@@ -238,6 +238,67 @@ uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 	return (uint16_t)field;
 }
 
+/* Whether c's frame header template holds (made again if it went
+ * stale): false while the next hop is unresolved or unreachable. */
+static bool tpl_valid(struct tn_tcp_conn *c)
+{
+	struct tn_stack *s = c->s;
+
+	if (c->tpl_gen == s->arp_gen && s->now < c->tpl_until)
+		return true;
+	if (tn__ip_frame_template(s, c->raddr, IPPROTO_TCP, c->tpl, &c->tpl_until) < 0)
+		return false;
+	c->tpl_gen = s->arp_gen;
+	return true;
+}
+
+/* A segment on c's template: the frame's headers written in one go,
+ * the TCP header zeroed after them, options copied.  NULL if no mbuf
+ * (counted). */
+static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, unsigned optlen,
+				  struct rte_tcp_hdr **thp)
+{
+	struct rte_mbuf *m = tn__stack_alloc(c->s);
+	struct rte_tcp_hdr *th;
+	uint8_t *p;
+
+	if (!m)
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(m, TN_IP_TPL_LEN + TN_TCP_HDR_LEN + optlen);
+	if (!p) { /* (a data room below 94 bytes) */
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(p, c->tpl, TN_IP_TPL_LEN);
+	th = (struct rte_tcp_hdr *)(p + TN_IP_TPL_LEN);
+	memset(th, 0, TN_TCP_HDR_LEN);
+	th->data_off = (uint8_t)(((TN_TCP_HDR_LEN + optlen) / 4) << 4);
+	memcpy(th + 1, opt, optlen);
+	*thp = th;
+	return m;
+}
+
+/* Sends a segment built by tpl_alloc: the TCP checksum, then IPv4
+ * completes the frame. */
+static void tpl_send(struct tn_tcp_conn *c, struct rte_mbuf *m, struct rte_tcp_hdr *th)
+{
+	struct tn_stack *s = c->s;
+	uint32_t l4 = m->pkt_len - TN_IP_TPL_LEN, sum;
+	uint16_t raw = 0;
+
+	tn__raw_cksum_mbuf(m, TN_IP_TPL_LEN, l4, &raw);
+	/* The pseudo header: the addresses, the protocol and the length. */
+	sum = (uint32_t)raw + (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) +
+	      (c->raddr & 0xffff) + rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)l4);
+	sum = (sum >> 16) + (sum & 0xffff);
+	sum = (sum >> 16) + (sum & 0xffff);
+	th->cksum = (uint16_t)~sum;
+	s->st.tcp_tx++;
+	if (th->tcp_flags & RTE_TCP_RST_FLAG)
+		s->st.tcp_rst_tx++;
+	tn__ip_frame_send(s, m);
+}
+
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	struct tn_stack *s = c->s;
@@ -246,6 +307,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m;
 	uint32_t tsval = tn__tcp_ts_now(c);
+	bool tpl;
 
 	if (flags & RTE_TCP_SYN_FLAG) {
 		bool synack = flags & RTE_TCP_ACK_FLAG;
@@ -281,7 +343,12 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 			}
 		}
 	}
-	m = seg_alloc(s, opt, optlen, &th);
+	/* The template when the segment needs no fragmenting (an MSS above
+	 * the path's after an ICMP clamp race) and the next hop is known;
+	 * else tn__ip_output routes, resolves and fragments. */
+	tpl = sizeof(struct rte_ipv4_hdr) + TN_TCP_HDR_LEN + optlen + len <= s->cfg.mtu &&
+	      tpl_valid(c);
+	m = tpl ? tpl_alloc(c, opt, optlen, &th) : seg_alloc(s, opt, optlen, &th);
 	if (!m)
 		return -ENOBUFS;
 	if (len) {
@@ -321,7 +388,10 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	}
 	c->segs_out++;
 	c->last_tx = s->now;
-	seg_send(s, m, th, c->laddr, c->raddr);
+	if (tpl)
+		tpl_send(c, m, th);
+	else
+		seg_send(s, m, th, c->laddr, c->raddr);
 	return 0;
 }
 

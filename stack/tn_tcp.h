@@ -210,6 +210,13 @@ struct tn_tcp_conn {
 	uint32_t chal_n;                  /* challenge ACKs in the current second */
 	uint64_t chal_t;
 
+	/* The Ethernet and IPv4 headers every segment starts with
+	 * (tn__ip_frame_template), valid while tpl_gen is the stack's
+	 * arp_gen and until tpl_until. */
+	uint64_t tpl_until;
+	uint32_t tpl_gen;
+	uint8_t tpl[TN_IP_TPL_LEN];
+
 	struct tn_tcp_opts o;
 	struct tn_tcp_listener *l;        /* passive, until accepted */
 	struct tn_tcp_conn *aq_next;      /* accept queue */

@@ -368,6 +368,52 @@ static void test_fast_path(void **state)
 	finish(s, &p);
 }
 
+/* Segments start from a per-connection copy of the Ethernet and IPv4
+ * headers: a new MAC for the peer (ARP) reaches the next segment, and
+ * once the ARP entry expires the segment waits for ARP again. */
+static void test_frame_template(void **state)
+{
+	static const struct rte_ether_addr mac2 = { { 0x02, 0, 0, 0, 0, 0x22 } };
+	static const struct rte_ether_addr zero;
+	struct tn_stack_config cfg;
+	struct tn_stack *s;
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	const struct rte_ipv4_hdr *h;
+	uint8_t f[2048];
+	int n;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	cfg.arp_ttl_ns = 5000 * TS_MS;
+	s = ts_stack(&cfg);
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100); /* (to st_mac_peer, checked there) */
+	ts_send(s, &p, TH_ACK, 0);
+	/* The peer's MAC changes. */
+	st_feed(s, st_arp(RTE_ARP_OP_REPLY, &st_mac_us, &mac2, ST_IP_PEER, &st_mac_us, ST_IP_US));
+	ts_write(p.c, 100, 10);
+	n = st_pop(s, f, sizeof(f));
+	h = st_assert_ip(f, n, &mac2, ST_IP_PEER, IPPROTO_TCP);
+	assert_int_equal(rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(h + 1))->sent_seq), p.ack);
+	assert_int_equal(__rte_ipv4_udptcp_cksum(h, h + 1), 0xffff);
+	p.ack += 10;
+	ts_send(s, &p, TH_ACK, 0);
+	/* The entry expires (the peer's segments refresh it: none now). */
+	st_feed(s, st_arp(RTE_ARP_OP_REPLY, &st_mac_us, &st_mac_peer, ST_IP_PEER, &st_mac_us,
+			  ST_IP_US));
+	ts_advance(s, 6000 * TS_MS);
+	st_drain(s);
+	ts_write(p.c, 110, 10);
+	n = st_pop(s, f, sizeof(f));
+	st_assert_arp(f, n, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_PEER, &zero);
+	st_expect_none(s);
+	st_feed(s, st_arp(RTE_ARP_OP_REPLY, &st_mac_us, &st_mac_peer, ST_IP_PEER, &st_mac_us,
+			  ST_IP_US));
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	finish(s, &p);
+}
+
 static void test_delack_off(void **state)
 {
 	struct tn_stack *s = ts_stack(NULL);
@@ -2762,6 +2808,7 @@ int main(void)
 		T(test_data_both_ways),
 		T(test_delayed_ack),
 		T(test_fast_path),
+		T(test_frame_template),
 		T(test_delack_off),
 		T(test_nagle),
 		T(test_close_active),
