@@ -38,6 +38,7 @@
 #include <rte_mbuf.h>
 
 #include <tern/dataplane.h>
+#include <tern/tcp.h>
 #include <tern/udp.h>
 
 #include "app_opts.h"
@@ -98,6 +99,7 @@ static struct {
 	uint64_t send_bytes;
 	uint64_t bytes; /* --bytes: a bulk stream instead of requests */
 	uint32_t seed;
+	uint32_t tcp_buf; /* --tcp-buf: TCP send and receive buffers (0: default) */
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -131,12 +133,14 @@ static const char usage[] =
 	"  --duration S    seconds to send (default 5 unless --count)\n"
 	"  --window N      requests in flight, 1..4096 (default 1)\n"
 	"  --timeout MS    a request without a reply by then is lost (default 100)\n"
+	"  --tcp-buf N     TCP send and receive buffer per connection, bytes\n"
+	"                  (2048..67108864; default 262144), server and client\n"
 	"  Both need --ip for port 0.\n";
 
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
 	"client", "size", "count", "duration", "window", "timeout", "discard", "send-bytes",
-	"bytes", "seed", "udp", "tcp", NULL,
+	"bytes", "seed", "tcp-buf", "udp", "tcp", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -242,6 +246,12 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	if (strcmp(name, "tcp") == 0 || strcmp(name, "reconnect") == 0 ||
 	    strcmp(name, "discard") == 0 || strcmp(name, "send-bytes") == 0)
 		return parse_tcp_opt(name, v);
+	if (strcmp(name, "tcp-buf") == 0) {
+		if (parse_num(name, v, 2048, TN_TCP_BUF_MAX, &x))
+			return -EINVAL;
+		opt.tcp_buf = (uint32_t)x;
+		return 0;
+	}
 	if (strcmp(name, "udp") == 0) {
 		if (opt.client)
 			return 0; /* the flag */
@@ -445,6 +455,7 @@ static intptr_t server_main(struct tn_stack *st)
 		}
 		printf("echo: udp port %u%s%s\n", s->port, opt.sockperf ? " (sockperf)" : "", where);
 	}
+	echo_tcp_set_buf(opt.tcp_buf);
 	if (opt.ntcp && (rc = echo_tcp_server_start(st, opt.tcp_ports, opt.ntcp, false)) < 0)
 		goto out;
 	if (opt.ndiscard &&
@@ -743,6 +754,7 @@ static intptr_t echo_main(void *arg)
 
 		if (opt.send_bytes && !opt.duration_set)
 			tc.duration = 0; /* no time limit */
+		echo_tcp_set_buf(opt.tcp_buf);
 		return echo_tcp_client(st, &tc);
 	}
 	return opt.client ? client_main(st) : server_main(st);

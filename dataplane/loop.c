@@ -62,6 +62,26 @@ static void stack_send(struct tn_core *c, struct rte_mbuf **out, uint16_t n)
 	}
 }
 
+/* How many frames the stack may hand over now: what port 0's TX
+ * buffer has room for (flushed first if it is full), or the ring to
+ * core 0.  The rest waits in the stack's output queue, where TCP sees
+ * it (tn__tcp_output stops at a nearly full queue): a saturated port
+ * holds the stack back instead of dropping segments TCP would have to
+ * send again. */
+static uint16_t stack_tx_room(struct tn_core *c)
+{
+	struct tn_txbuf *b = &c->tx[0];
+
+	if (c->stack_tx) {
+		unsigned f = rte_ring_free_count(c->stack_tx);
+
+		return f < TN_TXBUF ? (uint16_t)f : TN_TXBUF;
+	}
+	if (b->n == TN_TXBUF)
+		tn_tx_flush(c, 0);
+	return (uint16_t)(TN_TXBUF - b->n);
+}
+
 /* Core 0 sends what the cores without a queue on port 0 handed it. */
 static bool stack_tx_forwarded(struct tn_core *c)
 {
@@ -86,7 +106,7 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 {
 	struct rte_mbuf *out[TN_TXBUF];
 	bool did = false;
-	uint16_t n;
+	uint16_t n, room;
 
 	if (!c->stack)
 		return false;
@@ -101,7 +121,7 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 		c->stack_deadline = tn_stack_timers(c->stack, now);
 		did = true;
 	}
-	while ((n = tn_stack_output(c->stack, out, TN_TXBUF)) != 0) {
+	while ((room = stack_tx_room(c)) != 0 && (n = tn_stack_output(c->stack, out, room)) != 0) {
 		stack_send(c, out, n);
 		did = true;
 	}
