@@ -580,9 +580,11 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 	}
 	for (;;) {
 		/* The stack's output queue is the NIC's: a window bigger than
-		 * it would only overflow it (Linux's TCP small queues idea).
-		 * The ACKs of what is in flight bring us back. */
-		if (c->s->out_len + 16 >= TN_STACK_OUTQ && c->snd_max != c->snd_una)
+		 * it would only overflow it or, now that the dataplane leaves
+		 * what a full port cannot take in it, stand in it (Linux's TCP
+		 * small queues idea).  The ACKs of what is in flight bring us
+		 * back. */
+		if (c->s->out_len >= TN_TCP_OUTQ_MAX && c->snd_max != c->snd_una)
 			break;
 		sb_end = c->sb_seq + c->sndq.bytes;
 		seq = c->snd_nxt;

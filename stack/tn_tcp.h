@@ -55,6 +55,12 @@ static inline uint32_t tn__seq_min(uint32_t a, uint32_t b) { return tn__seq_lt(a
 #define TN_TCP_IW_SEGS 10        /* initial window (RFC 6928) */
 #define TN_TCP_PAWS_IDLE_NS (24ull * 86400 * 1000000000) /* RFC 7323 5.5 */
 #define TN_TCP_DUPTHRESH 3
+/* Frames the stack's output queue may hold before a connection with
+ * data in flight stops adding to it (its ACKs resume it): enough to
+ * keep a port's ring (256-1024 descriptors) fed, while a saturated
+ * port holds back a queue of milliseconds, not the 2,048 frames of
+ * TN_STACK_OUTQ (Linux's TCP small queues idea). */
+#define TN_TCP_OUTQ_MAX 512
 
 /* Flag bits of struct tn_tcp_conn.f. */
 enum {

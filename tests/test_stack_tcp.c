@@ -414,6 +414,49 @@ static void test_frame_template(void **state)
 	finish(s, &p);
 }
 
+/* Connections with data in flight stop adding to the stack's output
+ * queue at TN_TCP_OUTQ_MAX (512) frames, where a saturated port leaves
+ * them (dataplane/loop.c); one with nothing in flight still sends; an
+ * ACK brings a stopped one back. */
+static void test_outq_bound(void **state)
+{
+	enum { N = 60 };
+	struct tn_stack *s = ts_stack(NULL);
+	static struct ts_peer p[N];
+	unsigned i, n;
+
+	(void)state;
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < N; i++) {
+		p[i] = (struct ts_peer){ .ws = 7, .sack = true, .ts = true,
+					 .port = (uint16_t)(40000 + i) };
+		ts_passive(s, &p[i], (uint16_t)(LPORT + i), NULL, NULL, NULL);
+	}
+	/* Ten segments each (the initial window): 600 wanted, 512 go; the
+	 * rest of the connections are stopped with nothing sent yet. */
+	for (i = 0; i < N; i++)
+		ts_write(p[i].c, 0, 10 * 1448);
+	/* 0-50 send 10 each (510), 51 two (the queue reaches 512), 52-59
+	 * one each: nothing of theirs was in flight. */
+	assert_int_equal(st_drain(s), 520);
+	n = 0;
+	for (i = 0; i < N; i++)
+		n += info(p[i].c).unacked / 1448;
+	assert_int_equal(n, 520);
+	/* An ACK brings #51, stopped with 8 segments to go, back. */
+	assert_int_equal(info(p[51].c).unacked, 2 * 1448);
+	p[51].ack += 2 * 1448;
+	ts_send(s, &p[51], TH_ACK, 0);
+	for (i = 0; i < 7; i++)
+		ts_recv(s, &p[51], TH_ACK, 1448);
+	ts_recv(s, &p[51], TH_ACK | TH_PSH, 1448);
+	ts_expect_none(s);
+	for (i = 0; i < N; i++)
+		tn_tcp_abort(p[i].c);
+	st_drain(s);
+	st_destroy(s);
+}
+
 static void test_delack_off(void **state)
 {
 	struct tn_stack *s = ts_stack(NULL);
@@ -2809,6 +2852,7 @@ int main(void)
 		T(test_delayed_ack),
 		T(test_fast_path),
 		T(test_frame_template),
+		T(test_outq_bound),
 		T(test_delack_off),
 		T(test_nagle),
 		T(test_close_active),
