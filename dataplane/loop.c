@@ -339,6 +339,9 @@ static int core_setup(struct tn_core *c)
 			.seed = rte_rdtsc() ^ ((uint64_t)c->id << 48),
 			.no_garp = c->id != 0,
 			.arp_share = rt->ncores > 1,
+			/* What port 0 sums for the stack (port.c enabled it). */
+			.tx_tcp_cksum = (rt->port_tx_offloads[0] & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0,
+			.tx_ipv4_cksum = (rt->port_tx_offloads[0] & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0,
 		};
 		uint16_t mtu = 1500;
 

@@ -222,9 +222,12 @@ void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
 
 	h->total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
 	h->packet_id = rte_cpu_to_be_16(s->ip_id++);
-	h->hdr_checksum = rte_ipv4_cksum(h);
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = sizeof(*h);
+	if (s->cfg.tx_ipv4_cksum)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM; /* (the field is 0) */
+	else
+		h->hdr_checksum = rte_ipv4_cksum(h);
 	tn__stack_xmit(s, m);
 }
 

@@ -286,13 +286,22 @@ static void tpl_send(struct tn_tcp_conn *c, struct rte_mbuf *m, struct rte_tcp_h
 	uint32_t l4 = m->pkt_len - TN_IP_TPL_LEN, sum;
 	uint16_t raw = 0;
 
-	tn__raw_cksum_mbuf(m, TN_IP_TPL_LEN, l4, &raw);
 	/* The pseudo header: the addresses, the protocol and the length. */
-	sum = (uint32_t)raw + (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) +
-	      (c->raddr & 0xffff) + rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)l4);
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	th->cksum = (uint16_t)~sum;
+	sum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) + (c->raddr & 0xffff) +
+	      rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)l4);
+	if (s->cfg.tx_tcp_cksum) {
+		/* The port sums the segment into the pseudo header's sum. */
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+		m->l4_len = (th->data_off >> 4) * 4;
+		sum = (sum >> 16) + (sum & 0xffff);
+		th->cksum = (uint16_t)((sum >> 16) + (sum & 0xffff));
+	} else {
+		tn__raw_cksum_mbuf(m, TN_IP_TPL_LEN, l4, &raw);
+		sum += raw;
+		sum = (sum >> 16) + (sum & 0xffff);
+		sum = (sum >> 16) + (sum & 0xffff);
+		th->cksum = (uint16_t)~sum;
+	}
 	s->st.tcp_tx++;
 	if (th->tcp_flags & RTE_TCP_RST_FLAG)
 		s->st.tcp_rst_tx++;

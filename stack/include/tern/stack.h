@@ -41,6 +41,16 @@ struct tn_stack_config {
 	 * so the others can be told (tn_stack_arp_update). */
 	bool no_garp;
 	bool arp_share;
+	/* Checksums the port computes for the frames the stack sends (the
+	 * dataplane sets what it enabled: RTE_ETH_TX_OFFLOAD_TCP_CKSUM and
+	 * _IPV4_CKSUM).  With tx_tcp_cksum, TCP segments built on a
+	 * connection's header template leave with the pseudo-header sum,
+	 * RTE_MBUF_F_TX_TCP_CKSUM and l2/l3/l4_len; with tx_ipv4_cksum their
+	 * IPv4 header checksum is left to the port too.  Received segments
+	 * the PMD marks RTE_MBUF_F_RX_L4_CKSUM_GOOD or _NONE (integrity
+	 * verified, e.g. virtio's NEEDS_CSUM) are not summed again either
+	 * way. */
+	bool tx_tcp_cksum, tx_ipv4_cksum;
 };
 
 /* Counters: every frame the stack drops is counted under its reason. */
