@@ -105,10 +105,9 @@ static struct rte_mbuf *sb_locate(struct tn_tcp_conn *c, uint32_t seq, uint32_t 
 
 static inline void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	rte_be32_t b = rte_cpu_to_be_32(v);
+
+	memcpy(p, &b, sizeof(b));
 }
 
 /* The SYN's options, in Linux's order (MSS, SACK permitted, timestamps,
@@ -658,6 +657,10 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 				tn__tcp_rexmt_arm_data(c);
 		}
 		if (fin)
+			break;
+		/* The whole buffer went and no FIN waits: nothing more (the
+		 * next turn would find as much). */
+		if (!(c->f & TF_FIN_QUEUED) && tn__seq_geq(c->snd_nxt, c->sb_seq + c->sndq.bytes))
 			break;
 	}
 	/* Data waits on a window that is shut: probe it (RFC 9293 3.8.6.1). */

@@ -154,8 +154,9 @@ int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint
 		      const void *opt, uint8_t optlen);
 /* A frame header template for a transport that sends many datagrams to
  * one unicast dst (tcp_output.c): the Ethernet header to the next hop and
- * the IPv4 header tn__ip_output writes (no options), with total_length,
- * packet_id and hdr_checksum 0, into hdr (TN_IP_TPL_LEN bytes).  Valid
+ * the IPv4 header tn__ip_output writes (no options), with total_length
+ * and packet_id 0 and in hdr_checksum the sum of the rest, into hdr
+ * (TN_IP_TPL_LEN bytes).  Valid
  * while s->arp_gen is unchanged and until *until.  0, or -EAGAIN (the
  * next hop is not resolved: tn__ip_output resolves it), -ENETUNREACH. */
 #define TN_IP_TPL_LEN (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr))
