@@ -367,7 +367,16 @@ static void core_teardown(struct tn_core *c)
 
 	if (c->stack) {
 		struct tn_stack *s = c->stack;
+		struct rte_mbuf *out[TN_TXBUF];
+		uint16_t n;
 
+		/* Frames still waiting for room at the port (stack_tx_room)
+		 * are dropped, and counted as port 0's like those left in its
+		 * TX buffer (tn__tx_drop_all). */
+		while ((n = tn_stack_output(s, out, TN_TXBUF)) != 0) {
+			c->stats[0].tx_drops += n;
+			rte_pktmbuf_free_bulk(out, n);
+		}
 		/* The counters outlive it, for the exit summary; telemetry
 		 * reads them instead once the pointer is gone. */
 		tn_stack_stats_get(s, &c->stack_final);
