@@ -10,10 +10,16 @@
  * indirect mbufs), found through a cursor that remembers the last
  * position, so sending a window is linear, not quadratic.
  *
- * Checksums are computed in software over the pseudo header and the
- * segment, as the UDP path does (tn__raw_cksum_mbuf: a segment chains
- * when it outgrows an mbuf, and DPDK 22.11's sum is wrong over chains
- * with odd-length segments). */
+ * A connection's segments start from a copy of its Ethernet and IPv4
+ * headers (tn__ip_frame_template, remade when ARP changes or the entry
+ * ages); segments that would need fragmenting, and those to a next hop
+ * not yet resolved, go through tn__ip_output instead.  Checksums are
+ * left to the port when it sums TCP (tn_stack_config's tx_tcp_cksum:
+ * the pseudo-header sum in the field, RTE_MBUF_F_TX_TCP_CKSUM), else
+ * computed in software over the pseudo header and the segment, as the
+ * UDP path does (tn__raw_cksum_mbuf: a segment chains when it outgrows
+ * an mbuf, and DPDK 22.11's sum is wrong over chains with odd-length
+ * segments). */
 #include <errno.h>
 #include <string.h>
 
