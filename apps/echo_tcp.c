@@ -69,6 +69,14 @@ struct srv {
 static const char *tls_cert, *tls_key;
 static struct srv srv_core[TN_MAX_CORES];
 
+/* --tcp-buf (set before the tasks start; read-only after). */
+static uint32_t tcp_buf;
+
+void echo_tcp_set_buf(uint32_t bytes)
+{
+	tcp_buf = bytes;
+}
+
 static struct srv *my_srv(void)
 {
 	return &srv_core[tn_core_id(tn_core_self())];
@@ -245,7 +253,9 @@ int echo_tcp_server_start(struct tn_stack *st, const uint16_t *ports, unsigned n
 			fprintf(stderr, PROG ": --tls %s %s: %s\n", tls_cert, tls_key, strerror(errno));
 			return err;
 		}
-		err = tn_tcp_listen(st, 0, p->port, 1024, NULL, &p->l);
+		struct tn_tcp_opts o = { .sndbuf = tcp_buf, .rcvbuf = tcp_buf };
+
+		err = tn_tcp_listen(st, 0, p->port, 1024, &o, &p->l);
 		if (err) {
 			fprintf(stderr, PROG ": listen tcp %u: %s\n", p->port, strerror(-err));
 			tn_tls_ctx_free(p->tls);
@@ -365,10 +375,10 @@ static int connect_to(struct client *k)
 	struct tn_timeout to;
 	int err;
 
-	struct tn_tcp_opts o = { 0 };
+	struct tn_tcp_opts o = { .sndbuf = tcp_buf, .rcvbuf = tcp_buf };
 
 	/* read_exactly takes a whole reply into the receive buffer. */
-	if (k->cfg->size > TN_TCP_BUF_DEFAULT)
+	if (k->cfg->size > (tcp_buf ? tcp_buf : TN_TCP_BUF_DEFAULT))
 		o.rcvbuf = k->cfg->size;
 	tn_timeout_enter(&to, tn_now() + k->cfg->timeout_ns);
 	err = tn_tcp_connect(k->st, k->cfg->dst, k->cfg->dport, &o, &k->c);

@@ -10,6 +10,9 @@ struct tn_stack;
 
 #define ECHO_TCP_MAX_SIZE (16u << 20) /* client request size limit */
 
+/* TCP send and receive buffers of the connections the server accepts
+ * and the client opens from now on, bytes (0: the stack's default). */
+void echo_tcp_set_buf(uint32_t bytes);
 /* Starts one listener task per port (the caller's core); each accepted
  * connection gets a task that echoes every byte until the peer closes,
  * or with discard drops them.  Called at most once for echo ports and

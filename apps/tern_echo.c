@@ -46,6 +46,7 @@
 #include <rte_mbuf.h>
 
 #include <tern/dataplane.h>
+#include <tern/tcp.h>
 #include <tern/udp.h>
 
 #include "app_opts.h"
@@ -111,6 +112,7 @@ static struct {
 	const char *tls_cert, *tls_key, *tls_ca, *tls_name;
 	bool tls;
 	bool all_cores; /* the TCP client on every lcore, each on its stack */
+	uint32_t tcp_buf; /* --tcp-buf: TCP send and receive buffers (0: default) */
 } opt = {
 	.size = 64,
 	.window = 1,
@@ -153,12 +155,14 @@ static const char usage[] =
 	"  --window N      requests in flight, 1..4096 (default 1)\n"
 	"  --timeout MS    a request without a reply by then is lost (default 100)\n"
 	"  --hist FILE     UDP: write the RTT histogram (\"ns count\" per bucket)\n"
+	"  --tcp-buf N     TCP send and receive buffer per connection, bytes\n"
+	"                  (2048..67108864; default 262144), server and client\n"
 	"  Both need --ip for port 0.\n";
 
 /* "udp" is taken out for the client (see main). */
 static const char *value_opts[] = {
 	"client", "size", "count", "duration", "window", "timeout", "hist", "discard", "send-bytes",
-	"bytes", "seed", "tls-ca", "tls-name", "udp", "tcp", NULL,
+	"bytes", "seed", "tls-ca", "tls-name", "tcp-buf", "udp", "tcp", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -264,6 +268,13 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	if (strcmp(name, "tcp") == 0 || strcmp(name, "reconnect") == 0 ||
 	    strcmp(name, "discard") == 0 || strcmp(name, "send-bytes") == 0)
 		return parse_tcp_opt(name, v);
+	if (strcmp(name, "tcp-buf") == 0) {
+		if (parse_num(name, v, 2048, TN_TCP_BUF_MAX, &x))
+			return -EINVAL;
+		opt.tcp_buf = (uint32_t)x;
+		echo_tcp_set_buf(opt.tcp_buf); /* before any core starts */
+		return 0;
+	}
 	if (strcmp(name, "udp") == 0) {
 		if (opt.client)
 			return 0; /* the flag */

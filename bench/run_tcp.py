@@ -34,7 +34,9 @@ The tern-echo server (`--ip 10.0.0.1/24 --tcp 7 --discard 9`) runs on
               RSS and heap growth per connection, mbufs held.
   stack cost  build/bench/tn-tcp-bench on --refl-cpu: the same two stacks
               back to back, no link, one thread: CPU time per 64-byte
-              round trip (both ends) and bulk Gbit/s per CPU second.  No
+              round trip (both ends) and bulk Gbit/s per CPU second; then
+              again with `offload` (TCP checksums left to the "port", as
+              over vhost-user).  No
               target; thread CPU time is what other load disturbs least.
 
 Targets: Tern RTT p50 <= 1.5 us and >= 30x lower than the kernel's p50;
@@ -379,10 +381,12 @@ class TcpBench(Runner):
                   f"connection (both ends)", file=sys.stderr, flush=True)
         return r
 
-    def stack_cost(self):
+    def stack_cost(self, offload=False):
         a = self.args
         cmd = ["taskset", "-c", str(a.refl_cpu),
                os.path.join(a.build_dir, "bench", "tn-tcp-bench"), "200000", "512"]
+        if offload:
+            cmd.append("offload")
         log = os.path.join(self.logdir, f"{self.next_name('stack')}.log")
 
         def once():
@@ -403,7 +407,8 @@ class TcpBench(Runner):
                         "others_cpu": max(0.0, busy_between(busy0, busy1, [a.refl_cpu])
                                           - cpu) / wall})
             return res
-        return self.least_disturbed(once, "stack cost (tn-tcp-bench)")
+        return self.least_disturbed(once, "stack cost (tn-tcp-bench%s)" %
+                                    (" offload" if offload else ""))
 
     def stop_all(self):
         super().stop_all()
@@ -500,6 +505,13 @@ def tables(s, a):
                   f"both ends ({k['round_trips']:,} round trips); a {k['bulk_mib']} MiB "
                   f"one-way transfer at {k['bulk_cpu_gbps']:.2f} Gbit/s per CPU second, both "
                   f"ends (other load on its CPU {100 * k['others_cpu']:.0f}%)."]
+    k = s.get("stack_cost_offload")
+    if k:
+        lines += ["", f"The same with checksum offload (`tn-tcp-bench ... offload`: the "
+                  f"stacks leave TCP sums to the port, the wire marks them verified, as "
+                  f"vhost-user does): {k['rtt_cpu_ns']:,} ns per round trip; "
+                  f"{k['bulk_cpu_gbps']:.2f} Gbit/s per CPU second (other load "
+                  f"{100 * k['others_cpu']:.0f}%)."]
     lines += ["", "| target | goal | measured | |", "|---|---|---:|---|"]
     for name, goal, shown, ok in targets(s):
         lines.append(f"| {name} | {goal} | {shown} | {'PASS' if ok else '**FAIL**'} |")
@@ -555,6 +567,7 @@ def run(b, a):
     if not a.no_stack_cost:
         print("run_tcp: stack cost", file=sys.stderr, flush=True)
         s["stack_cost"] = b.stack_cost()
+        s["stack_cost_offload"] = b.stack_cost(offload=True)
     tg = [r["gbps"] for r in s["tern_bulk"]]
     kg = [r["gbps"] for r in s["kernel_bulk"]]
     s["tern_bulk_median"] = median(tg)

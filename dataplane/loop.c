@@ -62,6 +62,26 @@ static void stack_send(struct tn_core *c, struct rte_mbuf **out, uint16_t n)
 	}
 }
 
+/* How many frames the stack may hand over now: what port 0's TX
+ * buffer has room for (flushed first if it is full), or the ring to
+ * core 0.  The rest waits in the stack's output queue, where TCP sees
+ * it (tn__tcp_output stops at a nearly full queue): a saturated port
+ * holds the stack back instead of dropping segments TCP would have to
+ * send again. */
+static uint16_t stack_tx_room(struct tn_core *c)
+{
+	struct tn_txbuf *b = &c->tx[0];
+
+	if (c->stack_tx) {
+		unsigned f = rte_ring_free_count(c->stack_tx);
+
+		return f < TN_TXBUF ? (uint16_t)f : TN_TXBUF;
+	}
+	if (b->n == TN_TXBUF)
+		tn_tx_flush(c, 0);
+	return (uint16_t)(TN_TXBUF - b->n);
+}
+
 /* Core 0 sends what the cores without a queue on port 0 handed it. */
 static bool stack_tx_forwarded(struct tn_core *c)
 {
@@ -86,7 +106,7 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 {
 	struct rte_mbuf *out[TN_TXBUF];
 	bool did = false;
-	uint16_t n;
+	uint16_t n, room;
 
 	if (!c->stack)
 		return false;
@@ -104,7 +124,7 @@ static bool stack_phase(struct tn_core *c, uint64_t now)
 	/* Telemetry asking for the connections: a load per turn. */
 	if (__atomic_load_n(&c->conns_req, __ATOMIC_RELAXED))
 		tn__tcp_conns_serve(c);
-	while ((n = tn_stack_output(c->stack, out, TN_TXBUF)) != 0) {
+	while ((room = stack_tx_room(c)) != 0 && (n = tn_stack_output(c->stack, out, room)) != 0) {
 		stack_send(c, out, n);
 		did = true;
 	}
@@ -323,6 +343,9 @@ static int core_setup(struct tn_core *c)
 			.no_garp = c->id != 0,
 			.arp_share = rt->ncores > 1,
 			.steer = rt->steer0,
+			/* What port 0 sums for the stack (port.c enabled it). */
+			.tx_tcp_cksum = (rt->port_tx_offloads[0] & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0,
+			.tx_ipv4_cksum = (rt->port_tx_offloads[0] & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0,
 		};
 		uint16_t mtu = 1500;
 
@@ -350,7 +373,16 @@ static void core_teardown(struct tn_core *c)
 
 	if (c->stack) {
 		struct tn_stack *s = c->stack;
+		struct rte_mbuf *out[TN_TXBUF];
+		uint16_t n;
 
+		/* Frames still waiting for room at the port (stack_tx_room)
+		 * are dropped, and counted as port 0's like those left in its
+		 * TX buffer (tn__tx_drop_all). */
+		while ((n = tn_stack_output(s, out, TN_TXBUF)) != 0) {
+			c->stats[0].tx_drops += n;
+			rte_pktmbuf_free_bulk(out, n);
+		}
 		/* The counters outlive it, for the exit summary; telemetry
 		 * reads them instead once the pointer is gone. */
 		tn_stack_stats_get(s, &c->stack_final);

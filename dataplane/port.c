@@ -124,6 +124,7 @@ static int port_setup(struct tn_runtime *rt, unsigned idx)
 			return err;
 	}
 	rt->port_nq[idx] = nq;
+	rt->port_tx_offloads[idx] = conf.txmode.offloads;
 	rt->sw_steer[idx] = nq < rt->ncores;
 	rt->port_af_xdp[idx] = info.driver_name && strcmp(info.driver_name, "net_af_xdp") == 0;
 	/* A PMD without multi-segment TX may read only the first segment

@@ -38,7 +38,7 @@
 	X(tcp_tw_overflow) X(tcp_tw_reuse) X(tcp_active_opens) X(tcp_passive_opens) \
 	X(tcp_estab_resets) X(tcp_timeouts) X(tcp_aborts) X(tcp_retransmits) X(tcp_rto) \
 	X(tcp_fast_retransmits) X(tcp_delayed_acks) X(tcp_zwp) X(tcp_icmp_err) \
-	X(tcp_icmp_err_ignored) X(tcp_pmtu_clamp) X(tcp_tlp)
+	X(tcp_icmp_err_ignored) X(tcp_pmtu_clamp) X(tcp_tlp) X(tcp_fast_path)
 
 static const struct {
 	const char *name;

@@ -102,6 +102,7 @@ struct tn_runtime {
 	/* The port sends a packet only from one direct segment: chains and
 	 * indirect mbufs are copied first (tx.c). */
 	bool port_tx_flat[TN_MAX_PORTS];
+	uint64_t port_tx_offloads[TN_MAX_PORTS]; /* RTE_ETH_TX_OFFLOAD_* enabled */
 	/* mbufs the port keeps for good (af_xdp's fill ring: leak.c). */
 	unsigned port_kept[TN_MAX_PORTS];
 	/* How port 0 steers flows to cores, for the stacks' connect ports

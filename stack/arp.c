@@ -139,7 +139,7 @@ static struct arp_entry *lookup(struct tn_arp *a, uint32_t ip)
 }
 
 /* Removes an entry; its pending frames must be gone already. */
-static void entry_del(struct tn_arp *a, struct arp_entry *e)
+static void entry_del(struct tn_stack *s, struct tn_arp *a, struct arp_entry *e)
 {
 	unsigned i = find_slot(a, e->ip), j = i, k;
 
@@ -156,6 +156,7 @@ static void entry_del(struct tn_arp *a, struct arp_entry *e)
 		i = j;
 	}
 	a->slot[i] = 0;
+	s->arp_gen++; /* templates holding its MAC are stale */
 	e->state = ARP_FREE;
 	e->npending = 0;
 	a->free_idx[a->nfree++] = (unsigned)(e - a->e);
@@ -193,7 +194,7 @@ static bool make_room(struct tn_stack *s, struct tn_arp *a)
 	if (!victim)
 		return false;
 	drop_pending(victim, &s->st.arp_pending_dropped);
-	entry_del(a, victim);
+	entry_del(s, a, victim);
 	s->st.arp_evicted++;
 	return true;
 }
@@ -263,6 +264,7 @@ static void resolved(struct tn_stack *s, struct arp_entry *e, const struct rte_e
 
 	e->mac = *mac;
 	e->state = ARP_REACHABLE;
+	s->arp_gen++;
 	e->tries = 0;
 	e->used = s->now;
 	set_deadline(s->arp, e, s->now + s->cfg.arp_ttl_ns);
@@ -344,6 +346,7 @@ void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh)
 	if (e && e->state == ARP_REACHABLE) {
 		/* Expired but not yet swept: resolve it again. */
 		e->state = ARP_INCOMPLETE;
+		s->arp_gen++;
 		e->tries = 0;
 		e->deadline = s->now;
 	}
@@ -378,6 +381,18 @@ void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh)
 	}
 }
 
+int tn__arp_lookup(struct tn_stack *s, uint32_t nh, struct rte_ether_addr *mac, uint64_t *until)
+{
+	struct arp_entry *e = lookup(s->arp, nh);
+
+	if (!e || e->state != ARP_REACHABLE || e->deadline <= s->now)
+		return -EAGAIN;
+	e->used = s->now;
+	*mac = e->mac;
+	*until = e->deadline;
+	return 0;
+}
+
 void tn__arp_learn(struct tn_stack *s, uint32_t ip, const struct rte_ether_addr *mac)
 {
 	struct arp_entry *e = lookup(s->arp, ip);
@@ -406,12 +421,12 @@ uint64_t tn__arp_timers(struct tn_stack *s)
 			continue;
 		if (e->deadline <= s->now) {
 			if (e->state == ARP_REACHABLE) {
-				entry_del(a, e);
+				entry_del(s, a, e);
 				continue;
 			}
 			if (e->tries >= ARP_TRIES) {
 				drop_pending(e, &s->st.arp_unresolved);
-				entry_del(a, e);
+				entry_del(s, a, e);
 				continue;
 			}
 			send_request(s, e);

@@ -192,6 +192,59 @@ static void send_to(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh, enum l2
 	}
 }
 
+int tn__ip_frame_template(struct tn_stack *s, uint32_t dst, uint8_t proto, uint8_t *hdr,
+			  uint64_t *until)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)hdr;
+	struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(eth + 1);
+	enum l2_kind kind;
+	uint32_t nh;
+
+	if (route(s, dst, &nh, &kind) < 0)
+		return -ENETUNREACH;
+	if (kind != L2_UNICAST || tn__arp_lookup(s, nh, &eth->dst_addr, until) < 0)
+		return -EAGAIN;
+	rte_ether_addr_copy(&s->mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	/* As tn__ip_output_opt writes it. */
+	memset(h, 0, sizeof(*h));
+	h->version_ihl = RTE_IPV4_VHL_DEF;
+	h->time_to_live = IP_DEFAULT_TTL;
+	/* DF on TCP, as tn__ip_output sets it (path MTU discovery). */
+	if (proto == IPPROTO_TCP)
+		h->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	h->next_proto_id = proto;
+	h->src_addr = s->ip;
+	h->dst_addr = dst;
+	/* The checksum field keeps the sum of the fixed fields (not
+	 * complemented): tn__ip_frame_send adds length and id to it. */
+	h->hdr_checksum = rte_raw_cksum(h, sizeof(*h));
+	return 0;
+}
+
+void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	uint32_t sum;
+
+	h->total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
+	h->packet_id = rte_cpu_to_be_16(s->ip_id++);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*h);
+	if (s->cfg.tx_ipv4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		h->hdr_checksum = 0;
+	} else {
+		/* The template's partial sum (tn__ip_frame_template) plus the
+		 * two fields written here. */
+		sum = (uint32_t)h->hdr_checksum + h->total_length + h->packet_id;
+		sum = (sum >> 16) + (sum & 0xffff);
+		sum = (sum >> 16) + (sum & 0xffff);
+		h->hdr_checksum = (uint16_t)~sum;
+	}
+	tn__stack_xmit(s, m);
+}
+
 int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto)
 {
 	return tn__ip_output_opt(s, m, dst, proto, NULL, 0);

@@ -560,7 +560,11 @@ void tn__tcp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4
 		s->st.tcp_bad_flags++; /* broadcast or multicast: TCP is unicast */
 		goto drop;
 	}
+	/* GOOD: the port checked the sum; NONE: the sum in the segment is
+	 * not complete but the data's integrity is verified (virtio's
+	 * NEEDS_CSUM from a peer that left the sum to its port). */
 	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE &&
 	    l4_sum(m, m->l3_len, plen, ip->src_addr, ip->dst_addr) != 0xffff) {
 		s->st.tcp_bad_csum++;
 		goto drop;

@@ -697,6 +697,73 @@ static bool ack_now(struct tn_tcp_conn *c)
 	return false;
 }
 
+/* Header prediction (RFC 9293 3.10.7.4's common case; Van Jacobson's
+ * fast path, Linux's tcp_rcv_established): an ESTABLISHED connection's
+ * next in-order segment with nothing unusual -- only ACK (and PSH), a
+ * timestamp not older than the last, no SACK blocks, no recovery, probing or out-of-order data -- carrying in-window data
+ * with an ACK that does not go backwards, or a pure ACK of new data.
+ * Every check the general path makes has a fixed outcome for such a
+ * segment, so only its effects remain.  true: the segment was taken. */
+static bool fast_input(struct tn_tcp_conn *c, struct rte_mbuf *m, const struct tn__tcp_seg *g)
+{
+	struct tn_stack *s = c->s;
+	uint32_t len = g->len, wnd = (uint32_t)g->win << c->snd_wscale;
+
+	if (c->state != TN_TCP_ESTABLISHED ||
+	    (g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_URG_FLAG |
+			 RTE_TCP_ACK_FLAG)) != RTE_TCP_ACK_FLAG ||
+	    g->seq != c->rcv_nxt || g->nsack || c->dupacks || c->ooo.head ||
+	    (c->f & (TF_PERSIST | TF_IN_RECOVERY | TF_ORPHAN | TF_OOO_FIN)))
+		return false;
+	if ((c->f & TF_TS) && (!g->has_ts || tn__seq_lt(g->tsval, c->ts_recent)))
+		return false; /* PAWS has a say */
+	/* The newest segment for the window, which it updates (the window's
+	 * right edge moves with nearly every segment of a scaled window, so
+	 * unlike Van Jacobson's original this does not ask for the same
+	 * value: only duplicate ACKs, excluded below, compare it). */
+	if (!(tn__seq_lt(c->snd_wl1, g->seq) ||
+	      (c->snd_wl1 == g->seq && tn__seq_leq(c->snd_wl2, g->ack))))
+		return false;
+	if (tn__seq_gt(g->ack, c->snd_max) || tn__seq_lt(g->ack, c->snd_una))
+		return false;
+	if (len) {
+		if (tn__seq_gt(g->seq + len, c->rcv_adv) || m->pkt_len != len)
+			return false; /* past the window's edge (or padded) */
+	} else if (g->ack == c->snd_una) {
+		return false; /* a duplicate ACK or a window probe's answer */
+	}
+	s->st.tcp_fast_path++;
+	if ((c->f & TF_TS) && tn__seq_leq(g->seq, c->last_ack_sent)) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_at = s->now;
+	}
+	c->snd_wnd = wnd;
+	if (wnd > c->max_sndwnd)
+		c->max_sndwnd = wnd;
+	c->snd_wl1 = g->seq;
+	c->snd_wl2 = g->ack;
+	if (tn__seq_gt(g->ack, c->snd_una))
+		new_ack(c, g); /* (cannot close: ESTABLISHED has sent no FIN) */
+	if (len) {
+		if (len > c->rcv_seg_max)
+			c->rcv_seg_max = len < c->rcv_mss ? len : c->rcv_mss;
+		tn__tcp_rcv_data(c, m, g->seq, len);
+		if (ack_now(c))
+			c->f |= TF_ACK_NOW;
+		else
+			tn__tcp_delack_arm(c);
+		tn__tcp_sock_readable(c);
+	} else {
+		rte_pktmbuf_free(m);
+	}
+	/* Output only when there is something to send: an ACK owed now, or
+	 * data the ACK or the window may have let go (ESTABLISHED has no
+	 * FIN queued). */
+	if ((c->f & TF_ACK_NOW) || tn__seq_lt(c->snd_nxt, c->sb_seq + c->sndq.bytes))
+		tn__tcp_output(c);
+	return true;
+}
+
 void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tcp_seg *g)
 {
 	struct tn_stack *s = c->s;
@@ -706,6 +773,8 @@ void tn__tcp_conn_input(struct tn_tcp_conn *c, struct rte_mbuf *m, struct tn__tc
 	c->segs_in++;
 	c->last_rx = s->now;
 	c->ka_probes = 0;
+	if (fast_input(c, m, g))
+		return;
 	if (c->state == TN_TCP_SYN_SENT) {
 		syn_sent_input(c, g);
 		goto drop;

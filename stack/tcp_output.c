@@ -10,10 +10,16 @@
  * indirect mbufs), found through a cursor that remembers the last
  * position, so sending a window is linear, not quadratic.
  *
- * Checksums are computed in software over the pseudo header and the
- * segment, as the UDP path does (tn__raw_cksum_mbuf: a segment chains
- * when it outgrows an mbuf, and DPDK 22.11's sum is wrong over chains
- * with odd-length segments). */
+ * A connection's segments start from a copy of its Ethernet and IPv4
+ * headers (tn__ip_frame_template, remade when ARP changes or the entry
+ * ages); segments that would need fragmenting, and those to a next hop
+ * not yet resolved, go through tn__ip_output instead.  Checksums are
+ * left to the port when it sums TCP (tn_stack_config's tx_tcp_cksum:
+ * the pseudo-header sum in the field, RTE_MBUF_F_TX_TCP_CKSUM), else
+ * computed in software over the pseudo header and the segment, as the
+ * UDP path does (tn__raw_cksum_mbuf: a segment chains when it outgrows
+ * an mbuf, and DPDK 22.11's sum is wrong over chains with odd-length
+ * segments). */
 #include <errno.h>
 #include <string.h>
 
@@ -105,10 +111,9 @@ static struct rte_mbuf *sb_locate(struct tn_tcp_conn *c, uint32_t seq, uint32_t 
 
 static inline void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	rte_be32_t b = rte_cpu_to_be_32(v);
+
+	memcpy(p, &b, sizeof(b));
 }
 
 /* The SYN's options, in Linux's order (MSS, SACK permitted, timestamps,
@@ -238,6 +243,76 @@ uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 	return (uint16_t)field;
 }
 
+/* Whether c's frame header template holds (made again if it went
+ * stale): false while the next hop is unresolved or unreachable. */
+static bool tpl_valid(struct tn_tcp_conn *c)
+{
+	struct tn_stack *s = c->s;
+
+	if (c->tpl_gen == s->arp_gen && s->now < c->tpl_until)
+		return true;
+	if (tn__ip_frame_template(s, c->raddr, IPPROTO_TCP, c->tpl, &c->tpl_until) < 0)
+		return false;
+	c->tpl_gen = s->arp_gen;
+	return true;
+}
+
+/* A segment on c's template: the frame's headers written in one go,
+ * the TCP header zeroed after them, options copied.  NULL if no mbuf
+ * (counted). */
+static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, unsigned optlen,
+				  struct rte_tcp_hdr **thp)
+{
+	struct rte_mbuf *m = tn__stack_alloc(c->s);
+	struct rte_tcp_hdr *th;
+	uint8_t *p;
+
+	if (!m)
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(m, TN_IP_TPL_LEN + TN_TCP_HDR_LEN + optlen);
+	if (!p) { /* (a data room below 94 bytes) */
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(p, c->tpl, TN_IP_TPL_LEN);
+	th = (struct rte_tcp_hdr *)(p + TN_IP_TPL_LEN);
+	memset(th, 0, TN_TCP_HDR_LEN);
+	th->data_off = (uint8_t)(((TN_TCP_HDR_LEN + optlen) / 4) << 4);
+	memcpy(th + 1, opt, optlen);
+	*thp = th;
+	return m;
+}
+
+/* Sends a segment built by tpl_alloc: the TCP checksum, then IPv4
+ * completes the frame. */
+static void tpl_send(struct tn_tcp_conn *c, struct rte_mbuf *m, struct rte_tcp_hdr *th)
+{
+	struct tn_stack *s = c->s;
+	uint32_t l4 = m->pkt_len - TN_IP_TPL_LEN, sum;
+	uint16_t raw = 0;
+
+	/* The pseudo header: the addresses, the protocol and the length. */
+	sum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) + (c->raddr & 0xffff) +
+	      rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)l4);
+	if (s->cfg.tx_tcp_cksum) {
+		/* The port sums the segment into the pseudo header's sum. */
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+		m->l4_len = (th->data_off >> 4) * 4;
+		sum = (sum >> 16) + (sum & 0xffff);
+		th->cksum = (uint16_t)((sum >> 16) + (sum & 0xffff));
+	} else {
+		tn__raw_cksum_mbuf(m, TN_IP_TPL_LEN, l4, &raw);
+		sum += raw;
+		sum = (sum >> 16) + (sum & 0xffff);
+		sum = (sum >> 16) + (sum & 0xffff);
+		th->cksum = (uint16_t)~sum;
+	}
+	s->st.tcp_tx++;
+	if (th->tcp_flags & RTE_TCP_RST_FLAG)
+		s->st.tcp_rst_tx++;
+	tn__ip_frame_send(s, m);
+}
+
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	struct tn_stack *s = c->s;
@@ -246,6 +321,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m;
 	uint32_t tsval = tn__tcp_ts_now(c);
+	bool tpl;
 
 	if (flags & RTE_TCP_SYN_FLAG) {
 		bool synack = flags & RTE_TCP_ACK_FLAG;
@@ -281,7 +357,12 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 			}
 		}
 	}
-	m = seg_alloc(s, opt, optlen, &th);
+	/* The template when the segment needs no fragmenting (an MSS above
+	 * the path's after an ICMP clamp race) and the next hop is known;
+	 * else tn__ip_output routes, resolves and fragments. */
+	tpl = sizeof(struct rte_ipv4_hdr) + TN_TCP_HDR_LEN + optlen + len <= s->cfg.mtu &&
+	      tpl_valid(c);
+	m = tpl ? tpl_alloc(c, opt, optlen, &th) : seg_alloc(s, opt, optlen, &th);
 	if (!m)
 		return -ENOBUFS;
 	if (len) {
@@ -321,7 +402,10 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	}
 	c->segs_out++;
 	c->last_tx = s->now;
-	seg_send(s, m, th, c->laddr, c->raddr);
+	if (tpl)
+		tpl_send(c, m, th);
+	else
+		seg_send(s, m, th, c->laddr, c->raddr);
 	return 0;
 }
 
@@ -510,9 +594,11 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 	}
 	for (;;) {
 		/* The stack's output queue is the NIC's: a window bigger than
-		 * it would only overflow it (Linux's TCP small queues idea).
-		 * The ACKs of what is in flight bring us back. */
-		if (c->s->out_len + 16 >= TN_STACK_OUTQ && c->snd_max != c->snd_una)
+		 * it would only overflow it or, now that the dataplane leaves
+		 * what a full port cannot take in it, stand in it (Linux's TCP
+		 * small queues idea).  The ACKs of what is in flight bring us
+		 * back. */
+		if (c->s->out_len >= TN_TCP_OUTQ_MAX && c->snd_max != c->snd_una)
 			break;
 		sb_end = c->sb_seq + c->sndq.bytes;
 		seq = c->snd_nxt;
@@ -577,6 +663,10 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 				tn__tcp_rexmt_arm_data(c);
 		}
 		if (fin)
+			break;
+		/* The whole buffer went and no FIN waits: nothing more (the
+		 * next turn would find as much). */
+		if (!(c->f & TF_FIN_QUEUED) && tn__seq_geq(c->snd_nxt, c->sb_seq + c->sndq.bytes))
 			break;
 	}
 	/* Data waits on a window that is shut: probe it (RFC 9293 3.8.6.1). */

@@ -57,6 +57,9 @@ struct tn_stack {
 	struct tn_tcp *tcp;
 	struct tn_igmp *igmp;
 	uint16_t ip_id;
+	/* Moves whenever an ARP entry is resolved, changes or goes: frame
+	 * header templates (tn__ip_frame_template) made before are stale. */
+	uint32_t arp_gen;
 	uint64_t rng;
 	/* ICMP error rate limit (token bucket) */
 	double icmp_tokens;
@@ -105,6 +108,10 @@ void tn__arp_input(struct tn_stack *s, struct rte_mbuf *m);
 /* Sends an IPv4 frame (the IPv4 header already in m) to next hop nh:
  * at once if its MAC is known, else queued until ARP resolves it. */
 void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh);
+/* The MAC of next hop nh if its entry is resolved and fresh (counted as
+ * a use), and until when it holds: 0, or -EAGAIN (send through
+ * tn__arp_resolve_output, which resolves it). */
+int tn__arp_lookup(struct tn_stack *s, uint32_t nh, struct rte_ether_addr *mac, uint64_t *until);
 /* IP traffic from on-link ip with source MAC mac: refreshes a resolved
  * entry with that MAC; never creates or changes one (see arp.c). */
 void tn__arp_learn(struct tn_stack *s, uint32_t ip, const struct rte_ether_addr *mac);
@@ -145,6 +152,20 @@ int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t 
  * Multicast goes out with TTL 1, everything else with 64. */
 int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
 		      const void *opt, uint8_t optlen);
+/* A frame header template for a transport that sends many datagrams to
+ * one unicast dst (tcp_output.c): the Ethernet header to the next hop and
+ * the IPv4 header tn__ip_output writes (no options), with total_length
+ * and packet_id 0 and in hdr_checksum the sum of the rest, into hdr
+ * (TN_IP_TPL_LEN bytes).  Valid
+ * while s->arp_gen is unchanged and until *until.  0, or -EAGAIN (the
+ * next hop is not resolved: tn__ip_output resolves it), -ENETUNREACH. */
+#define TN_IP_TPL_LEN (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr))
+int tn__ip_frame_template(struct tn_stack *s, uint32_t dst, uint8_t proto, uint8_t *hdr,
+			  uint64_t *until);
+/* Completes a frame built on a template: the IPv4 header's length, id
+ * and checksum (the datagram is m less its Ethernet header), and queues
+ * it.  Takes m. */
+void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m);
 /* Whether tn__ip_output could send to dst: 0 or -ENETUNREACH. */
 int tn__ip_route_check(const struct tn_stack *s, uint32_t dst);
 

@@ -55,6 +55,12 @@ static inline uint32_t tn__seq_min(uint32_t a, uint32_t b) { return tn__seq_lt(a
 #define TN_TCP_IW_SEGS 10        /* initial window (RFC 6928) */
 #define TN_TCP_PAWS_IDLE_NS (24ull * 86400 * 1000000000) /* RFC 7323 5.5 */
 #define TN_TCP_DUPTHRESH 3
+/* Frames the stack's output queue may hold before a connection with
+ * data in flight stops adding to it (its ACKs resume it): enough to
+ * keep a port's ring (256-1024 descriptors) fed, while a saturated
+ * port holds back a queue of milliseconds, not the 2,048 frames of
+ * TN_STACK_OUTQ (Linux's TCP small queues idea). */
+#define TN_TCP_OUTQ_MAX 512
 
 /* Flag bits of struct tn_tcp_conn.f. */
 enum {
@@ -209,6 +215,13 @@ struct tn_tcp_conn {
 	int soft_err;                     /* last ICMP soft error */
 	uint32_t chal_n;                  /* challenge ACKs in the current second */
 	uint64_t chal_t;
+
+	/* The Ethernet and IPv4 headers every segment starts with
+	 * (tn__ip_frame_template), valid while tpl_gen is the stack's
+	 * arp_gen and until tpl_until. */
+	uint64_t tpl_until;
+	uint32_t tpl_gen;
+	uint8_t tpl[TN_IP_TPL_LEN];
 
 	struct tn_tcp_opts o;
 	struct tn_tcp_listener *l;        /* passive, until accepted */

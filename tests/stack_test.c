@@ -8,6 +8,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mempool.h>
+#include <rte_tcp.h>
 
 struct rte_mempool *st_pool;
 uint64_t st_now;
@@ -231,6 +232,36 @@ void st_feed(struct tn_stack *s, struct rte_mbuf *m)
 	tn_stack_input(s, &m, 1, st_now);
 }
 
+unsigned st_tx_offloaded;
+
+/* Does what a port with checksum offload does to a frame the stack
+ * left a sum to (tn_stack_config's tx_tcp_cksum, tx_ipv4_cksum), after
+ * checking what the port relies on: the lengths, and the pseudo-header
+ * sum in the TCP checksum field. */
+static void offload_finish(const struct rte_mbuf *m, uint8_t *f)
+{
+	struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(f + m->l2_len);
+
+	st_tx_offloaded++;
+	assert_int_equal(m->l2_len, sizeof(struct rte_ether_hdr));
+	assert_int_equal(m->l3_len, rte_ipv4_hdr_len(h));
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_IPV4);
+	if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((uint8_t *)h + m->l3_len);
+
+		assert_int_equal(m->l4_len, (th->data_off >> 4) * 4);
+		assert_int_equal(th->cksum, rte_ipv4_phdr_cksum(h, 0));
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum(h, th);
+	} else {
+		assert_int_equal(m->ol_flags & RTE_MBUF_F_TX_L4_MASK, 0);
+	}
+	if (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) {
+		assert_int_equal(h->hdr_checksum, 0);
+		h->hdr_checksum = rte_ipv4_cksum(h);
+	}
+}
+
 int st_pop(struct tn_stack *s, uint8_t *buf, uint32_t cap)
 {
 	struct rte_mbuf *m;
@@ -245,6 +276,8 @@ int st_pop(struct tn_stack *s, uint8_t *buf, uint32_t cap)
 	assert_non_null(p);
 	if (p != buf)
 		memcpy(buf, p, len);
+	if (m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK))
+		offload_finish(m, buf);
 	rte_pktmbuf_free(m);
 	return len;
 }

@@ -93,6 +93,9 @@ void st_feed(struct tn_stack *s, struct rte_mbuf *m);
 /* Pops the oldest output frame into buf (linearized), frees the mbuf and
  * returns its length, or -1 if there is none. */
 int st_pop(struct tn_stack *s, uint8_t *buf, uint32_t cap);
+/* Frames st_pop completed a checksum of, as a port with checksum
+ * offload would (the stack left the sum to the port). */
+extern unsigned st_tx_offloaded;
 /* Asserts the stack has nothing to send. */
 void st_expect_none(struct tn_stack *s);
 /* Discards every pending output frame; returns how many. */

@@ -174,6 +174,7 @@ void ts_inject(struct tn_stack *s, const struct ts_seg *g)
 	m = st_ipv4(&ip, b, hl + g->len);
 	if (g->rx_seg)
 		m = split(m, g->rx_seg);
+	m->ol_flags |= g->ol_flags;
 	st_feed(s, m);
 }
 

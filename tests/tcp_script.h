@@ -45,6 +45,7 @@ struct ts_seg {
 	const uint8_t *opt;      /* raw options instead (length a multiple of 4) */
 	unsigned optlen;
 	bool bad_csum;
+	uint64_t ol_flags;       /* the PMD's RX flags on the injected mbuf */
 	uint32_t rx_seg;         /* injected as a chain of rx_seg-byte mbufs (0: one) */
 	/* Received only. */
 	unsigned hlen;           /* TCP header with options */

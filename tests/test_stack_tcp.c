@@ -283,6 +283,241 @@ static void test_delayed_ack(void **state)
 	finish(s, &p);
 }
 
+/* Header prediction: the common segment of an ESTABLISHED connection
+ * (in-order data, with an ACK of ours and a moved window, or a pure ACK
+ * of new data) takes the fast path with the general path's effects;
+ * anything unusual (FIN, out of order, SACK blocks, an old timestamp,
+ * a duplicate ACK, recovery) goes the general way. */
+static void test_fast_path(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	struct ts_seg g;
+	uint64_t fp;
+	uint32_t hole;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	fp = st_stats(s).tcp_fast_path;
+	/* Ping-pong: our request, their answer acknowledging it with a
+	 * different window. */
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100);
+	p.win -= 3;
+	p.tsval += 1;
+	ts_send(s, &p, TH_ACK | TH_PSH, 64);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp + 1);
+	assert_int_equal(info(p.c).unacked, 0);
+	assert_int_equal(info(p.c).snd_wnd, (uint32_t)p.win << 7);
+	assert_int_equal(info(p.c).bytes_received, 64);
+	assert_true(info(p.c).srtt_ns > 0);
+	ts_read_check(p.c, 0, 64);
+	ts_advance(s, 40 * TS_MS);
+	ts_recv(s, &p, TH_ACK, 0); /* the delayed ACK, as on the general path */
+	/* Two full segments: the second is acknowledged at once. */
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_expect_none(s);
+	ts_send(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp + 3);
+	ts_read_check(p.c, 64, 2896);
+	/* A pure ACK of new data. */
+	ts_write(p.c, 100, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	ts_send(s, &p, TH_ACK, 0);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp + 4);
+	assert_int_equal(info(p.c).unacked, 0);
+	fp = st_stats(s).tcp_fast_path;
+	/* The general path: a duplicate ACK (nothing new acknowledged, no
+	 * data), an old timestamp (PAWS drops it), SACK blocks, data out of
+	 * order and the hole it leaves, FIN. */
+	ts_send(s, &p, TH_ACK, 0);
+	p.tsval -= 100;
+	ts_send(s, &p, TH_ACK, 10);
+	p.seq -= 10;
+	ts_recv(s, &p, TH_ACK, 0); /* PAWS: an ACK, the data dropped */
+	p.tsval += 200;
+	assert_int_equal(st_stats(s).tcp_paws, 1);
+	hole = p.seq;
+	p.seq += 100;
+	ts_send(s, &p, TH_ACK, 50);
+	ts_expect(s, TH_ACK, TS_ANY, hole, 0);
+	p.seq = hole;
+	ts_send(s, &p, TH_ACK, 100);
+	ts_expect(s, TH_ACK, TS_ANY, hole + 150, 0);
+	p.seq = hole + 150;
+	ts_write(p.c, 110, 10);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	memset(&g, 0, sizeof(g));
+	g.flags = TH_ACK;
+	g.sport = p.port;
+	g.dport = p.our_port;
+	g.seq = p.seq;
+	g.ack = p.ack - 5;
+	g.win = p.win;
+	g.ws = -1;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.tsecr = p.their_ts;
+	g.nsack = 1;
+	g.sack[0][0] = p.ack - 5;
+	g.sack[0][1] = p.ack;
+	ts_inject(s, &g);
+	assert_int_equal(info(p.c).unacked, 5);
+	ts_send(s, &p, TH_ACK | TH_FIN, 0);
+	ts_recv(s, &p, TH_ACK, 0);
+	assert_int_equal(info(p.c).state, TN_TCP_CLOSE_WAIT);
+	assert_int_equal(st_stats(s).tcp_fast_path, fp);
+	ts_read_check(p.c, 2960, 150);
+	finish(s, &p);
+}
+
+/* Segments start from a per-connection copy of the Ethernet and IPv4
+ * headers: a new MAC for the peer (ARP) reaches the next segment, and
+ * once the ARP entry expires the segment waits for ARP again. */
+static void test_frame_template(void **state)
+{
+	static const struct rte_ether_addr mac2 = { { 0x02, 0, 0, 0, 0, 0x22 } };
+	static const struct rte_ether_addr zero;
+	struct tn_stack_config cfg;
+	struct tn_stack *s;
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	const struct rte_ipv4_hdr *h;
+	uint8_t f[2048];
+	int n;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	cfg.arp_ttl_ns = 5000 * TS_MS;
+	s = ts_stack(&cfg);
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 100);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 100); /* (to st_mac_peer, checked there) */
+	ts_send(s, &p, TH_ACK, 0);
+	/* The peer's MAC changes. */
+	st_feed(s, st_arp(RTE_ARP_OP_REPLY, &st_mac_us, &mac2, ST_IP_PEER, &st_mac_us, ST_IP_US));
+	ts_write(p.c, 100, 10);
+	n = st_pop(s, f, sizeof(f));
+	h = st_assert_ip(f, n, &mac2, ST_IP_PEER, IPPROTO_TCP);
+	assert_int_equal(rte_be_to_cpu_32(((const struct rte_tcp_hdr *)(h + 1))->sent_seq), p.ack);
+	assert_int_equal(__rte_ipv4_udptcp_cksum(h, h + 1), 0xffff);
+	p.ack += 10;
+	ts_send(s, &p, TH_ACK, 0);
+	/* The entry expires (the peer's segments refresh it: none now). */
+	st_feed(s, st_arp(RTE_ARP_OP_REPLY, &st_mac_us, &st_mac_peer, ST_IP_PEER, &st_mac_us,
+			  ST_IP_US));
+	ts_advance(s, 6000 * TS_MS);
+	st_drain(s);
+	ts_write(p.c, 110, 10);
+	n = st_pop(s, f, sizeof(f));
+	st_assert_arp(f, n, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_PEER, &zero);
+	st_expect_none(s);
+	st_feed(s, st_arp(RTE_ARP_OP_REPLY, &st_mac_us, &st_mac_peer, ST_IP_PEER, &st_mac_us,
+			  ST_IP_US));
+	ts_recv(s, &p, TH_ACK | TH_PSH, 10);
+	finish(s, &p);
+}
+
+/* Connections with data in flight stop adding to the stack's output
+ * queue at TN_TCP_OUTQ_MAX (512) frames, where a saturated port leaves
+ * them (dataplane/loop.c); one with nothing in flight still sends; an
+ * ACK brings a stopped one back. */
+static void test_outq_bound(void **state)
+{
+	enum { N = 60 };
+	struct tn_stack *s = ts_stack(NULL);
+	static struct ts_peer p[N];
+	unsigned i, n;
+
+	(void)state;
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < N; i++) {
+		p[i] = (struct ts_peer){ .ws = 7, .sack = true, .ts = true,
+					 .port = (uint16_t)(40000 + i) };
+		ts_passive(s, &p[i], (uint16_t)(LPORT + i), NULL, NULL, NULL);
+	}
+	/* Ten segments each (the initial window): 600 wanted, 512 go; the
+	 * rest of the connections are stopped with nothing sent yet. */
+	for (i = 0; i < N; i++)
+		ts_write(p[i].c, 0, 10 * 1448);
+	/* 0-50 send 10 each (510), 51 two (the queue reaches 512), 52-59
+	 * one each: nothing of theirs was in flight. */
+	assert_int_equal(st_drain(s), 520);
+	n = 0;
+	for (i = 0; i < N; i++)
+		n += info(p[i].c).unacked / 1448;
+	assert_int_equal(n, 520);
+	/* An ACK brings #51, stopped with 8 segments to go, back. */
+	assert_int_equal(info(p[51].c).unacked, 2 * 1448);
+	p[51].ack += 2 * 1448;
+	ts_send(s, &p[51], TH_ACK, 0);
+	for (i = 0; i < 7; i++)
+		ts_recv(s, &p[51], TH_ACK, 1448);
+	ts_recv(s, &p[51], TH_ACK | TH_PSH, 1448);
+	ts_expect_none(s);
+	for (i = 0; i < N; i++)
+		tn_tcp_abort(p[i].c);
+	st_drain(s);
+	st_destroy(s);
+}
+
+/* Checksum offload: with tx_tcp_cksum and tx_ipv4_cksum the stack's
+ * segments leave the sums to the port (st_pop checks the pseudo-header
+ * sum and lengths, then sums as the port would); received segments a
+ * PMD marked GOOD or NONE (verified integrity) are not summed, others
+ * are. */
+static void test_cksum_offload(void **state)
+{
+	struct tn_stack_config cfg;
+	struct tn_stack *s;
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	struct ts_seg g;
+	unsigned before;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	cfg.tx_tcp_cksum = cfg.tx_ipv4_cksum = true;
+	s = ts_stack(&cfg);
+	before = st_tx_offloaded;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	ts_write(p.c, 0, 3000);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK, 1448);
+	ts_recv(s, &p, TH_ACK | TH_PSH, 104);
+	assert_int_equal(st_tx_offloaded - before, 4); /* the SYN-ACK too */
+	/* A wrong sum: dropped unless the PMD vouches for the data. */
+	memset(&g, 0, sizeof(g));
+	g.flags = TH_ACK | TH_PSH;
+	g.sport = p.port;
+	g.dport = p.our_port;
+	g.seq = p.seq;
+	g.ack = p.ack;
+	g.win = p.win;
+	g.ws = -1;
+	g.ts = true;
+	g.tsval = p.tsval;
+	g.tsecr = p.their_ts;
+	g.len = 10;
+	g.data = ts_pl;
+	g.bad_csum = true;
+	ts_inject(s, &g);
+	assert_int_equal(st_stats(s).tcp_bad_csum, 1);
+	g.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_BAD;
+	ts_inject(s, &g);
+	assert_int_equal(st_stats(s).tcp_bad_csum, 2);
+	g.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	ts_inject(s, &g);
+	g.seq += 10;
+	g.data = ts_pl + 10;
+	g.ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	ts_inject(s, &g);
+	assert_int_equal(st_stats(s).tcp_bad_csum, 2);
+	assert_int_equal(info(p.c).unacked, 0);
+	p.seq += 20;
+	ts_read_check(p.c, 0, 20);
+	finish(s, &p);
+}
+
 static void test_delack_off(void **state)
 {
 	struct tn_stack *s = ts_stack(NULL);
@@ -3072,6 +3307,10 @@ int main(void)
 		T(test_simultaneous_open),
 		T(test_data_both_ways),
 		T(test_delayed_ack),
+		T(test_fast_path),
+		T(test_frame_template),
+		T(test_outq_bound),
+		T(test_cksum_offload),
 		T(test_delack_off),
 		T(test_nagle),
 		T(test_close_active),

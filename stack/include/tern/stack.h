@@ -66,6 +66,16 @@ struct tn_stack_config {
 	bool arp_share;
 	/* Steering, for tn_tcp_connect's local ports (zero: none). */
 	struct tn_stack_steer steer;
+	/* Checksums the port computes for the frames the stack sends (the
+	 * dataplane sets what it enabled: RTE_ETH_TX_OFFLOAD_TCP_CKSUM and
+	 * _IPV4_CKSUM).  With tx_tcp_cksum, TCP segments built on a
+	 * connection's header template leave with the pseudo-header sum,
+	 * RTE_MBUF_F_TX_TCP_CKSUM and l2/l3/l4_len; with tx_ipv4_cksum their
+	 * IPv4 header checksum is left to the port too.  Received segments
+	 * the PMD marks RTE_MBUF_F_RX_L4_CKSUM_GOOD or _NONE (integrity
+	 * verified, e.g. virtio's NEEDS_CSUM) are not summed again either
+	 * way. */
+	bool tx_tcp_cksum, tx_ipv4_cksum;
 };
 
 /* Counters: every frame the stack drops is counted under its reason. */
@@ -188,6 +198,10 @@ struct tn_stack_stats {
 	 * before they were taken; arp_updates, bindings from another
 	 * instance that tn_stack_arp_update installed. */
 	uint64_t arp_shared, arp_share_lost, arp_updates;
+	/* tcp_fast_path: segments of tcp_rx that header prediction took
+	 * (in-order data or a pure ACK on an ESTABLISHED connection with
+	 * nothing unusual; tern/tcp.h). */
+	uint64_t tcp_fast_path;
 };
 
 /* A stack for one interface on one core; NULL with errno (EINVAL: no
