@@ -6,11 +6,12 @@
  * connection closed.  http_routes.c picks what answers a request,
  * http_static.c serves files from --root, http_ws.c the WebSocket
  * endpoints (libwslay).  httpd_main.c owns the listeners, the options and
- * the TCP transport.
+ * the transports.
  *
- * The transport is a small vtable (struct http_io): plain TCP streams now
- * (tn_tcp_read/tn_tcp_writev); a TLS layer (tn_tls) slots in beneath by
- * providing the same three calls.  Nothing here names tern/tcp.h.
+ * The transport is a small vtable (struct http_io): plain TCP streams
+ * (tn_tcp_read/tn_tcp_writev) or, for --tls, tn_tls over them, which
+ * provides the same three calls.  Nothing here names tern/tcp.h or
+ * tern/tls.h.
  *
  * Everything runs in the connection's task on one core; the only state
  * shared between connections is the core's struct http_server (counters
