@@ -43,6 +43,15 @@ struct http_io {
 	void *ctx;
 };
 
+/* For a transport that frames what it sends in records of rec_len bytes
+ * (TLS): passes iov to write in pieces that are whole records where it
+ * can.  Small pieces are gathered in rec[] (a header and a short body
+ * become one call); a piece of at least a record that starts on a
+ * record boundary goes to write whole, uncopied.  0 or write's -errno
+ * (what an interrupted write committed is the transport's to say). */
+int http_writev_records(uint8_t *rec, size_t rec_len, const struct iovec *iov, int iovcnt,
+			int (*write)(void *ctx, const void *buf, size_t len), void *ctx);
+
 /* Limits and where files come from; fixed once the server starts. */
 struct http_cfg {
 	int root_fd;          /* --root's directory, or -1: no static files */

@@ -175,10 +175,7 @@ static const struct http_io_ops tcp_ops = {
 
 struct tls_io {
 	struct tn_tls_conn *t;
-	/* writev gathers small pieces into whole records: a response's
-	 * header and a short body are one record, not two (each record
-	 * costs 22 bytes or more on the wire and a seal). */
-	uint8_t rec[TLS_REC];
+	uint8_t rec[TLS_REC]; /* writev's records (http_writev_records) */
 };
 
 static ssize_t tls_read(void *ctx, void *buf, size_t len)
@@ -188,42 +185,18 @@ static ssize_t tls_read(void *ctx, void *buf, size_t len)
 	return tn_tls_read(s->t, buf, len);
 }
 
-/* Pieces are copied into rec[] and sent a record at a time; a piece of
- * a record or more that starts on a record boundary goes straight from
- * the caller's buffer (a static file's chunks).  Only the writer task
- * calls this (a WebSocket session's reader only reads), so rec[] has
- * one user. */
+static int tls_write(void *ctx, const void *buf, size_t len)
+{
+	return tn_tls_write(ctx, buf, len);
+}
+
+/* Only the writer task calls this (a WebSocket session's reader only
+ * reads), so rec[] has one user. */
 static int tls_writev(void *ctx, const struct iovec *iov, int iovcnt)
 {
 	struct tls_io *s = ctx;
-	size_t fill = 0;
-	int err;
 
-	for (int i = 0; i < iovcnt; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t n = iov[i].iov_len;
-
-		while (n) {
-			size_t k;
-
-			if (!fill && n >= TLS_REC) {
-				if ((err = tn_tls_write(s->t, p, n)) < 0)
-					return err;
-				break;
-			}
-			k = n < TLS_REC - fill ? n : TLS_REC - fill;
-			memcpy(s->rec + fill, p, k);
-			fill += k;
-			p += k;
-			n -= k;
-			if (fill == TLS_REC) {
-				if ((err = tn_tls_write(s->t, s->rec, fill)) < 0)
-					return err;
-				fill = 0;
-			}
-		}
-	}
-	return fill ? tn_tls_write(s->t, s->rec, fill) : 0;
+	return http_writev_records(s->rec, sizeof(s->rec), iov, iovcnt, tls_write, s->t);
 }
 
 static int tls_shutdown(void *ctx)
