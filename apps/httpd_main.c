@@ -76,8 +76,8 @@ static const char usage[] =
 	"  /ws/chat (a room per core), files under --root.  Needs --ip.\n";
 
 static const char *const value_opts[] = {
-	"port", "tls-port", "root", "max-header", "max-body", "idle-timeout", "request-timeout", "max-conns",
-	NULL,
+	"port", "tls-port", "root", "max-header", "max-body", "idle-timeout", "request-timeout",
+	"max-conns", NULL,
 };
 
 static int parse_opt(void *arg, const char *name, const char *v)
