@@ -6,11 +6,12 @@
  * connection closed.  http_routes.c picks what answers a request,
  * http_static.c serves files from --root, http_ws.c the WebSocket
  * endpoints (libwslay).  httpd_main.c owns the listeners, the options and
- * the TCP transport.
+ * the transports.
  *
- * The transport is a small vtable (struct http_io): plain TCP streams now
- * (tn_tcp_read/tn_tcp_writev); a TLS layer (tn_tls) slots in beneath by
- * providing the same three calls.  Nothing here names tern/tcp.h.
+ * The transport is a small vtable (struct http_io): plain TCP streams
+ * (tn_tcp_read/tn_tcp_writev) or, for --tls, tn_tls over them, which
+ * provides the same three calls.  Nothing here names tern/tcp.h or
+ * tern/tls.h.
  *
  * Everything runs in the connection's task on one core; the only state
  * shared between connections is the core's struct http_server (counters
@@ -41,6 +42,15 @@ struct http_io {
 	const struct http_io_ops *ops;
 	void *ctx;
 };
+
+/* For a transport that frames what it sends in records of rec_len bytes
+ * (TLS): passes iov to write in pieces that are whole records where it
+ * can.  Small pieces are gathered in rec[] (a header and a short body
+ * become one call); a piece of at least a record that starts on a
+ * record boundary goes to write whole, uncopied.  0 or write's -errno
+ * (what an interrupted write committed is the transport's to say). */
+int http_writev_records(uint8_t *rec, size_t rec_len, const struct iovec *iov, int iovcnt,
+			int (*write)(void *ctx, const void *buf, size_t len), void *ctx);
 
 /* Limits and where files come from; fixed once the server starts. */
 struct http_cfg {

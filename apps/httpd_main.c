@@ -1,17 +1,25 @@
 /* tern-httpd: an HTTP/1.1 and WebSocket server on Tern's TCP streams.
  *
  *     tern-httpd [EAL] -- --ip 10.0.0.1/24 [--port 80] [--root DIR] \
+ *                         [--tls CERT KEY [--tls-port N]] \
  *                         [--max-header N] [--max-body N] [--max-conns N] \
  *                         [--idle-timeout S] [--request-timeout S]
  *
  * Every polling core has its own stack (--ip on several lcores) and its
- * own listener on --port, and serves the flows RSS gives it: a task per
- * connection runs http_conn_serve (http.h) over the plain-TCP transport
- * below.  The routes are http_routes.c's.  SIGINT/SIGTERM: the listeners
- * close, each core prints its counters, the connections are reset.
+ * own listeners, and serves the flows RSS gives it: a task per
+ * connection runs http_conn_serve (http.h) over one of the two
+ * transports below.  The routes are http_routes.c's.  SIGINT/SIGTERM:
+ * the listeners close, each core prints its counters, the connections
+ * are reset.
  *
- * --tls CERT KEY is refused for now: tn_tls is not there yet; its
- * transport will be another struct http_io_ops. */
+ * --tls CERT KEY (tern/tls.h): --port speaks HTTPS, or with --tls-port N
+ * port N does and --port stays plain HTTP.  Each core makes its own
+ * context from the files (tls.h: contexts are per core), advertising
+ * ALPN "http/1.1".  The handshake runs in the connection's task, bounded
+ * by --request-timeout; one that fails (a plain-HTTP client, a client
+ * that does not trust us, a timeout) is counted and the connection
+ * reset.  A WebSocket session's reader and writer tasks share the TLS
+ * connection, which tls.h allows. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +30,7 @@
 #include <tern/coro.h>
 #include <tern/dataplane.h>
 #include <tern/tcp.h>
+#include <tern/tls.h>
 
 #include "app_opts.h"
 #include "http.h"
@@ -29,9 +38,10 @@
 #define PROG "tern-httpd"
 
 static struct {
-	uint16_t port;
+	uint16_t port, tls_port; /* tls_port: 0 unless --tls-port */
 	unsigned max_conns;
 	const char *root;
+	const char *tls_cert, *tls_key; /* --tls, or NULL */
 	struct http_cfg cfg;
 } opt = {
 	.port = 80,
@@ -47,6 +57,9 @@ static struct {
 
 static const char usage[] =
 	"  --port N             TCP port to serve, 1..65535 (default 80)\n"
+	"  --tls CERT KEY       serve HTTPS (PEM certificate chain, leaf first, and\n"
+	"                       its key) on --port; ALPN http/1.1\n"
+	"  --tls-port N         with --tls: HTTPS on port N, and plain HTTP on --port\n"
 	"  --root DIR           serve the files under DIR (GET, HEAD; / is\n"
 	"                       DIR/index.html); without it only the built-in routes\n"
 	"  --max-header N       request line and header fields, bytes, 256..1048576\n"
@@ -63,8 +76,8 @@ static const char usage[] =
 	"  /ws/chat (a room per core), files under --root.  Needs --ip.\n";
 
 static const char *const value_opts[] = {
-	"port", "root", "max-header", "max-body", "idle-timeout", "request-timeout", "max-conns",
-	NULL,
+	"port", "tls-port", "root", "max-header", "max-body", "idle-timeout", "request-timeout",
+	"max-conns", NULL,
 };
 
 static int parse_opt(void *arg, const char *name, const char *v)
@@ -76,6 +89,14 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		if (tn_app_parse_num(PROG, name, v, 1, 65535, &x))
 			return -EINVAL;
 		opt.port = (uint16_t)x;
+	} else if (strcmp(name, "tls-port") == 0) {
+		if (!opt.tls_cert) {
+			fprintf(stderr, PROG ": --tls-port needs --tls CERT KEY\n");
+			return -EINVAL;
+		}
+		if (tn_app_parse_num(PROG, name, v, 1, 65535, &x))
+			return -EINVAL;
+		opt.tls_port = (uint16_t)x;
 	} else if (strcmp(name, "root") == 0) {
 		int fd = open(v, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -117,6 +138,10 @@ static int parse_opt(void *arg, const char *name, const char *v)
 	} else {
 		return -ENOENT;
 	}
+	if (opt.tls_port == opt.port) {
+		fprintf(stderr, PROG ": --tls-port %u is --port's too: give two ports\n", opt.port);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -143,13 +168,71 @@ static const struct http_io_ops tcp_ops = {
 	.shutdown = tcp_shutdown,
 };
 
+/* ---- the TLS transport ---- */
+
+/* A TLS record's plaintext (RFC 8446 5.1). */
+#define TLS_REC 16384
+
+struct tls_io {
+	struct tn_tls_conn *t;
+	uint8_t rec[TLS_REC]; /* writev's records (http_writev_records) */
+};
+
+static ssize_t tls_read(void *ctx, void *buf, size_t len)
+{
+	struct tls_io *s = ctx;
+
+	return tn_tls_read(s->t, buf, len);
+}
+
+static int tls_write(void *ctx, const void *buf, size_t len)
+{
+	return tn_tls_write(ctx, buf, len);
+}
+
+/* Only the writer task calls this (a WebSocket session's reader only
+ * reads), so rec[] has one user. */
+static int tls_writev(void *ctx, const struct iovec *iov, int iovcnt)
+{
+	struct tls_io *s = ctx;
+
+	return http_writev_records(s->rec, sizeof(s->rec), iov, iovcnt, tls_write, s->t);
+}
+
+static int tls_shutdown(void *ctx)
+{
+	struct tls_io *s = ctx;
+
+	return tn_tls_shutdown(s->t);
+}
+
+static const struct http_io_ops tls_ops = {
+	.read = tls_read,
+	.writev = tls_writev,
+	.shutdown = tls_shutdown,
+};
+
 /* ---- per core ---- */
+
+struct core;
+
+struct listener {
+	struct core *k;
+	struct tn_tcp_listener *l;
+	struct tn_task *task;
+	uint16_t port;
+	bool tls;
+};
 
 static struct core {
 	struct http_server srv;
-	struct tn_tcp_listener *l;
+	struct listener ls[2]; /* --port, and --tls-port */
+	unsigned nls;
+	struct tn_tls_ctx *tls;  /* --tls: this core's context */
 	unsigned live;           /* connection tasks running */
 	uint64_t accept_errors, refused;
+	uint64_t tls_ok, tls_failed;
+	bool tls_logged;
 } cores[TN_MAX_CORES];
 
 static struct core *my_core(void)
@@ -176,14 +259,62 @@ static intptr_t conn_task(void *arg)
 	return 0;
 }
 
+/* --tls: the handshake, within --request-timeout (a client that opens
+ * a connection and says nothing holds a task no longer than one that
+ * starts a request and stalls), then HTTP over it. */
+static intptr_t tls_conn_task(void *arg)
+{
+	struct tn_tcp_conn *c = arg;
+	struct core *k = my_core();
+	struct tls_io *s = malloc(sizeof(*s));
+	struct http_io io = { &tls_ops, s };
+	struct tn_timeout to;
+	int err = -ENOMEM;
+
+	if (s) {
+		s->t = NULL;
+		tn_timeout_enter(&to, tn_now() + opt.cfg.request_ns);
+		err = tn_tls_accept(k->tls, c, &s->t);
+		err = tn_timeout_exit(&to, err);
+	}
+	if (err) {
+		/* (A shutdown's cancellation is not the client's failure.) */
+		if (err != -ECANCELED)
+			k->tls_failed++;
+		k->live--;
+		tn_tcp_abort(c);
+		free(s);
+		return 0;
+	}
+	k->tls_ok++;
+	if (!k->tls_logged) {
+		k->tls_logged = true;
+		printf("httpd: tls %s %s, alpn %s", tn_tls_version(s->t), tn_tls_cipher(s->t),
+		       tn_tls_alpn(s->t)[0] ? tn_tls_alpn(s->t) : "none");
+		if (tn_core_count() > 1)
+			printf(" (core %u)", tn_core_id(tn_core_self()));
+		printf("\n");
+		fflush(stdout);
+	}
+	err = http_conn_serve(&k->srv, &io);
+	k->live--;
+	if (err)
+		tn_tls_abort(s->t); /* (the TCP connection with it) */
+	else
+		tn_tls_close(s->t); /* close_notify, then TCP's close */
+	free(s);
+	return 0;
+}
+
 static intptr_t listen_task(void *arg)
 {
-	struct core *k = arg;
+	struct listener *ln = arg;
+	struct core *k = ln->k;
 
 	for (;;) {
 		struct tn_tcp_conn *c;
 		struct tn_task *t;
-		int err = tn_tcp_accept(k->l, &c);
+		int err = tn_tcp_accept(ln->l, &c);
 
 		if (err == -ECANCELED || err == -EBADF)
 			return 0;
@@ -198,7 +329,7 @@ static intptr_t listen_task(void *arg)
 			tn_tcp_abort(c);
 			continue;
 		}
-		if (!(t = tn_task_spawn(conn_task, c))) {
+		if (!(t = tn_task_spawn(ln->tls ? tls_conn_task : conn_task, c))) {
 			k->accept_errors++;
 			tn_tcp_abort(c);
 			continue;
@@ -208,47 +339,105 @@ static intptr_t listen_task(void *arg)
 	}
 }
 
+/* This core's context for --tls: the same files on every core. */
+static int tls_ctx_make(struct core *k)
+{
+	static const char *const alpn[] = { "http/1.1" };
+	int err;
+
+	if (!(k->tls = tn_tls_ctx_new_server(opt.tls_cert, opt.tls_key))) {
+		err = -errno;
+		fprintf(stderr, PROG ": --tls %s %s: %s\n", opt.tls_cert, opt.tls_key,
+			strerror(errno));
+		return err;
+	}
+	if ((err = tn_tls_ctx_set_alpn(k->tls, alpn, 1)) < 0) {
+		fprintf(stderr, PROG ": tls alpn: %s\n", strerror(-err));
+		tn_tls_ctx_free(k->tls);
+		k->tls = NULL;
+	}
+	return err;
+}
+
+static void listeners_close(struct core *k)
+{
+	for (unsigned i = 0; i < k->nls; i++) {
+		tn_task_cancel(k->ls[i].task);
+		tn_await(tn_task_join(k->ls[i].task), NULL);
+		tn_tcp_listener_close(k->ls[i].l);
+	}
+	k->nls = 0;
+}
+
+static int listener_open(struct tn_stack *st, struct core *k, uint16_t port, bool tls,
+			 const char *where)
+{
+	struct listener *ln = &k->ls[k->nls];
+	int err;
+
+	ln->k = k;
+	ln->port = port;
+	ln->tls = tls;
+	if ((err = tn_tcp_listen(st, 0, port, 1024, NULL, &ln->l)) != 0) {
+		fprintf(stderr, PROG ": listen tcp %u: %s\n", port, strerror(-err));
+		return err;
+	}
+	if (!(ln->task = tn_task_spawn(listen_task, ln))) {
+		err = -errno;
+		tn_tcp_listener_close(ln->l);
+		return err;
+	}
+	k->nls++;
+	printf("httpd: listening on tcp port %u%s%s%s%s\n", port, tls ? " (tls)" : "",
+	       opt.root ? ", root " : "", opt.root ? opt.root : "", where);
+	return 0;
+}
+
 static intptr_t server_main(struct tn_stack *st)
 {
 	struct core *k = my_core();
 	const struct http_stats *s = &k->srv.st;
-	char where[24] = "";
-	struct tn_task *lt;
+	char where[24] = "", tls[80] = "";
 	int err;
 
 	if (tn_core_count() > 1)
 		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
 	http_server_init(&k->srv, &opt.cfg);
-	if ((err = tn_tcp_listen(st, 0, opt.port, 1024, NULL, &k->l)) != 0) {
-		fprintf(stderr, PROG ": listen tcp %u: %s\n", opt.port, strerror(-err));
+	if (opt.tls_cert && (err = tls_ctx_make(k)) < 0)
 		return err;
-	}
-	if (!(lt = tn_task_spawn(listen_task, k))) {
-		err = -errno;
-		tn_tcp_listener_close(k->l);
-		return err;
-	}
-	printf("httpd: listening on tcp port %u%s%s%s\n", opt.port, opt.root ? ", root " : "",
-	       opt.root ? opt.root : "", where);
+	/* --port: HTTPS under --tls, unless --tls-port takes that role. */
+	err = listener_open(st, k, opt.port, opt.tls_cert && !opt.tls_port, where);
+	if (!err && opt.tls_port)
+		err = listener_open(st, k, opt.tls_port, true, where);
 	fflush(stdout);
+	if (err) {
+		listeners_close(k);
+		tn_tls_ctx_free(k->tls);
+		k->tls = NULL;
+		return err;
+	}
 	/* Until SIGINT/SIGTERM cancels us. */
 	while (tn_sleep(TN_NS_PER_S) == 0)
 		;
 	tn_task_uncancel();
-	tn_task_cancel(lt);
-	tn_await(tn_task_join(lt), NULL);
-	tn_tcp_listener_close(k->l);
+	listeners_close(k);
+	if (k->tls)
+		snprintf(tls, sizeof(tls), ", tls handshakes %llu ok %llu failed",
+			 (unsigned long long)k->tls_ok, (unsigned long long)k->tls_failed);
 	printf("httpd: %llu connections, %llu requests, responses 1xx %llu 2xx %llu 3xx %llu "
 	       "4xx %llu 5xx %llu, timeouts %llu, websocket %llu sessions %llu messages "
-	       "%llu cut off, refused %llu, accept errors %llu%s\n",
+	       "%llu cut off, refused %llu, accept errors %llu%s%s\n",
 	       (unsigned long long)s->conns, (unsigned long long)s->requests,
 	       (unsigned long long)s->status[1], (unsigned long long)s->status[2],
 	       (unsigned long long)s->status[3], (unsigned long long)s->status[4],
 	       (unsigned long long)s->status[5], (unsigned long long)s->timeouts,
 	       (unsigned long long)s->ws_conns, (unsigned long long)s->ws_msgs,
 	       (unsigned long long)s->ws_dropped, (unsigned long long)k->refused,
-	       (unsigned long long)k->accept_errors, where);
+	       (unsigned long long)k->accept_errors, tls, where);
 	fflush(stdout);
+	/* (Connections still open hold references to it.) */
+	tn_tls_ctx_free(k->tls);
+	k->tls = NULL;
 	return 0;
 }
 
@@ -290,8 +479,8 @@ static intptr_t httpd_main(void *arg)
 }
 
 /* Looks at the Tern part of the command line (after "--") for whole
- * words: --ip is required and --tls is refused before the EAL starts.
- * 0, 1 for --help, or -EINVAL after a message. */
+ * words: --ip is required.  0, 1 for --help, or -EINVAL after a
+ * message. */
 static int prescan(int argc, char **argv)
 {
 	bool tern = false, help = false, ip = false;
@@ -305,11 +494,6 @@ static int prescan(int argc, char **argv)
 			continue;
 		}
 		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-		if (strcmp(a, "--tls") == 0 || strncmp(a, "--tls=", 6) == 0) {
-			fprintf(stderr, PROG ": --tls is not supported yet (the TLS layer, tn_tls, "
-					"is not part of this build); serve plain HTTP\n");
-			return -EINVAL;
-		}
 	}
 	if (help)
 		return 1;
@@ -317,6 +501,46 @@ static int prescan(int argc, char **argv)
 		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Takes --tls CERT KEY (two values, which the shared parser cannot
+ * take) out of the Tern part of the command line, and loads the pair
+ * once here, so that a bad file is a bad option (exit 2) rather than a
+ * failure of every core after the EAL started.  0 or -EINVAL after a
+ * message. */
+static int take_tls(int *argc, char **argv)
+{
+	struct tn_tls_ctx *ctx;
+	bool tern = false;
+	int i, j;
+
+	for (i = 1, j = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (!tern || strcmp(a, "--tls") != 0) {
+			tern |= strcmp(a, "--") == 0;
+			argv[j++] = argv[i];
+			continue;
+		}
+		if (i + 2 >= *argc ||
+		    strncmp(argv[i + 1], "--", 2) == 0 || strncmp(argv[i + 2], "--", 2) == 0) {
+			fprintf(stderr, PROG ": --tls wants CERT KEY (PEM files)\n");
+			return -EINVAL;
+		}
+		opt.tls_cert = argv[++i];
+		opt.tls_key = argv[++i];
+	}
+	*argc = j;
+	argv[j] = NULL;
+	if (!opt.tls_cert)
+		return 0;
+	if (!(ctx = tn_tls_ctx_new_server(opt.tls_cert, opt.tls_key))) {
+		fprintf(stderr, PROG ": --tls %s %s: %s\n", opt.tls_cert, opt.tls_key,
+			errno == EINVAL ? "not a PEM certificate and key" : strerror(errno));
+		return -EINVAL;
+	}
+	tn_tls_ctx_free(ctx);
 	return 0;
 }
 
@@ -330,8 +554,9 @@ int main(int argc, char **argv)
 		.core_init = httpd_core_init,
 		.main = httpd_main,
 	};
+	int rc = prescan(argc, argv);
 
-	if (prescan(argc, argv) < 0)
+	if (rc < 0 || (rc == 0 && take_tls(&argc, argv) < 0))
 		return 2;
 	return tn_main_app(argc, argv, &app);
 }

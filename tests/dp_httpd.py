@@ -13,14 +13,24 @@
   dp_httpd.py ws-echo ADDR PORT    /ws/echo: text and binary round trips
   dp_httpd.py ws-chat ADDR PORT    /ws/chat: two clients, a line from A
                                    reaches B (and A)
+  dp_httpd.py silent ADDR PORT SECS  (with --ca) a TCP connection that never
+                                   starts its TLS handshake: closed by the
+                                   server within SECS + 3 s, not before SECS
+
+--ca CAFILE before the command: every connection is TLS (https, wss),
+verifying the server's certificate against CAFILE and its address.
 
 Each prints what it saw and exits 0 when it is right, 1 otherwise.  The ws
 commands need the websockets package (Debian's python3-websockets).
 """
 import asyncio
 import socket
+import ssl
 import sys
 import time
+
+# --ca: the client context (None: plain TCP).
+TLS = None
 
 
 def fail(msg):
@@ -31,7 +41,30 @@ def fail(msg):
 def connect(addr, port):
     s = socket.create_connection((addr, port), timeout=10)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if TLS:
+        s = TLS.wrap_socket(s, server_hostname=addr)
     return s
+
+
+def ws_url(addr, port, path):
+    return "%s://%s:%d%s" % ("wss" if TLS else "ws", addr, port, path)
+
+
+def silent(addr, port, secs):
+    s = socket.create_connection((addr, port), timeout=secs + 3)
+    t0 = time.monotonic()
+    try:
+        got = s.recv(100)
+    except ConnectionResetError:
+        got = b""
+    except socket.timeout:
+        fail("silent client: still open after %.1f s" % (secs + 3))
+    dt = time.monotonic() - t0
+    if got:
+        fail("silent client: got %r" % got[:40])
+    if dt < secs * 0.9:
+        fail("silent client: closed after %.2f s, before the %.1f s timeout" % (dt, secs))
+    print("silent client: closed after %.2f s" % dt)
 
 
 def read_response(f):
@@ -143,7 +176,7 @@ def limit(addr, port, n):
 
 async def ws_echo(addr, port):
     import websockets
-    async with websockets.connect("ws://%s:%d/ws/echo" % (addr, port)) as ws:
+    async with websockets.connect(ws_url(addr, port, "/ws/echo"), ssl=TLS) as ws:
         for msg in ["hello tern", "x" * 70000, b"\x00\x01binary\xff" * 100]:
             await ws.send(msg)
             back = await asyncio.wait_for(ws.recv(), 10)
@@ -158,8 +191,9 @@ async def ws_echo(addr, port):
 
 async def ws_chat(addr, port):
     import websockets
-    url = "ws://%s:%d/ws/chat" % (addr, port)
-    async with websockets.connect(url) as a, websockets.connect(url) as b:
+    url = ws_url(addr, port, "/ws/chat")
+    async with websockets.connect(url, ssl=TLS) as a, \
+            websockets.connect(url, ssl=TLS) as b:
         # Both are members once their handshakes are done; a line from
         # A reaches both.
         await a.send("hello from A")
@@ -174,6 +208,10 @@ async def ws_chat(addr, port):
 
 
 def main():
+    global TLS
+    if sys.argv[1] == "--ca":
+        TLS = ssl.create_default_context(cafile=sys.argv[2])
+        del sys.argv[1:3]
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if cmd == "pipeline":
         pipeline(addr, port)
@@ -187,6 +225,8 @@ def main():
         asyncio.run(ws_echo(addr, port))
     elif cmd == "ws-chat":
         asyncio.run(ws_chat(addr, port))
+    elif cmd == "silent":
+        silent(addr, port, float(sys.argv[4]))
     else:
         fail("unknown command " + cmd)
 

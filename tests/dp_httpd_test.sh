@@ -44,7 +44,7 @@ badopt() {
 	echo "'$*': exit 2, $(head -n 1 "$DP_TMP/opt.out")"
 }
 badopt "needs --ip" --port 80
-badopt "--tls is not supported yet" --ip 10.0.0.1/24 --tls cert.pem key.pem
+badopt "--tls wants CERT KEY" --ip 10.0.0.1/24 --tls cert.pem
 badopt "--port wants" --ip 10.0.0.1/24 --port 0
 badopt "--max-header wants" --ip 10.0.0.1/24 --max-header 10
 badopt "--root /nonexistent" --ip 10.0.0.1/24 --root /nonexistent

@@ -1,7 +1,8 @@
 /* tern-httpd's request handling (apps/http_*.c) through a fake transport
  * (struct http_io) on the coro test scheduler's virtual clock: parsing,
  * routes, status codes, limits, timeouts, pipelining, static files and
- * the WebSocket handshake and framing.  No network, no root. */
+ * the WebSocket handshake and framing; and how the TLS transport's writev
+ * gathers records (http_writev_records).  No network, no root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -442,6 +443,94 @@ static void test_tokens(void **state)
 	assert_false(http_has_token("", "upgrade"));
 }
 
+/* http_writev_records (the TLS transport's writev): what each write
+ * call gets, and the bytes in order. */
+struct rec_sink {
+	uint8_t out[200000];
+	size_t len;
+	size_t calls[64];
+	int ncalls;
+	int fail_at; /* the call (1-based) that fails with -EPIPE, or 0 */
+};
+
+static int rec_write(void *ctx, const void *buf, size_t len)
+{
+	struct rec_sink *k = ctx;
+
+	if (k->ncalls + 1 == k->fail_at)
+		return -EPIPE;
+	assert_true(k->ncalls < 64 && k->len + len <= sizeof(k->out));
+	k->calls[k->ncalls++] = len;
+	memcpy(k->out + k->len, buf, len);
+	k->len += len;
+	return 0;
+}
+
+static void test_records(void **state)
+{
+	static uint8_t src[100000], rec[16384];
+	static struct rec_sink k;
+	struct iovec iov[40];
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 131 + (i >> 8));
+	/* A header and a short body: one record. */
+	memset(&k, 0, sizeof(k));
+	iov[0] = (struct iovec){ src, 100 };
+	iov[1] = (struct iovec){ src + 100, 200 };
+	assert_int_equal(http_writev_records(rec, sizeof(rec), iov, 2, rec_write, &k), 0);
+	assert_int_equal(k.ncalls, 1);
+	assert_int_equal(k.calls[0], 300);
+	/* A header and a long body: a full record, then the rest whole. */
+	memset(&k, 0, sizeof(k));
+	iov[1] = (struct iovec){ src + 100, 40000 };
+	assert_int_equal(http_writev_records(rec, sizeof(rec), iov, 2, rec_write, &k), 0);
+	assert_int_equal(k.ncalls, 2);
+	assert_int_equal(k.calls[0], 16384);
+	assert_int_equal(k.calls[1], 40100 - 16384);
+	assert_memory_equal(k.out, src, 40100);
+	/* A long piece first: passed through, uncopied. */
+	memset(&k, 0, sizeof(k));
+	iov[0] = (struct iovec){ src, 40000 };
+	assert_int_equal(http_writev_records(rec, sizeof(rec), iov, 1, rec_write, &k), 0);
+	assert_int_equal(k.ncalls, 1);
+	assert_int_equal(k.calls[0], 40000);
+	/* Nothing: no call. */
+	memset(&k, 0, sizeof(k));
+	iov[0] = (struct iovec){ src, 0 };
+	assert_int_equal(http_writev_records(rec, sizeof(rec), iov, 1, rec_write, &k), 0);
+	assert_int_equal(k.ncalls, 0);
+	/* A failing write ends it with its error. */
+	memset(&k, 0, sizeof(k));
+	k.fail_at = 2;
+	iov[0] = (struct iovec){ src, 100 };
+	iov[1] = (struct iovec){ src + 100, 40000 };
+	assert_int_equal(http_writev_records(rec, sizeof(rec), iov, 2, rec_write, &k), -EPIPE);
+	/* Random splits: the bytes in order, every call but the last a
+	 * record or more. */
+	for (int run = 0; run < 500; run++) {
+		size_t off = 0;
+		int n = 0;
+
+		memset(&k, 0, sizeof(k));
+		while (n < 40 && off < sizeof(src)) {
+			size_t len = (size_t)(rand_r(&seed) % (rand_r(&seed) % 4 ? 3000 : 30000));
+
+			if (len > sizeof(src) - off)
+				len = sizeof(src) - off;
+			iov[n++] = (struct iovec){ src + off, len };
+			off += len;
+		}
+		assert_int_equal(http_writev_records(rec, sizeof(rec), iov, n, rec_write, &k), 0);
+		assert_int_equal(k.len, off);
+		assert_memory_equal(k.out, src, off);
+		for (int c = 0; c + 1 < k.ncalls; c++)
+			assert_true(k.calls[c] >= sizeof(rec));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, tn_test_teardown),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
