@@ -483,25 +483,10 @@ static intptr_t httpd_main(void *arg)
  * message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false;
+	struct tn_app_scan s;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		help |= strcmp(a, "--help") == 0;
-		if (!tern) {
-			tern = strcmp(a, "--") == 0;
-			continue;
-		}
-		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-	}
-	if (help)
-		return 1;
-	if (!ip) {
-		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
-		return -EINVAL;
-	}
-	return 0;
+	tn_app_scan(&s, argc, argv);
+	return s.help ? 1 : tn_app_need_ip(&s, PROG);
 }
 
 /* Takes --tls CERT KEY (two values, which the shared parser cannot

@@ -875,30 +875,19 @@ static intptr_t echo_main(void *arg)
  * 0, 1 for --help, or -EINVAL after a message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false, udp = false, client = false, tcp = false;
+	struct tn_app_scan s;
+	bool udp, tcp, client;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		help |= strcmp(a, "--help") == 0;
-		if (!tern) {
-			tern = strcmp(a, "--") == 0;
-			continue;
-		}
-		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-		udp |= strcmp(a, "--udp") == 0 || strncmp(a, "--udp=", 6) == 0;
-		tcp |= strcmp(a, "--tcp") == 0 || strncmp(a, "--tcp=", 6) == 0 ||
-		       strcmp(a, "--discard") == 0 || strncmp(a, "--discard=", 10) == 0;
-		client |= strcmp(a, "--client") == 0 || strncmp(a, "--client=", 9) == 0;
-	}
+	tn_app_scan(&s, argc, argv);
+	udp = tn_app_has(&s, "udp");
+	tcp = tn_app_has(&s, "tcp") || tn_app_has(&s, "discard");
+	client = tn_app_has(&s, "client");
 	opt.client = client;
 	opt.tcp = client && tcp;
-	if (help)
+	if (s.help)
 		return 1;
-	if (!ip) {
-		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
+	if (tn_app_need_ip(&s, PROG) < 0)
 		return -EINVAL;
-	}
 	if (!udp && !tcp) {
 		fprintf(stderr, PROG ": needs --udp or --tcp %s\n",
 			client ? "(the protocol)" : "PORT (or --client A.B.C.D:PORT)");

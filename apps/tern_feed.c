@@ -634,33 +634,20 @@ static intptr_t feed_main(void *arg)
  * after a message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false, pub = false, sub = false;
+	struct tn_app_scan s;
+	bool pub;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		help |= strcmp(a, "--help") == 0;
-		if (!tern) {
-			tern = strcmp(a, "--") == 0;
-			continue;
-		}
-		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-		pub |= strcmp(a, "--publish") == 0 || strncmp(a, "--publish=", 10) == 0;
-		sub |= strcmp(a, "--subscribe") == 0 || strncmp(a, "--subscribe=", 12) == 0;
-	}
-	if (help)
+	tn_app_scan(&s, argc, argv);
+	if (s.help)
 		return 1;
-	if (pub == sub) {
+	pub = tn_app_has(&s, "publish");
+	if (pub == tn_app_has(&s, "subscribe")) {
 		fprintf(stderr, PROG ": needs one of --publish GROUP:PORT or --subscribe "
 				     "GROUP:PORT\n");
 		return -EINVAL;
 	}
 	opt.mode = pub ? MODE_PUB : MODE_SUB;
-	if (!ip) {
-		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
-		return -EINVAL;
-	}
-	return 0;
+	return tn_app_need_ip(&s, PROG);
 }
 
 int main(int argc, char **argv)

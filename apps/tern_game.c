@@ -182,38 +182,25 @@ static intptr_t game_main(void *arg)
  * ones are checked here.  0, 1 for --help, or -EINVAL after a message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false, serve = false, clients = false, server = false;
+	struct tn_app_scan s;
+	bool serve, clients;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		help |= strcmp(a, "--help") == 0;
-		if (!tern) {
-			tern = strcmp(a, "--") == 0;
-			continue;
-		}
-		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-		serve |= strcmp(a, "--serve") == 0 || strncmp(a, "--serve=", 8) == 0;
-		clients |= strcmp(a, "--clients") == 0 || strncmp(a, "--clients=", 10) == 0;
-		server |= strcmp(a, "--server") == 0 || strncmp(a, "--server=", 9) == 0;
-	}
-	if (help)
+	tn_app_scan(&s, argc, argv);
+	if (s.help)
 		return 1;
+	serve = tn_app_has(&s, "serve");
+	clients = tn_app_has(&s, "clients");
 	if (serve == clients) {
 		fprintf(stderr, GAME_PROG ": needs one of --serve PORT or --clients N --server "
 					  "A.B.C.D:PORT\n");
 		return -EINVAL;
 	}
 	game_opt.client = clients;
-	if (clients && !server) {
+	if (clients && !tn_app_has(&s, "server")) {
 		fprintf(stderr, GAME_PROG ": --clients needs --server A.B.C.D:PORT\n");
 		return -EINVAL;
 	}
-	if (!ip) {
-		fprintf(stderr, GAME_PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
-		return -EINVAL;
-	}
-	return 0;
+	return tn_app_need_ip(&s, GAME_PROG);
 }
 
 int main(int argc, char **argv)

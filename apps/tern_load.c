@@ -31,7 +31,6 @@
  * over cores. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,30 +566,16 @@ static intptr_t load_main(void *arg)
  * --help, or -EINVAL after a message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false, url = false;
+	struct tn_app_scan s;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		help |= strcmp(a, "--help") == 0;
-		if (!tern) {
-			tern = strcmp(a, "--") == 0;
-			continue;
-		}
-		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-		url |= strcmp(a, "--url") == 0 || strncmp(a, "--url=", 6) == 0;
-	}
-	if (help)
+	tn_app_scan(&s, argc, argv);
+	if (s.help)
 		return 1;
-	if (!url) {
+	if (!tn_app_has(&s, "url")) {
 		fprintf(stderr, PROG ": needs --url http://A.B.C.D[:PORT][/PATH]\n");
 		return -EINVAL;
 	}
-	if (!ip) {
-		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
-		return -EINVAL;
-	}
-	return 0;
+	return tn_app_need_ip(&s, PROG);
 }
 
 int main(int argc, char **argv)
@@ -605,6 +590,5 @@ int main(int argc, char **argv)
 
 	if (prescan(argc, argv) < 0)
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
 	return tn_main_app(argc, argv, &app);
 }

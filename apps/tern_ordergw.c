@@ -29,7 +29,6 @@
  * connection's replies to the core that opened it (tcp.h). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -730,31 +729,18 @@ static intptr_t ordergw_main(void *arg)
  * 0, 1 for --help, or -EINVAL after a message. */
 static int prescan(int argc, char **argv)
 {
-	bool tern = false, help = false, ip = false;
+	struct tn_app_scan s;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		help |= strcmp(a, "--help") == 0;
-		if (!tern) {
-			tern = strcmp(a, "--") == 0;
-			continue;
-		}
-		ip |= strcmp(a, "--ip") == 0 || strncmp(a, "--ip=", 5) == 0;
-		opt.server |= strcmp(a, "--listen") == 0 || strncmp(a, "--listen=", 9) == 0;
-		opt.client |= strcmp(a, "--connect") == 0 || strncmp(a, "--connect=", 10) == 0;
-	}
-	if (help)
+	tn_app_scan(&s, argc, argv);
+	opt.server = tn_app_has(&s, "listen");
+	opt.client = tn_app_has(&s, "connect");
+	if (s.help)
 		return 1;
 	if (opt.server == opt.client) {
 		fprintf(stderr, PROG ": needs one of --listen PORT or --connect A.B.C.D:PORT\n");
 		return -EINVAL;
 	}
-	if (!ip) {
-		fprintf(stderr, PROG ": needs --ip A.B.C.D/N (the address of port 0)\n");
-		return -EINVAL;
-	}
-	return 0;
+	return tn_app_need_ip(&s, PROG);
 }
 
 int main(int argc, char **argv)
@@ -770,8 +756,5 @@ int main(int argc, char **argv)
 
 	if (prescan(argc, argv) < 0)
 		return 2;
-	/* A vhost-user peer that has gone makes virtio-user's sendmsg
-	 * fail with EPIPE instead of killing us (as tern-feed). */
-	signal(SIGPIPE, SIG_IGN);
 	return tn_main_app(argc, argv, &app);
 }
