@@ -33,6 +33,9 @@ srcs+=(stack/*.c)
 dpdk_cflags=($(pkg-config --cflags libdpdk))
 # shellcheck disable=SC2207
 dpdk_libs=($(pkg-config --libs libdpdk))
+# stack/tls*.c (compiled in with the rest of stack/) need OpenSSL.
+# shellcheck disable=SC2207
+ssl_libs=($(pkg-config --libs openssl))
 cflags=(-std=gnu11 -g -O1 -D_GNU_SOURCE -DTN_DEBUG=1 -Wall -Wno-unused-parameter
 	-Wno-sign-compare -fno-sanitize-recover=all
 	-Icoro/include -Icoro -Istack/include -Istack -Idataplane/include "${dpdk_cflags[@]}")
@@ -57,7 +60,7 @@ run_target() {
 
 	echo "fuzz: building $bin"
 	"$CC" "${cflags[@]}" -fsanitize=fuzzer,address,undefined "tests/fuzz/fuzz_$name.c" \
-		"${objs[@]}" "${dpdk_libs[@]}" -pthread -lm -o "$bin"
+		"${objs[@]}" "${dpdk_libs[@]}" "${ssl_libs[@]}" -pthread -lm -o "$bin"
 	((secs > 0)) || return 0
 
 	# A scratch corpus: the seeds stay as committed, what the run finds goes here.
