@@ -7,7 +7,10 @@ processes it started, and charges other load on the two CPUs to a run.
 import os
 import platform
 import shutil
+import re
 import signal
+import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -34,6 +37,25 @@ LINKS = {
     },
 }
 LINK_TITLE = {"memif": "memif", "vhost": "vhost-user/virtio-user"}
+
+
+# sockperf's summary lines (run_echo.py, run_tcp.py).
+SOCKPERF_PCT_RE = re.compile(r"percentile\s+([\d.]+)\s*=\s*([\d.]+)")
+SOCKPERF_MAX_RE = re.compile(r"<MAX> observation\s*=\s*([\d.]+)")
+SOCKPERF_N_RE = re.compile(r"Total (\d+) observations")
+
+
+def median(xs):
+    """The median of the values that are not None (None if none are)."""
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A loopback port free for now (TCP by default, or SOCK_DGRAM)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class BenchError(Exception):

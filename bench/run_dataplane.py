@@ -51,12 +51,11 @@ import platform
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 
-from benchlib import (LINK_TITLE, LINKS, OUT_DIR, RESULTS_MD, ROOT, BenchError, Runner,
-                      cpu_busy, cpu_seconds, hugepages_free_mib, machine_name, tail,
+from benchlib import (LINKS, LINK_TITLE, OUT_DIR, RESULTS_MD, ROOT, BenchError, Runner, cpu_busy,
+                      cpu_seconds, hugepages_free_mib, machine_name, median, tail,
                       update_results_md)
 
 TARGET_RATIO = 0.95
@@ -198,11 +197,6 @@ class Bench(Runner):
         if rc != 0:
             res["note"] = f"reflector exited {rc}"
         return res
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 def run_link(b, link, reflectors_tput, reflectors_rtt):

@@ -55,14 +55,13 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
 
-from benchlib import (LINK_TITLE, LINKS, OUT_DIR, ROOT, RESULTS_MD, BenchError,
-                      cpu_busy, cpu_seconds, hugepages_free_mib, machine_name, tail,
-                      update_results_md)
+from benchlib import (LINKS, LINK_TITLE, OUT_DIR, RESULTS_MD, ROOT, SOCKPERF_MAX_RE, SOCKPERF_N_RE,
+                      SOCKPERF_PCT_RE, BenchError, cpu_busy, cpu_seconds, free_port,
+                      hugepages_free_mib, machine_name, median, tail, update_results_md)
 from run_dataplane import Bench as DataplaneBench  # raw-reflect + tern-pktgen
 
 TARGET_P50_NS = 1000
@@ -81,24 +80,11 @@ ECHO_SUMMARY_RE = re.compile(
     r"summary: sent (\d+) recv (\d+) lost (\d+) bad (\d+) late (\d+) refused (\d+) "
     r"in ([\d.]+) s rate=([\d.]+)/s")
 RTT_RE = re.compile(r"rtt_ns p50=(\d+) p99=(\d+) p999=(\d+) max=(\d+)")
-SOCKPERF_PCT_RE = re.compile(r"percentile\s+([\d.]+)\s*=\s*([\d.]+)")
-SOCKPERF_MAX_RE = re.compile(r"<MAX> observation\s*=\s*([\d.]+)")
-SOCKPERF_N_RE = re.compile(r"Total (\d+) observations")
 
 BEGIN = "<!-- run_echo.py: begin generated block -->"
 END = "<!-- run_echo.py: end generated block -->"
 SECTION = "UDP echo: tern-echo vs the kernel and raw DPDK (issue: Stack I)"
 
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class EchoBench(DataplaneBench):
@@ -242,7 +228,7 @@ class EchoBench(DataplaneBench):
 
     def kernel_once(self, duration):
         a = self.args
-        port = str(free_udp_port())
+        port = str(free_port(socket.SOCK_DGRAM))
         scmd = ["taskset", "-c", str(a.refl_cpu), a.sockperf, "server", "-i", "127.0.0.1",
                 "-p", port]
         ccmd = ["taskset", "-c", str(a.gen_cpu), a.sockperf, "ping-pong", "-i",

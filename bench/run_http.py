@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchlib import (LINKS, OUT_DIR, ROOT, BenchError, Runner, cpu_busy, cpu_seconds,
+from benchlib import (LINKS, OUT_DIR, ROOT, BenchError, Runner, cpu_busy, cpu_seconds, free_port,
                       machine_name, plot_percentiles, tail, update_results_md)
 
 TARGET_RPS_X = 5.0
@@ -80,11 +80,6 @@ http {{
 }}
 """
 
-
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bench(Runner):
@@ -139,7 +134,7 @@ class Bench(Runner):
 
     def kernel_once(self):
         a = self.args
-        port = free_tcp_port()
+        port = free_port()
         d = tempfile.mkdtemp(prefix="tern-http-nginx-", dir=self.logdir)
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:

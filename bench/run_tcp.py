@@ -63,15 +63,13 @@ import platform
 import re
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import time
 
-from benchlib import (LINKS, OUT_DIR, ROOT, RESULTS_MD, BenchError, Runner, busy_between,
-                      cpu_busy, cpu_seconds, hugepages_free_mib, machine_name, tail,
-                      update_results_md)
+from benchlib import (LINKS, OUT_DIR, RESULTS_MD, ROOT, SOCKPERF_MAX_RE, SOCKPERF_N_RE,
+                      SOCKPERF_PCT_RE, BenchError, Runner, busy_between, cpu_busy, cpu_seconds,
+                      free_port, hugepages_free_mib, machine_name, median, tail, update_results_md)
 
 TARGET_P50_NS = 1500
 TARGET_KERNEL_X = 30
@@ -92,9 +90,6 @@ RTT_RE = re.compile(r"rtt_ns p50=(\d+) p99=(\d+) p999=(\d+) max=(\d+)")
 SUMMARY_RE = re.compile(r"summary: sent (\d+) recv (\d+) lost (\d+) bad (\d+)")
 SEND_RE = re.compile(r"tcp-send: (\d+) bytes acknowledged in ([\d.]+) s, ([\d.]+) Gbit/s, "
                      r"mss (\d+), retransmits (\d+), srtt ([\d.]+) us, cwnd (\d+)")
-SOCKPERF_PCT_RE = re.compile(r"percentile\s+([\d.]+)\s*=\s*([\d.]+)")
-SOCKPERF_MAX_RE = re.compile(r"<MAX> observation\s*=\s*([\d.]+)")
-SOCKPERF_N_RE = re.compile(r"Total (\d+) observations")
 CONNS_RE = re.compile(r"conns: (.*)")
 PINGPONG_RE = re.compile(r"ping-pong: (\d+) round trips of \d+ bytes, (\d+) ns of CPU each "
                          r"\((\d+) ns wall\)")
@@ -104,16 +99,6 @@ BEGIN = "<!-- run_tcp.py: begin generated block -->"
 END = "<!-- run_tcp.py: end generated block -->"
 SECTION = "TCP: tern-echo vs the kernel (issue: Stack II)"
 
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TcpBench(Runner):
@@ -273,7 +258,7 @@ class TcpBench(Runner):
         a = self.args
 
         def once():
-            port = str(free_tcp_port())
+            port = str(free_port())
             scmd = ["taskset", "-c", str(a.refl_cpu), a.sockperf, "server", "--tcp",
                     "-i", "127.0.0.1", "-p", port]
             ccmd = ["taskset", "-c", str(a.gen_cpu), a.sockperf, "ping-pong", "--tcp",
