@@ -198,11 +198,8 @@ wait_for "$tmp/echo.log" '^listening' 10 || fail "TCP echo server did not start"
 
 # ---- Tern's side: the PMD loads the program (the vdev has no xdp_prog:
 # tn_xdp_args_rewrite adds it from TERN_XDP_PROG).
-# Under LeakSanitizer: DPDK 22.11's af_xdp PMD never closes the
-# bpf_object it loads, and its umem (libxdp's xsk_umem__create) outlives
-# rte_eal_cleanup; neither is Tern's.
-printf 'leak:xsk_umem__create\nleak:libbpf.so\nleak:libxdp.so\n' >"$tmp/lsan.supp"
-LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$tmp/lsan.supp" \
+# Under LeakSanitizer: the af_xdp PMD's libbpf/libxdp leaks (tests/lsan.supp).
+LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp" \
 TERN_XDP_PROG=$prog ip netns exec "$ns_a" "$helper" \
 	-l 0 --no-huge -m 512 --no-pci --file-prefix "$prefix" \
 	--vdev "net_af_xdp0,iface=$va,start_queue=0,queue_count=1" \
