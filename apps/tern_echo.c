@@ -545,10 +545,11 @@ out:
 				       (unsigned long long)us.rx_dropped, where);
 			else
 				printf("udp %u: echoed %llu datagrams %llu bytes, send errors %llu, "
-				       "rx dropped %llu%s\n",
+				       "rx dropped %llu, icmp errors %llu%s\n",
 				       s->port, (unsigned long long)s->echoed,
 				       (unsigned long long)s->bytes, (unsigned long long)s->send_errors,
-				       (unsigned long long)us.rx_dropped, where);
+				       (unsigned long long)us.rx_dropped,
+				       (unsigned long long)us.icmp_errors, where);
 			tn_udp_close(s->u);
 		}
 		free(s->buf);

@@ -168,6 +168,8 @@ static void deliver(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, ui
 
 	if (pidx == 0 && c->stack) {
 		uint64_t now = tn_now(); /* the turn's time (see loop_turn) */
+		if (c->rt->ncores > 1)
+			n = tn__icmp_steer(c, pkts, n);
 		tn_stack_input(c->stack, pkts, n, now);
 		/* Input may have armed timers (ARP retries, reassembly). */
 		c->stack_deadline = tn_stack_timers(c->stack, now);

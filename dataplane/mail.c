@@ -9,7 +9,8 @@
  * stacks: ARP bindings (a ring per ordered pair, like the calls, so an
  * ARP flood cannot crowd out calls), and, where software steering leaves
  * a core without a queue on port 0, a ring that carries its stack's
- * frames to core 0, which sends them. */
+ * frames to core 0, which sends them; and rings of ICMP errors about
+ * another core's flows (icmp_steer.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,11 @@ static int stack_rings_init(struct tn_runtime *rt)
 					TN_ARP_RING, (int)rte_socket_id(),
 					RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (!rt->arp[from][to])
+				return -ENOMEM;
+			snprintf(name, sizeof(name), "tn_icmp_%u_%u", from, to);
+			rt->icmp[from][to] = rte_ring_create(name, TN_ICMP_RING, (int)rte_socket_id(),
+							     RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!rt->icmp[from][to])
 				return -ENOMEM;
 		}
 		if (rt->cores[from]->queue < rt->port_nq[0])
@@ -74,9 +80,17 @@ void tn__mail_fini(struct tn_runtime *rt)
 
 	for (from = 0; from < TN_MAX_CORES; from++)
 		for (to = 0; to < TN_MAX_CORES; to++) {
+			struct rte_mbuf *m;
+
 			rte_ring_free(rt->mail[from][to]);
 			rte_ring_free(rt->arp[from][to]);
 			rt->mail[from][to] = rt->arp[from][to] = NULL;
+			/* Errors rung over after the target core stopped. */
+			while (rt->icmp[from][to] &&
+			       rte_ring_sc_dequeue(rt->icmp[from][to], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(rt->icmp[from][to]);
+			rt->icmp[from][to] = NULL;
 		}
 	for (from = 0; from < TN_MAX_CORES; from++) {
 		struct tn_core *c = rt->cores[from];
@@ -238,6 +252,7 @@ bool tn__mail_arp_phase(struct tn_core *c, uint64_t now)
 		c->arp_mail_recv += n;
 		did |= n != 0;
 	}
+	did |= tn__icmp_steer_phase(c, now);
 	return did;
 }
 

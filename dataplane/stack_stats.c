@@ -3,7 +3,7 @@
  * (one core), and at exit a "stack:" line of the sums followed, with
  * several cores, by one line per core; both print only the counters that
  * are not zero.  The cores' stack mail counters (mail.c, loop.c) come
- * along: arp_mail_sent/recv/dropped and stack_tx_fwd. */
+ * along: arp_mail_sent/recv/dropped, stack_tx_fwd and icmp_steered. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -54,9 +54,9 @@ _Static_assert(sizeof(counters) / sizeof(counters[0]) * sizeof(uint64_t) ==
 		       sizeof(struct tn_stack_stats),
 	       "struct tn_stack_stats has a counter that STACK_COUNTERS lacks");
 
-enum { MAIL_SENT, MAIL_RECV, MAIL_DROPPED, TX_FWD, NMAIL };
+enum { MAIL_SENT, MAIL_RECV, MAIL_DROPPED, TX_FWD, ICMP_STEERED, NMAIL };
 static const char *const mail_names[NMAIL] = {
-	"arp_mail_sent", "arp_mail_recv", "arp_mail_dropped", "stack_tx_fwd",
+	"arp_mail_sent", "arp_mail_recv", "arp_mail_dropped", "stack_tx_fwd", "icmp_steered",
 };
 
 /* Adds core c's counters (its live stack's, or the last ones) to st and
@@ -81,6 +81,7 @@ static bool core_add(const struct tn_core *c, struct tn_stack_stats *st, uint64_
 	mail[MAIL_RECV] += c->arp_mail_recv;
 	mail[MAIL_DROPPED] += c->arp_mail_dropped;
 	mail[TX_FWD] += c->stack_tx_fwd;
+	mail[ICMP_STEERED] += c->icmp_steered;
 	return true;
 }
 

@@ -22,6 +22,7 @@
 #define TN_MAIL_BATCH 16     /* drained per ring per loop turn (Seastar's 16) */
 #define TN_ARP_RING 256      /* ARP bindings per ordered pair of cores (--ip) */
 #define TN_STACK_TX_RING 1024 /* frames a core without a queue on port 0 sends via core 0 */
+#define TN_ICMP_RING 64      /* ICMP errors per ordered pair of cores (icmp_steer.c) */
 
 struct tn_txbuf {
 	uint16_t n;
@@ -81,6 +82,7 @@ struct tn_core {
 	 * frames handed to core 0 through stack_tx. */
 	struct rte_ring *stack_tx;
 	uint64_t arp_mail_sent, arp_mail_recv, arp_mail_dropped, stack_tx_fwd;
+	uint64_t icmp_steered;       /* ICMP errors rung to their flow's core */
 	bool had_stack;
 	struct tn_stack_stats stack_final; /* the stack's counters at its end */
 	/* A telemetry request for the stack's connections (tcp_conns.c). */
@@ -117,6 +119,9 @@ struct tn_runtime {
 	/* arp[from][to]: ARP bindings between the cores' stacks (--ip on
 	 * several cores); single producer, single consumer. */
 	struct rte_ring *arp[TN_MAX_CORES][TN_MAX_CORES];
+	/* icmp[from][to]: ICMP errors about a flow of core to's (--ip on
+	 * several cores); single producer, single consumer. */
+	struct rte_ring *icmp[TN_MAX_CORES][TN_MAX_CORES];
 	volatile int stop;
 	volatile unsigned cores_ready;
 	uint64_t tsc_mult;                /* ns = (tsc * tsc_mult) >> 32 */
@@ -169,6 +174,18 @@ bool tn__mail_phase(struct tn_core *c);
 /* What this core's stack learned from ARP goes to every other core's,
  * and what theirs learned comes into it.  True if anything moved. */
 bool tn__mail_arp_phase(struct tn_core *c, uint64_t now);
+
+/* icmp_steer.c: an ICMP error about a UDP/TCP flow goes to the stack of
+ * the core that owns the flow.  tn__icmp_err_owner: that core (the
+ * instance st's hash picks: RSS, the queue, which is the core; software
+ * steering, the core), or -1 when m is no such error or st steers
+ * nothing.  tn__icmp_steer: rings port 0's errors for other cores over
+ * and compacts pkts to the rest; returns how many remain.
+ * tn__icmp_steer_phase: feeds what the other cores rang here to the
+ * stack. */
+int tn__icmp_err_owner(const struct tn_stack_steer *st, const struct rte_mbuf *m);
+uint16_t tn__icmp_steer(struct tn_core *c, struct rte_mbuf **pkts, uint16_t n);
+bool tn__icmp_steer_phase(struct tn_core *c, uint64_t now);
 
 /* stats.c */
 int tn__stats_register(struct tn_runtime *rt);

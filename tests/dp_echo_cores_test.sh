@@ -21,7 +21,13 @@
 # received and answered, that no frame waited in vain for ARP (no pending
 # drop, nothing unresolved, no TX drop), and that some core installed a
 # binding another core learned; telemetry's /tern/stack is the sum of
-# /tern/stack,0 and /tern/stack,1.
+# /tern/stack,0 and /tern/stack,1.  Last, 40 datagrams from sockets that
+# close at once: the kernel answers each echo with a port unreachable,
+# which the link hashes on its addresses alone, and each must still reach
+# the stack of the core whose flow it quotes (icmp_steer.c): every core's
+# port-7 socket counts as many ICMP errors as it echoed refused datagrams
+# (steer; with rss, net_tap's queues follow the kernel's own hash, which no
+# core can compute).
 #
 # usage: dp_echo_cores_test.sh TERN-ECHO rss|steer
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
@@ -39,6 +45,9 @@ esac
 dp_netns "$ns" || dp_fail "cannot create a network namespace"
 ip -n "$ns" link set lo up
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+# Every refused echo gets its port unreachable (the kernel limits them).
+ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_burst=1000 ||
+	dp_fail "cannot lift the namespace's ICMP rate limits"
 if [[ $mode == steer ]]; then
 	ip -n "$ns" link add "$kdev" type veth peer name "$dev" ||
 		dp_skip "no veth devices"
@@ -149,6 +158,43 @@ if total["udp_tx"] != int(sys.argv[2]) or not (c0["udp_tx"] > 0 and c1["udp_tx"]
              f"cores {c0['udp_tx']} {c1['udp_tx']}")
 print(f"telemetry: udp_tx {total['udp_tx']} = {c0['udp_tx']} (core 0) + {c1['udp_tx']} (core 1)")
 EOF
+before=$(python3 -c 'import json, sys
+r = [json.loads(l)["/tern/stack"] for l in open(sys.argv[1]) if l.strip().startswith("{")]
+print(r[1]["udp_tx"], r[2]["udp_tx"])' "$DP_TMP/tel.json") || dp_fail "telemetry: no udp_tx"
+read -r tx_before0 tx_before1 <<<"$before"
+
+# Refused echoes: datagrams from 40 ports no socket has (a raw socket
+# writes them), so every echo meets a closed port.
+nsrun refused python3 - <<'EOF' || dp_fail "could not send the refused datagrams"
+import socket, struct
+
+def csum(b):
+    b += b"\0" * (len(b) & 1)
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF or 0xFFFF
+
+src, dst = socket.inet_aton("10.97.0.1"), socket.inet_aton("10.97.0.2")
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+for i in range(40):
+    data = b"refused %d" % i
+    hdr = struct.pack("!HHHH", 40000 + i, 7, 8 + len(data), 0)
+    pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_UDP, 8 + len(data))
+    hdr = hdr[:6] + struct.pack("!H", csum(pseudo + hdr + data))
+    raw.sendto(hdr + data, ("10.97.0.2", 0))
+EOF
+icmp_seen() {
+	printf '%s\n' /tern/stack | "$client" -f "$(dp_prefix echo)" 2>/dev/null |
+		python3 -c 'import json, sys
+print(next(json.loads(l)["/tern/stack"]["icmp_errors_rx"] for l in sys.stdin if l.strip().startswith("{")))'
+}
+deadline=$((SECONDS + 10))
+while n=$(icmp_seen) && ((${n:-0} < 40 && SECONDS < deadline)); do :; done
+if ((${n:-0} != 40)); then
+	printf '%s\n' /tern/stack,0 /tern/stack,1 | "$client" -f "$(dp_prefix echo)" 2>&1
+	dp_fail "the stacks got ${n:-no} ICMP errors for the 40 refused echoes"
+fi
 
 kill -INT "${DP_PID[echo]}"
 dp_wait_exit echo 20 || dp_fail "tern-echo did not exit within 20 s of SIGINT"
@@ -176,7 +222,26 @@ for core in 0 1; do
 		(($(ctr "$core" "$c") == 0)) || dp_fail "core $core: $c=$(ctr "$core" "$c"), want 0"
 	done
 done
-((total == 8 + 64 * 4)) || dp_fail "the cores echoed $total datagrams, want $((8 + 64 * 4))"
+((total == 8 + 64 * 4 + 40)) ||
+	dp_fail "the cores echoed $total datagrams, want $((8 + 64 * 4 + 40))"
+
+# Each core's socket heard of exactly its own refused echoes.  (net_tap's
+# queues are the kernel's choice, by a hash of its own: no core can tell
+# where an error belongs, so there only the sum is checked.)
+for core in 0 1; do
+	n=$(sed -nE "s/^udp 7: echoed ([0-9]+) datagrams .* \(core $core\)$/\1/p" "$DP_TMP/echo.out")
+	errs=$(sed -nE "s/^udp 7: echoed .*icmp errors ([0-9]+) \(core $core\)$/\1/p" "$DP_TMP/echo.out")
+	before=$((core == 0 ? tx_before0 : tx_before1))
+	echo "core $core: $((n - before)) refused echoes, $errs ICMP errors on its socket," \
+		"$(ctr "$core" icmp_steered) rung to the other core"
+	[[ $mode == rss ]] && continue
+	((${errs:-0} == n - before)) ||
+		dp_fail "core $core's socket counted ${errs:-no} ICMP errors for its $((n - before)) refused echoes"
+done
+if [[ $mode == steer ]]; then
+	(($(ctr 0 icmp_steered) + $(ctr 1 icmp_steered) > 0)) ||
+		dp_fail "no ICMP error had to change cores: the test proves nothing"
+fi
 read -r _ _ _ txd < <(dp_port_counters "$DP_TMP/echo.err" 0)
 ((txd == 0)) || dp_fail "port 0 dropped $txd frames on TX"
 
