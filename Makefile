@@ -6,7 +6,7 @@ NINJA ?= ninja
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo demo-coro bench bench-echo bench-tcp bench-http clean
+.PHONY: all setup build test test-long test-asan test-aarch64 fuzz demo demo-coro bench bench-echo bench-tcp bench-http bench-apps clean
 
 all: build
 
@@ -98,6 +98,11 @@ bench-tcp: build
 # (bench/run_http.py): requests/s and p99, the HTTP section of RESULTS.md.
 bench-http: build
 	python3 bench/run_http.py
+
+# The apps' benchmark in one run: HTTP as above, then tern-feed's one-way
+# latency against kernel UDP sockets (bench/run_feed.py), same two cores.
+bench-apps: bench-http
+	python3 bench/run_feed.py --no-build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-aarch64 build-fuzz
