@@ -108,9 +108,10 @@ echo_need_af_xdp() {
 		dp_fail "no net_af_xdp PMD"
 }
 
-echo_on_afxdp() {
-	local app=$1 pfx ns
-	shift
+# The network of echo_on_afxdp without tern-echo (it sets the ECHO_
+# variables; echo_start then starts tern-echo in A).
+echo_afxdp_net() {
+	local pfx ns
 	echo_need_af_xdp
 	pfx=10.79.$(($$ % 250 + 1))
 	ECHO_MODE=afxdp ECHO_A=tn-exa-$$ ECHO_NS=tn-exb-$$ ECHO_VA=tnexa$$ ECHO_DEV=tnexb$$
@@ -139,7 +140,12 @@ echo_on_afxdp() {
 	ip -n "$ECHO_A" link set "$ECHO_VA" up
 	ip -n "$ECHO_NS" link set "$ECHO_DEV" up
 	ECHO_MAC=$(ip netns exec "$ECHO_A" cat "/sys/class/net/$ECHO_VA/address")
+}
 
+echo_on_afxdp() {
+	local app=$1
+	shift
+	echo_afxdp_net
 	dp_start kecho ip netns exec "$ECHO_A" python3 "$ECHO_NET" tcp-echo 9100
 	dp_wait_for "$DP_TMP/kecho.out" '^listening' 10 "${DP_PID[kecho]}" ||
 		dp_fail "the kernel's TCP echo server did not start"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # tern-echo --sockperf measured by the standard sockperf client.  In a
 # namespace of its own, tern-echo serves sockperf's UDP format on three
-# ports at 10.123.45.2 on a tap device; the kernel side gets
-# 10.123.45.1/24.
+# ports; the kernel is the client:
+#   tap    tern-echo at 10.123.45.2 on a tap device, the kernel side
+#          10.123.45.1/24;
+#   afxdp  tern-echo on net_af_xdp on one end of a veth pair, the kernel
+#          in another namespace on the other end (dp_echo_lib.sh's
+#          echo_afxdp_net).
 #
 # - Port C, from Python: messages that want no answer (no pong flag,
 #   warm-up, a server's message) get none, bad datagrams (too short, a
@@ -19,10 +23,12 @@
 #   answered and the rest not, two bad datagrams, nothing dropped.
 # - --sockperf with tern-echo's own client is a usage error (exit 2).
 #
-# usage: dp_sockperf_test.sh TERN-ECHO
+# usage: dp_sockperf_test.sh TERN-ECHO [tap|afxdp]
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
+source "$(dirname "$(realpath "$0")")/dp_echo_lib.sh"
 
-echo_app=$1
+echo_app=$1 mode=${2:-tap}
+[[ $mode == tap || $mode == afxdp ]] || dp_fail "mode '$mode': want tap or afxdp"
 dp_need_root
 command -v sockperf >/dev/null || dp_skip "no sockperf (apt-get install sockperf)"
 ns=tn-sockperf-$$ tap=tnsp$$
@@ -39,23 +45,30 @@ rc=$?
 	dp_fail "tern-echo --client --sockperf: exit $rc, want 2 and a message"
 }
 
-dp_netns "$ns" || dp_fail "cannot create a network namespace"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-
 # --idle sleep: on a small shared machine a busy-polling core takes the
 # CPU that sockperf's receiving thread needs to be woken (under-load's
 # latencies then reach milliseconds); this test is about the format.
-dp_start echo ip netns exec "$ns" "$echo_app" -l 1 --no-huge -m 256 --no-pci \
-	--file-prefix "$(dp_prefix sockperf)" --vdev="net_tap0,iface=$tap" -- \
-	--ip $ip/24 --udp $port_pp --udp $port_ul --udp $port_py --sockperf \
-	--idle sleep --link-timeout 0
+sockperf_opts=(--udp $port_pp --udp $port_ul --udp $port_py --sockperf --idle sleep)
+if [[ $mode == tap ]]; then
+	dp_netns "$ns" || dp_fail "cannot create a network namespace"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	dp_start echo ip netns exec "$ns" "$echo_app" -l 1 --no-huge -m 256 --no-pci \
+		--file-prefix "$(dp_prefix sockperf)" --vdev="net_tap0,iface=$tap" -- \
+		--ip $ip/24 "${sockperf_opts[@]}" --link-timeout 0
+else
+	echo_afxdp_net
+	ns=$ECHO_NS ip=$ECHO_ADDR
+	echo_start echo "$echo_app" "${sockperf_opts[@]}"
+fi
 dp_wait_ready echo 30
 dp_wait_for "$DP_TMP/echo.out" "^echo: udp port $port_py \\(sockperf\\)$" 10 "${DP_PID[echo]}" ||
 	dp_fail "tern-echo: no sockperf socket on udp port $port_py"
-ip -n "$ns" link show "$tap" >/dev/null 2>&1 || dp_fail "no $tap in $ns"
-ip -n "$ns" addr add 10.123.45.1/24 dev "$tap" || dp_fail "cannot address $tap"
-ip -n "$ns" link set "$tap" up || dp_fail "cannot bring $tap up"
+if [[ $mode == tap ]]; then
+	ip -n "$ns" link show "$tap" >/dev/null 2>&1 || dp_fail "no $tap in $ns"
+	ip -n "$ns" addr add 10.123.45.1/24 dev "$tap" || dp_fail "cannot address $tap"
+	ip -n "$ns" link set "$tap" up || dp_fail "cannot bring $tap up"
+fi
 
 # The reference: sockperf's own server, on the kernel side.
 dp_start ref ip netns exec "$ns" sockperf server -i 127.0.0.1 -p $port_ref
@@ -187,6 +200,7 @@ want_counters() {
 want_counters $port_py "3 3 2 0 0"
 want_counters $port_pp "$pp_sent 0 0 0 0"
 want_counters $port_ul "$((ul_sent / every)) $((ul_sent - ul_sent / every)) 0 0 0"
-ip -n "$ns" link show "$tap" >/dev/null 2>&1 && dp_fail "$tap outlived the port"
+[[ $mode == tap ]] && ip -n "$ns" link show "$tap" >/dev/null 2>&1 &&
+	dp_fail "$tap outlived the port"
 
-echo "dp_sockperf: passed"
+echo "dp_sockperf ($mode): passed"
