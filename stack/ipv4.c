@@ -228,7 +228,7 @@ void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
 	uint32_t sum;
 
 	h->total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
-	h->packet_id = rte_cpu_to_be_16(s->ip_id++);
+	h->packet_id = rte_cpu_to_be_16(tn__ip_next_id(s));
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = sizeof(*h);
 	if (s->cfg.tx_ipv4_cksum) {
@@ -287,7 +287,7 @@ int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint
 	h->version_ihl = 0x40 | (hl / 4);
 	h->type_of_service = 0;
 	h->total_length = rte_cpu_to_be_16(m->pkt_len);
-	h->packet_id = rte_cpu_to_be_16(s->ip_id++);
+	h->packet_id = rte_cpu_to_be_16(tn__ip_next_id(s));
 	/* Others: DF clear, we fragment, and so may routers. */
 	h->fragment_offset = df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	/* Groups stay on the link unless asked otherwise (RFC 1112 6.1). */

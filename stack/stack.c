@@ -8,6 +8,30 @@
 
 #include "tn_stack_internal.h"
 
+/* Instance self of step on the link (steering says which), from a random
+ * place in its sequence. */
+static void ip_ids_init(struct tn_stack *s)
+{
+	const struct tn_stack_steer *st = &s->cfg.steer;
+	uint32_t step = 1, self = 0, i;
+
+	if (st->kind == TN_STEER_SOFT) {
+		step = st->n;
+		self = st->self;
+	} else if (st->kind == TN_STEER_RSS) {
+		/* The queues: every one the table names, and ours. */
+		self = st->self;
+		step = self + 1;
+		for (i = 0; i < st->reta_size; i++)
+			step = RTE_MAX(step, (uint32_t)st->reta[i] + 1);
+	}
+	if (step > TN_STEER_RETA_MAX) /* a table we cannot read sense into */
+		step = 1, self = 0;
+	s->ip_id_step = step;
+	s->ip_id_end = step * (65536 / step);
+	s->ip_id = (uint32_t)(tn__stack_rand(s) % (65536 / step)) * step + self;
+}
+
 static bool steer_valid(const struct tn_stack_steer *st)
 {
 	switch (st->kind) {
@@ -51,7 +75,7 @@ struct tn_stack *tn_stack_create(const struct tn_stack_config *cfg, uint64_t now
 	s->now = now;
 	s->deadline = now;
 	s->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
-	s->ip_id = (uint16_t)tn__stack_rand(s);
+	ip_ids_init(s);
 	s->icmp_tokens = TN_ICMP_ERR_BURST;
 	s->icmp_tokens_t = now;
 	s->arp = tn__arp_create(s);

@@ -56,7 +56,11 @@ struct tn_stack {
 	struct tn_udp *udp;
 	struct tn_tcp *tcp;
 	struct tn_igmp *igmp;
-	uint16_t ip_id;
+	/* IP IDs: several instances on one link (one per core, same
+	 * address) take disjoint sequences, self, self + step, ... below
+	 * end (step times 65536 / step), so two cores never fragment two
+	 * datagrams to one host under the same ID at once. */
+	uint32_t ip_id, ip_id_step, ip_id_end;
 	/* Moves whenever an ARP entry is resolved, changes or goes: frame
 	 * header templates (tn__ip_frame_template) made before are stale. */
 	uint32_t arp_gen;
@@ -67,6 +71,16 @@ struct tn_stack {
 };
 
 /* xorshift64*: cheap, seeded, deterministic. */
+static inline uint16_t tn__ip_next_id(struct tn_stack *s)
+{
+	uint16_t id = (uint16_t)s->ip_id;
+
+	s->ip_id += s->ip_id_step;
+	if (s->ip_id >= s->ip_id_end)
+		s->ip_id -= s->ip_id_end;
+	return id;
+}
+
 static inline uint64_t tn__stack_rand(struct tn_stack *s)
 {
 	uint64_t x = s->rng;

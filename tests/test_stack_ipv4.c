@@ -2,7 +2,7 @@
  * options, protocol demultiplexing, reassembly and its bad inputs
  * (overlaps, duplicates, empty, past 65,535, several last fragments, too
  * many, table floods, timeouts), and the output side: header fields, IP
- * IDs, fragmentation.  Every drop is counted; every mbuf comes back. */
+ * IDs (disjoint per instance on a shared link), fragmentation.  Every drop is counted; every mbuf comes back. */
 #include "stack_test.h"
 
 #include <string.h>
@@ -494,6 +494,65 @@ static void test_output_fragments_and_ids(void **state)
 	st_destroy(s);
 }
 
+/* Several instances on one link (one per core, one address) draw IP IDs
+ * from disjoint sequences, wrapping inside them. */
+static void ids_of(const struct tn_stack_steer *steer, unsigned want_step, unsigned want_self)
+{
+	struct tn_stack_config cfg;
+	static const struct rte_ether_addr zero;
+	struct tn_stack *s;
+	uint16_t prev = 0;
+	unsigned end = want_step * (65536 / want_step), wraps = 0;
+
+	st_default_cfg(&cfg);
+	cfg.steer = *steer;
+	s = st_create(&cfg, 0);
+	st_feed(s, st_arp(RTE_ARP_OP_REQUEST, &st_mac_bcast, &st_mac_peer, ST_IP_PEER, &zero,
+			  ST_IP_US));
+	assert_int_equal(st_drain(s), 1);
+	for (unsigned i = 0; i < 65536 / want_step + 10; i++) {
+		uint16_t id;
+
+		assert_int_equal(tn_stack_ping(s, ST_IP_PEER, 3, (uint16_t)i, pl, 8, st_now), 0);
+		assert_true(st_pop(s, f, sizeof(f)) > 0);
+		id = rte_be_to_cpu_16(((const struct rte_ipv4_hdr *)(f + 14))->packet_id);
+		assert_int_equal(id % want_step, want_self);
+		assert_true(id < end);
+		if (i > 0 && id != prev + want_step) {
+			assert_int_equal(id, want_self); /* only a wrap may break the step */
+			wraps++;
+		}
+		prev = id;
+	}
+	assert_int_equal(wraps, 1);
+	st_destroy(s);
+}
+
+static void test_ids_per_instance(void **state)
+{
+	struct tn_stack_steer st;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	st.kind = TN_STEER_SOFT;
+	st.n = 3;
+	for (uint16_t self = 0; self < 3; self++) {
+		st.self = self;
+		ids_of(&st, 3, self);
+	}
+	/* RSS: as many sequences as queues in the table (ours included). */
+	memset(&st, 0, sizeof(st));
+	st.kind = TN_STEER_RSS;
+	st.reta_size = 8;
+	for (unsigned i = 0; i < 8; i++)
+		st.reta[i] = (uint16_t)(i % 2);
+	st.self = 1;
+	ids_of(&st, 2, 1);
+	/* One instance: every ID. */
+	memset(&st, 0, sizeof(st));
+	ids_of(&st, 1, 0);
+}
+
 static void test_small_mtu(void **state)
 {
 	struct tn_stack_config cfg;
@@ -537,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup(test_valid_and_padding, setup),
 		cmocka_unit_test_setup(test_bad_headers, setup),
 		cmocka_unit_test_setup(test_options, setup),
+		cmocka_unit_test_setup(test_ids_per_instance, setup),
 		cmocka_unit_test_setup(test_addresses, setup),
 		cmocka_unit_test_setup(test_demux_unreachables, setup),
 		cmocka_unit_test_setup(test_reassembly_orders, setup),
