@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_scan.h"
+
 /* Bytes of a URL we take as they are (RFC 3986 unreserved, sub-delims,
  * ':', '@', '/', '?', '%'): no '#', no quote, no brackets. */
 #define U 1
@@ -93,6 +95,7 @@ size_t http_fast_parse(const char *buf, size_t len, size_t max, struct http_fast
 		if (p == name || p == end || *p != ':' || special(name, (size_t)(p - name)))
 			return 0;
 		p++;
+		p = http_skip_printable(p, end);
 		while (p < end && (cls[(uint8_t)*p] & V))
 			p++;
 		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')

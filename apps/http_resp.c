@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_scan.h"
+
 /* http-parser's default bound on a header section (HTTP_MAX_HEADER_SIZE). */
 #define MAX_HEAD (80u * 1024)
 
@@ -64,6 +66,7 @@ static size_t fast_head(const char *buf, size_t len, unsigned *status, uint64_t 
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
 		v = p;
+		p = http_skip_printable(p, end);
 		while (p < end && (cls[(uint8_t)*p] & V))
 			p++;
 		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
