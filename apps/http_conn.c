@@ -139,9 +139,10 @@ static int head_build(struct http_server *srv, char *buf, size_t cap, int status
 	do
 		*--n = (char)('0' + len % 10);
 	while ((len /= 10));
+	/* (As snprintf's bound was: room for a NUL, which is not written.) */
 	if (status < 100 || status > 999 ||
-	    13 + rl + sizeof(s1) + srv->date_len + sizeof(s2) + cl + sizeof(s3) +
-			    (size_t)(num + sizeof(num) - n) + 2 + nl + xl + 2 > cap)
+	    13 + rl + (sizeof(s1) - 1) + srv->date_len + (sizeof(s2) - 1) + cl + (sizeof(s3) - 1) +
+			    (size_t)(num + sizeof(num) - n) + 2 + nl + xl + 2 >= cap)
 		return -EOVERFLOW;
 	p = put(p, "HTTP/1.1 ", 9);
 	*p++ = (char)('0' + status / 100);
@@ -157,7 +158,8 @@ static int head_build(struct http_server *srv, char *buf, size_t cap, int status
 	p = put(p, n, (size_t)(num + sizeof(num) - n));
 	p = put(p, "\r\n", 2);
 	p = put(p, conn, nl);
-	p = put(p, extra, xl);
+	if (xl)
+		p = put(p, extra, xl);
 	p = put(p, "\r\n", 2);
 	return (int)(p - buf);
 }

@@ -451,6 +451,30 @@ static void test_garbage(void **state)
 	assert_true(ok > 100 && ws > 50);
 }
 
+/* A response header is built in 512 bytes, as snprintf bounded it: the
+ * longest Content-Type that /echo can repeat leaves 511 (111 + 400). */
+static void test_head_bound(void **state)
+{
+	char req[1024], type[402];
+	const char *o;
+
+	(void)state;
+	memset(type, 'a', sizeof(type) - 1);
+	type[400] = '\0';
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nContent-Type: %s\r\nContent-Length: 2\r\n\r\nab",
+		 type);
+	o = runs(req);
+	assert_int_equal(strlen(o), 511 + 2);
+	assert_int_equal(serve_rc, 0);
+	type[400] = 'a';
+	type[401] = '\0';
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nContent-Type: %s\r\nContent-Length: 2\r\n\r\nab",
+		 type);
+	o = runs(req);
+	assert_string_equal(o, "");
+	assert_int_equal(serve_rc, -EOVERFLOW);
+}
+
 static void test_tokens(void **state)
 {
 	(void)state;
@@ -728,6 +752,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_head_bound, setup, tn_test_teardown),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_fast_parse),
 		cmocka_unit_test(test_records),
