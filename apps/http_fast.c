@@ -15,7 +15,6 @@
 #include "http.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "http_scan.h"
 
@@ -40,17 +39,13 @@ static const uint8_t cls[256] = {
 
 /* Field names http-parser acts on (framing, Connection, Upgrade), or
  * that we do (Expect): such a request takes the full path. */
+#define NAME_IS(n, len, lc) http_name_is(n, len, lc, sizeof(lc) - 1)
+
 static bool special(const char *n, size_t len)
 {
-	switch (len) {
-	case 6: return strncasecmp(n, "expect", 6) == 0;
-	case 7: return strncasecmp(n, "upgrade", 7) == 0;
-	case 10: return strncasecmp(n, "connection", 10) == 0;
-	case 14: return strncasecmp(n, "content-length", 14) == 0;
-	case 16: return strncasecmp(n, "proxy-connection", 16) == 0;
-	case 17: return strncasecmp(n, "transfer-encoding", 17) == 0;
-	default: return false;
-	}
+	return NAME_IS(n, len, "expect") || NAME_IS(n, len, "upgrade") ||
+	       NAME_IS(n, len, "connection") || NAME_IS(n, len, "content-length") ||
+	       NAME_IS(n, len, "proxy-connection") || NAME_IS(n, len, "transfer-encoding");
 }
 
 size_t http_fast_parse(const char *buf, size_t len, size_t max, struct http_fast_req *q)

@@ -4,6 +4,8 @@
 #ifndef TN_HTTP_SCAN_H
 #define TN_HTTP_SCAN_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,6 +27,20 @@ static inline const char *http_skip_printable(const char *p, const char *end)
 		p += 8;
 	}
 	return p;
+}
+
+/* Whether field name n (len bytes of tchar) is lc (lower case letters
+ * and '-'), in any case: a tchar with b | 0x20 equal to a lower case
+ * letter is that letter in either case, and to '-' only '-' (CR is
+ * no tchar).  Inline: the mismatches, most names, end at a byte. */
+static inline bool http_name_is(const char *n, size_t len, const char *lc, size_t lclen)
+{
+	if (len != lclen)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((n[i] | 0x20) != lc[i])
+			return false;
+	return true;
 }
 
 #endif
