@@ -145,6 +145,13 @@ struct http_req {
 	uint64_t deadline;    /* the request's --request-timeout */
 	const uint8_t *rest;  /* after an Upgrade request: the bytes after it */
 	size_t rest_len;
+	/* While batch is set (the request loop; not a WebSocket session),
+	 * http_write gathers responses in out[] and the loop sends them
+	 * when it has answered every request of a read: pipelined
+	 * requests get their responses in one write, one segment. */
+	char *out;
+	uint32_t out_len;
+	bool batch;
 };
 
 /* A kept header's value (NUL-terminated in the arena), or NULL. */
@@ -153,7 +160,8 @@ const char *http_hdr(const struct http_req *r, enum http_hdr h);
 bool http_has_token(const char *v, const char *token);
 const char *http_reason(int status);
 
-/* Writes with the idle timeout as the bound; 0 or -errno. */
+/* Writes with the idle timeout as the bound (or gathers, see batch);
+ * 0 or -errno. */
 int http_write(struct http_req *r, const struct iovec *iov, int iovcnt);
 /* A response with body (len bytes; none for HEAD, but its length is
  * given).  extra: more header lines, each ending in \r\n, or NULL.

@@ -4,9 +4,11 @@
  * The parser pauses itself at each request's end (on_message_complete),
  * so http_parser_execute returns with the rest of the buffer unparsed:
  * the request is answered, the parser resumed on what follows.
- * Pipelined requests are therefore answered in order, and a request's
- * bytes never wait behind its predecessor's response for more than that
- * response's writes.
+ * Pipelined requests are therefore answered in order.  The common
+ * request (a GET or HEAD without a body, http_fast.c) skips the parser.
+ * The responses to the requests of one read are gathered (http_write,
+ * batch) and leave in one write before the next read, so a pipelined
+ * batch costs one segment, not one each.
  *
  * Limits, checked as the bytes arrive: the header section (request line
  * and fields) at most max_header bytes (431), a body at most max_body
@@ -30,6 +32,7 @@
 #include <tern/coro.h>
 
 #define RBUF_LEN (16u * 1024)
+#define OUT_LEN 4096u
 #define LINGER_NS (2ull * 1000000000)
 #define LINGER_BYTES (4u << 20)
 
@@ -85,12 +88,41 @@ bool http_has_token(const char *v, const char *token)
 	return false;
 }
 
-int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
+static int write_now(struct http_req *r, const struct iovec *iov, int iovcnt)
 {
 	struct tn_timeout to;
 
 	tn_timeout_enter(&to, tn_now() + r->srv->cfg->idle_ns);
 	return tn_timeout_exit(&to, r->io->ops->writev(r->io->ctx, iov, iovcnt));
+}
+
+/* Sends what the connection's responses left in out[]. */
+static int flush(struct http_req *r)
+{
+	struct iovec iov = { r->out, r->out_len };
+
+	r->out_len = 0;
+	return iov.iov_len ? write_now(r, &iov, 1) : 0;
+}
+
+int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+	int err;
+
+	if (!r->batch)
+		return write_now(r, iov, iovcnt);
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	if (r->out_len + n > OUT_LEN && (err = flush(r)) < 0)
+		return err;
+	if (n > OUT_LEN)
+		return write_now(r, iov, iovcnt); /* (a file's chunk) */
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(r->out + r->out_len, iov[i].iov_base, iov[i].iov_len);
+		r->out_len += (uint32_t)iov[i].iov_len;
+	}
+	return 0;
 }
 
 /* RFC 9110 6.6.1's Date, from the coarse clock (vDSO: no system call),
@@ -225,10 +257,14 @@ int http_respond_fixed(struct http_req *r, struct http_fixed *f)
 		f->head_len = (uint32_t)n;
 		f->date_sec = srv->date_sec;
 	}
-	/* Copied: the write may wait for room, and another connection
-	 * may rebuild f (a new Date) meanwhile. */
+	/* Copied (by http_write into the batch, else here): a write may
+	 * wait for room, and another connection may rebuild f (a new
+	 * Date) meanwhile. */
 	iov.iov_len = f->head_len + (r->p.method == HTTP_HEAD ? 0 : f->len);
-	memcpy(out, f->buf, iov.iov_len);
+	if (r->batch)
+		iov.iov_base = f->buf;
+	else
+		memcpy(out, f->buf, iov.iov_len);
 	srv->st.status[2]++;
 	return http_write(r, &iov, 1);
 }
@@ -466,20 +502,27 @@ static ssize_t read_some(struct http_req *r, uint8_t *buf, size_t len)
 	return tn_timeout_exit(&to, n < 0 ? (int)n : 0) ?: n;
 }
 
-/* After an error response: our FIN, then what the client still sends is
- * dropped until it closes, for at most LINGER_NS and LINGER_BYTES. */
-static void linger(struct http_req *r, uint8_t *buf)
+/* After the last response (an error's, or Connection: close): what is
+ * batched goes, our FIN, then what the client still sends is dropped
+ * until it closes, for at most LINGER_NS and LINGER_BYTES.  0, or the
+ * batch's write error. */
+static int linger(struct http_req *r, uint8_t *buf)
 {
 	uint64_t got = 0;
 	struct tn_timeout to;
 	ssize_t n;
+	int err;
 
+	r->batch = false;
+	if ((err = flush(r)) < 0)
+		return err;
 	if (r->io->ops->shutdown(r->io->ctx) < 0)
-		return;
+		return 0;
 	tn_timeout_enter(&to, tn_now() + LINGER_NS);
 	while (got < LINGER_BYTES && (n = r->io->ops->read(r->io->ctx, buf, RBUF_LEN)) > 0)
 		got += (uint64_t)n;
 	(void)tn_timeout_exit(&to, 0);
+	return 0;
 }
 
 static int parse_error_status(const struct http_req *r)
@@ -509,9 +552,7 @@ static int fail(struct http_req *r, uint8_t *buf)
 	r->p.http_minor = 1;
 	r->p.method = HTTP_GET;
 	err = http_error(r, status, NULL);
-	if (err == 0)
-		linger(r, buf);
-	return err;
+	return err ? err : linger(r, buf);
 }
 
 /* A request http_fast_parse took whole: what the parser's callbacks
@@ -540,7 +581,13 @@ static int serve(struct http_req *r, uint8_t *buf)
 		int err;
 
 		if (pos == len) {
-			ssize_t n = read_some(r, buf, RBUF_LEN);
+			ssize_t n;
+
+			/* Everything that came in one read is answered: the
+			 * responses go out together (pipelining). */
+			if ((err = flush(r)) < 0)
+				return err;
+			n = read_some(r, buf, RBUF_LEN);
 
 			if (n == -ETIMEDOUT) {
 				r->srv->st.timeouts++;
@@ -571,10 +618,14 @@ static int serve(struct http_req *r, uint8_t *buf)
 				 * nobody's): this is the last request either way. */
 				r->srv->st.requests++;
 				r->keep_alive = false;
+				/* (The session writes from two tasks: no batching.) */
+				r->batch = false;
+				if ((err = flush(r)) < 0)
+					return err;
 				r->rest = buf + pos;
 				r->rest_len = len - pos;
 				if ((err = http_route(r)) == 0)
-					linger(r, buf);
+					err = linger(r, buf);
 				return err;
 			}
 			if (e != HPE_PAUSED)
@@ -585,10 +636,8 @@ static int serve(struct http_req *r, uint8_t *buf)
 		r->srv->st.requests++;
 		if ((err = http_route(r)) < 0)
 			return err;
-		if (!r->keep_alive) {
-			linger(r, buf);
-			return 0;
-		}
+		if (!r->keep_alive)
+			return linger(r, buf);
 		req_reset(r);
 	}
 }
@@ -600,8 +649,10 @@ int http_conn_serve(struct http_server *srv, const struct http_io *io)
 	int err = -ENOMEM;
 
 	srv->st.conns++;
-	if (!r || !buf || !(r->arena = malloc((size_t)srv->cfg->max_header + 1)))
+	if (!r || !buf || !(r->arena = malloc((size_t)srv->cfg->max_header + 1)) ||
+	    !(r->out = malloc(OUT_LEN)))
 		goto out;
+	r->batch = true;
 	r->srv = srv;
 	r->io = io;
 	http_parser_init(&r->p, HTTP_REQUEST);
@@ -610,6 +661,7 @@ int http_conn_serve(struct http_server *srv, const struct http_io *io)
 	err = serve(r, buf);
 out:
 	if (r) {
+		free(r->out);
 		free(r->arena);
 		free(r->body);
 	}

@@ -22,6 +22,7 @@ struct fake {
 	bool hang;    /* at the end of the input: wait instead of EOF */
 	char out[64 * 1024];
 	size_t out_len;
+	unsigned writes; /* writev calls */
 	bool shut;
 };
 
@@ -49,6 +50,7 @@ static int fake_writev(void *ctx, const struct iovec *iov, int iovcnt)
 {
 	struct fake *f = ctx;
 
+	f->writes++;
 	for (int i = 0; i < iovcnt; i++) {
 		assert_true(f->out_len + iov[i].iov_len < sizeof(f->out));
 		memcpy(f->out + f->out_len, iov[i].iov_base, iov[i].iov_len);
@@ -105,6 +107,7 @@ static const char *run(const char *in, size_t len, size_t chunk, bool hang)
 	fk.chunk = chunk;
 	fk.hang = hang;
 	fk.out_len = 0;
+	fk.writes = 0;
 	fk.shut = false;
 	assert_int_equal(tn_test_run(serve_task, NULL, &res), 0);
 	fk.out[fk.out_len] = '\0';
@@ -191,6 +194,32 @@ static void test_pipelined(void **state)
 		assert_non_null(strstr(d, "Connection: close\r\n"));
 		assert_true(fk.shut);
 	}
+}
+
+/* Requests that came in one read are answered with one write; a byte
+ * at a time, each with its own.  An error response is still sent
+ * before the FIN, after the answers to the requests before it. */
+static void test_pipelined_batch(void **state)
+{
+	static const char three[] = "GET /hello HTTP/1.1\r\n\r\nHEAD /hello HTTP/1.1\r\n\r\n"
+				    "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char bad[] = "GET /hello HTTP/1.1\r\n\r\nGET /hello HTTP/9.9\r\n\r\n";
+	const char *o;
+
+	(void)state;
+	o = run(three, sizeof(three) - 1, 0, false);
+	assert_int_equal(count(o, "HTTP/1.1 200 OK\r\n"), 2);
+	assert_int_equal(count(o, "Hello, world!\n"), 1);
+	assert_non_null(strstr(o, "404 Not Found"));
+	assert_int_equal(fk.writes, 1);
+	o = run(three, sizeof(three) - 1, 1, false);
+	assert_int_equal(count(o, "HTTP/1.1 "), 3);
+	assert_int_equal(fk.writes, 3);
+	o = run(bad, sizeof(bad) - 1, 0, false);
+	assert_true(strstr(o, "200 OK") && strstr(o, "505 HTTP Version Not Supported") &&
+		    strstr(o, "200 OK") < strstr(o, "505"));
+	assert_int_equal(fk.writes, 1);
+	assert_true(fk.shut);
 }
 
 static void test_chunked_echo(void **state)
@@ -746,6 +775,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_batch, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_chunked_echo, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, tn_test_teardown),
