@@ -82,7 +82,20 @@ struct http_server {
 	struct http_stats st;
 	struct ws_room chat; /* /ws/chat reaches the clients of this core */
 	int64_t date_sec;    /* the Date header, formatted once a second */
+	uint64_t date_next;  /* tn_now() past which the second may have changed */
+	uint32_t date_len;
 	char date[40];
+};
+
+/* A 200 with a fixed body (GET /hello), its header built once per
+ * second, the Date's (http_respond_fixed); one per thread. */
+struct http_fixed {
+	const char *ctype;
+	const void *body;
+	size_t len;             /* at most 256 bytes */
+	int64_t date_sec;       /* the second of the Date in buf */
+	uint32_t head_len;
+	char buf[512];          /* the header, then the body */
 };
 
 void http_server_init(struct http_server *srv, const struct http_cfg *cfg);
@@ -115,7 +128,9 @@ struct http_req {
 	char *arena;
 	uint32_t arena_len, hdr_bytes;
 	uint32_t url_off, url_len;
+	uint32_t path_len;    /* set by http_fast_parse: the URL's path (else 0) */
 	bool url_open;        /* the URL's NUL is not yet kept */
+	bool fresh;           /* the parser is between requests (none begun) */
 	struct { uint32_t off, len; bool set; } h[HTTP_H_COUNT];
 	char field[24];       /* the field name being read (longer: not kept) */
 	uint32_t field_len;
@@ -130,6 +145,13 @@ struct http_req {
 	uint64_t deadline;    /* the request's --request-timeout */
 	const uint8_t *rest;  /* after an Upgrade request: the bytes after it */
 	size_t rest_len;
+	/* While batch is set (the request loop; not a WebSocket session),
+	 * http_write gathers responses in out[] and the loop sends them
+	 * when it has answered every request of a read: pipelined
+	 * requests get their responses in one write, one segment. */
+	char *out;
+	uint32_t out_len;
+	bool batch;
 };
 
 /* A kept header's value (NUL-terminated in the arena), or NULL. */
@@ -138,19 +160,37 @@ const char *http_hdr(const struct http_req *r, enum http_hdr h);
 bool http_has_token(const char *v, const char *token);
 const char *http_reason(int status);
 
-/* Writes with the idle timeout as the bound; 0 or -errno. */
+/* Writes with the idle timeout as the bound (or gathers, see batch);
+ * 0 or -errno. */
 int http_write(struct http_req *r, const struct iovec *iov, int iovcnt);
 /* A response with body (len bytes; none for HEAD, but its length is
  * given).  extra: more header lines, each ending in \r\n, or NULL.
  * Connection: close unless r->keep_alive.  0 or -errno. */
 int http_respond(struct http_req *r, int status, const char *ctype, const char *extra,
 		 const void *body, size_t len);
+/* The 200 response of f, from its cached bytes when the response needs
+ * no Connection field (HTTP/1.1 keep-alive), else by http_respond. */
+int http_respond_fixed(struct http_req *r, struct http_fixed *f);
 /* The header of a response whose body the caller sends. */
 int http_respond_head(struct http_req *r, int status, const char *ctype, const char *extra,
 		      uint64_t len);
 /* An error response with a short text body; closes after it, except
  * for 403, 404, 405 and 426 (refusals of a well-formed request). */
 int http_error(struct http_req *r, int status, const char *extra);
+
+/* A whole simple request at buf (http_fast.c): GET or HEAD, an
+ * origin-form URL, HTTP/1.1 or 1.0, no body, no Connection, Upgrade or
+ * Expect field, at most max bytes; what http-parser would make of it. */
+struct http_fast_req {
+	uint8_t method;            /* HTTP_GET or HTTP_HEAD */
+	uint8_t minor;             /* HTTP/1.minor */
+	uint32_t url_off, url_len; /* in buf */
+	uint32_t path_len;         /* the URL up to its '?' */
+};
+
+/* The request's length, or 0 when buf does not start with a whole
+ * request of that kind (http-parser then takes it from its first byte). */
+size_t http_fast_parse(const char *buf, size_t len, size_t max, struct http_fast_req *q);
 
 /* Answers a complete request (http_routes.c).  0 or -errno. */
 int http_route(struct http_req *r);

@@ -4,9 +4,11 @@
  * The parser pauses itself at each request's end (on_message_complete),
  * so http_parser_execute returns with the rest of the buffer unparsed:
  * the request is answered, the parser resumed on what follows.
- * Pipelined requests are therefore answered in order, and a request's
- * bytes never wait behind its predecessor's response for more than that
- * response's writes.
+ * Pipelined requests are therefore answered in order.  The common
+ * request (a GET or HEAD without a body, http_fast.c) skips the parser.
+ * The responses to the requests of one read are gathered (http_write,
+ * batch) and leave in one write before the next read, so a pipelined
+ * batch costs one segment, not one each.
  *
  * Limits, checked as the bytes arrive: the header section (request line
  * and fields) at most max_header bytes (431), a body at most max_body
@@ -30,6 +32,7 @@
 #include <tern/coro.h>
 
 #define RBUF_LEN (16u * 1024)
+#define OUT_LEN 4096u
 #define LINGER_NS (2ull * 1000000000)
 #define LINGER_BYTES (4u << 20)
 
@@ -85,7 +88,7 @@ bool http_has_token(const char *v, const char *token)
 	return false;
 }
 
-int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
+static int write_now(struct http_req *r, const struct iovec *iov, int iovcnt)
 {
 	struct tn_timeout to;
 
@@ -93,37 +96,121 @@ int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
 	return tn_timeout_exit(&to, r->io->ops->writev(r->io->ctx, iov, iovcnt));
 }
 
+/* Sends what the connection's responses left in out[]. */
+static int flush(struct http_req *r)
+{
+	struct iovec iov = { r->out, r->out_len };
+
+	r->out_len = 0;
+	return iov.iov_len ? write_now(r, &iov, 1) : 0;
+}
+
+int http_write(struct http_req *r, const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+	int err;
+
+	if (!r->batch)
+		return write_now(r, iov, iovcnt);
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	if (r->out_len + n > OUT_LEN && (err = flush(r)) < 0)
+		return err;
+	if (n > OUT_LEN)
+		return write_now(r, iov, iovcnt); /* (a file's chunk) */
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(r->out + r->out_len, iov[i].iov_base, iov[i].iov_len);
+		r->out_len += (uint32_t)iov[i].iov_len;
+	}
+	return 0;
+}
+
 /* RFC 9110 6.6.1's Date, from the coarse clock (vDSO: no system call),
- * formatted when the second changes. */
+ * formatted when the second changes.  The clock is looked at only once
+ * the loop's time passes the end of the second last seen, so a request
+ * costs a compare, not a clock read. */
 static const char *date_now(struct http_server *srv)
 {
+	uint64_t now = tn_now();
 	struct timespec ts;
 	struct tm tm;
 
+	if (now < srv->date_next && srv->date[0])
+		return srv->date;
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	srv->date_next = now + (uint64_t)(1000000000 - ts.tv_nsec);
 	if ((int64_t)ts.tv_sec != srv->date_sec || !srv->date[0]) {
 		srv->date_sec = (int64_t)ts.tv_sec;
 		gmtime_r(&ts.tv_sec, &tm);
-		strftime(srv->date, sizeof(srv->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		srv->date_len = (uint32_t)strftime(srv->date, sizeof(srv->date),
+						   "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	}
 	return srv->date;
+}
+
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* A response's header into buf (cap bytes): the length, or -EOVERFLOW.
+ * Pieces copied, not formatted: snprintf cost 2,600 instructions a
+ * response. */
+static int head_build(struct http_server *srv, char *buf, size_t cap, int status,
+		      const char *ctype, const char *conn, const char *extra, uint64_t len)
+{
+	static const char s1[] = "\r\nServer: tern-httpd\r\nDate: ";
+	static const char s2[] = "\r\nContent-Type: ";
+	static const char s3[] = "\r\nContent-Length: ";
+	const char *reason = http_reason(status), *date = date_now(srv);
+	size_t rl = strlen(reason), cl = strlen(ctype), nl = strlen(conn);
+	size_t xl = extra ? strlen(extra) : 0;
+	char num[20], *p = buf, *n = num + sizeof(num);
+
+	do
+		*--n = (char)('0' + len % 10);
+	while ((len /= 10));
+	/* (As snprintf's bound was: room for a NUL, which is not written.) */
+	if (status < 100 || status > 999 ||
+	    13 + rl + (sizeof(s1) - 1) + srv->date_len + (sizeof(s2) - 1) + cl + (sizeof(s3) - 1) +
+			    (size_t)(num + sizeof(num) - n) + 2 + nl + xl + 2 >= cap)
+		return -EOVERFLOW;
+	p = put(p, "HTTP/1.1 ", 9);
+	*p++ = (char)('0' + status / 100);
+	*p++ = (char)('0' + status / 10 % 10);
+	*p++ = (char)('0' + status % 10);
+	*p++ = ' ';
+	p = put(p, reason, rl);
+	p = put(p, s1, sizeof(s1) - 1);
+	p = put(p, date, srv->date_len);
+	p = put(p, s2, sizeof(s2) - 1);
+	p = put(p, ctype, cl);
+	p = put(p, s3, sizeof(s3) - 1);
+	p = put(p, n, (size_t)(num + sizeof(num) - n));
+	p = put(p, "\r\n", 2);
+	p = put(p, conn, nl);
+	if (xl)
+		p = put(p, extra, xl);
+	p = put(p, "\r\n", 2);
+	return (int)(p - buf);
+}
+
+/* The Connection field the response needs, if any. */
+static const char *conn_line(const struct http_req *r)
+{
+	if (!r->keep_alive)
+		return "Connection: close\r\n";
+	return r->p.http_minor == 0 ? "Connection: keep-alive\r\n" : "";
 }
 
 static int head_fmt(struct http_req *r, char *buf, size_t cap, int status, const char *ctype,
 		    const char *extra, uint64_t len)
 {
-	int n = snprintf(buf, cap,
-			 "HTTP/1.1 %d %s\r\nServer: tern-httpd\r\nDate: %s\r\nContent-Type: %s\r\n"
-			 "Content-Length: %llu\r\n%s%s\r\n",
-			 status, http_reason(status), date_now(r->srv), ctype,
-			 (unsigned long long)len,
-			 r->keep_alive ? (r->p.http_minor == 0 ? "Connection: keep-alive\r\n" : "")
-				       : "Connection: close\r\n",
-			 extra ? extra : "");
+	int n = head_build(r->srv, buf, cap, status, ctype, conn_line(r), extra, len);
 
-	if (n < 0 || (size_t)n >= cap)
-		return -EOVERFLOW;
-	if (status >= 100 && status < 600)
+	if (n >= 0)
+	if (n >= 0 && status < 600)
 		r->srv->st.status[status / 100]++;
 	return n;
 }
@@ -149,6 +236,37 @@ int http_respond(struct http_req *r, int status, const char *ctype, const char *
 		return n;
 	/* One write for both: a small response leaves in one segment. */
 	return http_write(r, iov, r->p.method == HTTP_HEAD || !len ? 1 : 2);
+}
+
+int http_respond_fixed(struct http_req *r, struct http_fixed *f)
+{
+	struct http_server *srv = r->srv;
+	char out[sizeof(f->buf)];
+	struct iovec iov = { out, 0 };
+	int n;
+
+	if (!r->keep_alive || r->p.http_minor != 1)
+		return http_respond(r, 200, f->ctype, NULL, f->body, f->len);
+	date_now(srv);
+	if (f->date_sec != srv->date_sec || !f->head_len) {
+		n = head_build(srv, f->buf, sizeof(f->buf) - f->len, 200, f->ctype, "", NULL,
+			       f->len);
+		if (n < 0)
+			return http_respond(r, 200, f->ctype, NULL, f->body, f->len);
+		memcpy(f->buf + n, f->body, f->len);
+		f->head_len = (uint32_t)n;
+		f->date_sec = srv->date_sec;
+	}
+	/* Copied (by http_write into the batch, else here): a write may
+	 * wait for room, and another connection may rebuild f (a new
+	 * Date) meanwhile. */
+	iov.iov_len = f->head_len + (r->p.method == HTTP_HEAD ? 0 : f->len);
+	if (r->batch)
+		iov.iov_base = f->buf;
+	else
+		memcpy(out, f->buf, iov.iov_len);
+	srv->st.status[2]++;
+	return http_write(r, &iov, 1);
 }
 
 int http_error(struct http_req *r, int status, const char *extra)
@@ -359,8 +477,9 @@ static const http_parser_settings settings = {
 static void req_reset(struct http_req *r)
 {
 	r->arena_len = r->hdr_bytes = 0;
-	r->url_off = r->url_len = 0;
+	r->url_off = r->url_len = r->path_len = 0;
 	r->url_open = false;
+	r->fresh = true;
 	memset(r->h, 0, sizeof(r->h));
 	r->field_len = 0;
 	r->cur = -1;
@@ -383,20 +502,27 @@ static ssize_t read_some(struct http_req *r, uint8_t *buf, size_t len)
 	return tn_timeout_exit(&to, n < 0 ? (int)n : 0) ?: n;
 }
 
-/* After an error response: our FIN, then what the client still sends is
- * dropped until it closes, for at most LINGER_NS and LINGER_BYTES. */
-static void linger(struct http_req *r, uint8_t *buf)
+/* After the last response (an error's, or Connection: close): what is
+ * batched goes, our FIN, then what the client still sends is dropped
+ * until it closes, for at most LINGER_NS and LINGER_BYTES.  0, or the
+ * batch's write error. */
+static int linger(struct http_req *r, uint8_t *buf)
 {
 	uint64_t got = 0;
 	struct tn_timeout to;
 	ssize_t n;
+	int err;
 
+	r->batch = false;
+	if ((err = flush(r)) < 0)
+		return err;
 	if (r->io->ops->shutdown(r->io->ctx) < 0)
-		return;
+		return 0;
 	tn_timeout_enter(&to, tn_now() + LINGER_NS);
 	while (got < LINGER_BYTES && (n = r->io->ops->read(r->io->ctx, buf, RBUF_LEN)) > 0)
 		got += (uint64_t)n;
 	(void)tn_timeout_exit(&to, 0);
+	return 0;
 }
 
 static int parse_error_status(const struct http_req *r)
@@ -426,9 +552,22 @@ static int fail(struct http_req *r, uint8_t *buf)
 	r->p.http_minor = 1;
 	r->p.method = HTTP_GET;
 	err = http_error(r, status, NULL);
-	if (err == 0)
-		linger(r, buf);
-	return err;
+	return err ? err : linger(r, buf);
+}
+
+/* A request http_fast_parse took whole: what the parser's callbacks
+ * would have left for the routes. */
+static void fast_take(struct http_req *r, const uint8_t *at, const struct http_fast_req *q)
+{
+	r->url_off = 0;
+	r->url_len = q->url_len;
+	r->path_len = q->path_len;
+	arena_put(r, (const char *)at + q->url_off, q->url_len);
+	r->p.method = q->method;
+	r->p.http_major = 1;
+	r->p.http_minor = q->minor;
+	/* (No Connection field: 1.1 stays open, 1.0 closes.) */
+	r->keep_alive = q->minor == 1;
 }
 
 static int serve(struct http_req *r, uint8_t *buf)
@@ -436,12 +575,19 @@ static int serve(struct http_req *r, uint8_t *buf)
 	size_t pos = 0, len = 0;
 
 	for (;;) {
+		struct http_fast_req q;
 		enum http_errno e;
 		size_t used;
 		int err;
 
 		if (pos == len) {
-			ssize_t n = read_some(r, buf, RBUF_LEN);
+			ssize_t n;
+
+			/* Everything that came in one read is answered: the
+			 * responses go out together (pipelining). */
+			if ((err = flush(r)) < 0)
+				return err;
+			n = read_some(r, buf, RBUF_LEN);
 
 			if (n == -ETIMEDOUT) {
 				r->srv->st.timeouts++;
@@ -455,34 +601,44 @@ static int serve(struct http_req *r, uint8_t *buf)
 			pos = 0;
 			len = (size_t)n;
 		}
-		used = http_parser_execute(&r->p, &settings, (const char *)buf + pos, len - pos);
-		pos += used;
-		e = HTTP_PARSER_ERRNO(&r->p);
-		if (e != HPE_OK && e != HPE_PAUSED)
-			return fail(r, buf);
-		if (r->p.upgrade) {
-			/* The rest of the stream is another protocol's (or
-			 * nobody's): this is the last request either way. */
-			r->srv->st.requests++;
-			r->keep_alive = false;
-			r->rest = buf + pos;
-			r->rest_len = len - pos;
-			if ((err = http_route(r)) == 0)
-				linger(r, buf);
-			return err;
+		if (r->fresh && (used = http_fast_parse((const char *)buf + pos, len - pos,
+							r->srv->cfg->max_header, &q))) {
+			pos += used;
+			fast_take(r, buf + pos - used, &q);
+		} else {
+			r->fresh = false;
+			used = http_parser_execute(&r->p, &settings, (const char *)buf + pos,
+						   len - pos);
+			pos += used;
+			e = HTTP_PARSER_ERRNO(&r->p);
+			if (e != HPE_OK && e != HPE_PAUSED)
+				return fail(r, buf);
+			if (r->p.upgrade) {
+				/* The rest of the stream is another protocol's (or
+				 * nobody's): this is the last request either way. */
+				r->srv->st.requests++;
+				r->keep_alive = false;
+				/* (The session writes from two tasks: no batching.) */
+				r->batch = false;
+				if ((err = flush(r)) < 0)
+					return err;
+				r->rest = buf + pos;
+				r->rest_len = len - pos;
+				if ((err = http_route(r)) == 0)
+					err = linger(r, buf);
+				return err;
+			}
+			if (e != HPE_PAUSED)
+				continue; /* all of it parsed: read on */
+			r->keep_alive = http_should_keep_alive(&r->p);
+			http_parser_pause(&r->p, 0);
 		}
-		if (e != HPE_PAUSED)
-			continue; /* all of it parsed: read on */
 		r->srv->st.requests++;
-		r->keep_alive = http_should_keep_alive(&r->p);
 		if ((err = http_route(r)) < 0)
 			return err;
-		if (!r->keep_alive) {
-			linger(r, buf);
-			return 0;
-		}
+		if (!r->keep_alive)
+			return linger(r, buf);
 		req_reset(r);
-		http_parser_pause(&r->p, 0);
 	}
 }
 
@@ -493,8 +649,10 @@ int http_conn_serve(struct http_server *srv, const struct http_io *io)
 	int err = -ENOMEM;
 
 	srv->st.conns++;
-	if (!r || !buf || !(r->arena = malloc((size_t)srv->cfg->max_header + 1)))
+	if (!r || !buf || !(r->arena = malloc((size_t)srv->cfg->max_header + 1)) ||
+	    !(r->out = malloc(OUT_LEN)))
 		goto out;
+	r->batch = true;
 	r->srv = srv;
 	r->io = io;
 	http_parser_init(&r->p, HTTP_REQUEST);
@@ -503,6 +661,7 @@ int http_conn_serve(struct http_server *srv, const struct http_io *io)
 	err = serve(r, buf);
 out:
 	if (r) {
+		free(r->out);
 		free(r->arena);
 		free(r->body);
 	}

@@ -25,7 +25,10 @@ struct tn_http_resp {
 	tn_http_resp_cb cb;
 	void *arg;
 	uint64_t responses;
-	bool in_msg; /* between a response's first byte and its end */
+	uint64_t skip;   /* body bytes still to come of a fast-framed response */
+	unsigned status; /* ... and its status */
+	bool in_msg;     /* between a response's first byte and its end */
+	bool fresh;      /* http-parser has seen nothing of the next response */
 };
 
 /* Starts a connection's framing. */

@@ -20,6 +20,13 @@ static const char index_txt[] =
 	"tern-httpd: HTTP/1.1 on Tern's TCP streams\n"
 	"  GET /hello, POST /echo, WebSocket /ws/echo and /ws/chat\n";
 
+/* (Per thread: each core's server builds its own.) */
+static __thread struct http_fixed hello_fixed = {
+	.ctype = "text/plain; charset=utf-8",
+	.body = hello,
+	.len = sizeof(hello) - 1,
+};
+
 static bool is_get(const struct http_req *r)
 {
 	return r->p.method == HTTP_GET || r->p.method == HTTP_HEAD;
@@ -32,6 +39,12 @@ static bool url_path(const struct http_req *r, const char **path, size_t *len)
 	const char *url = r->arena + r->url_off;
 	struct http_parser_url u;
 
+	if (r->path_len) {
+		/* http_fast_parse found it (origin form: the path starts it). */
+		*path = url;
+		*len = r->path_len;
+		return true;
+	}
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(url, r->url_len, r->p.method == HTTP_CONNECT, &u) != 0 ||
 	    !(u.field_set & (1 << UF_PATH)))
@@ -56,8 +69,7 @@ int http_route(struct http_req *r)
 	if (path_is(path, len, "/hello")) {
 		if (!is_get(r))
 			return http_error(r, 405, "Allow: GET, HEAD\r\n");
-		return http_respond(r, 200, "text/plain; charset=utf-8", NULL, hello,
-				    sizeof(hello) - 1);
+		return http_respond_fixed(r, &hello_fixed);
 	}
 	if (path_is(path, len, "/echo")) {
 		const char *ct = http_hdr(r, HTTP_H_CONTENT_TYPE);

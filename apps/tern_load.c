@@ -265,12 +265,15 @@ static int send_due(struct conn *k)
 		unsigned slot = (k->head + k->inflight) % opt.pipeline;
 
 		k->sent_at[slot] = opt.rate ? due(k, k->seq) : now;
-		memcpy(k->out + olen, g->req, g->req_len);
 		olen += g->req_len;
 		k->inflight++;
 		k->seq++;
 	}
-	return olen ? tn_tcp_write(k->c, k->out, olen) : 0;
+	if (olen <= g->req_len) /* none, or one: the request as built */
+		return olen ? tn_tcp_write(k->c, g->req, olen) : 0;
+	for (size_t at = 0; at < olen; at += g->req_len)
+		memcpy(k->out + at, g->req, g->req_len);
+	return tn_tcp_write(k->c, k->out, olen);
 }
 
 /* The requests in flight when a connection ends are lost. */

@@ -4,6 +4,7 @@
  * split at every offset into two pieces, and byte by byte, must give the
  * same responses with the same statuses; broken streams must fail. */
 #include <errno.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,119 @@ static void test_garbage(void **state)
 	}
 }
 
+/* The fast framing against http-parser alone: a corpus and random
+ * mutations of it, fed whole and cut in two, must give the responses
+ * (status, keep-alive) and the errors http-parser gives on its own. */
+struct ref {
+	struct seen s;
+};
+
+static int ref_done(http_parser *p)
+{
+	on_resp(p->data, p->status_code, http_should_keep_alive(p) != 0);
+	return 0;
+}
+
+static const http_parser_settings ref_settings = { .on_message_complete = ref_done };
+
+/* http-parser's verdict: 0 or -EBADMSG for the bytes, then for the end. */
+static void reference(const char *in, size_t len, struct seen *s, int *err, int *eof_err)
+{
+	http_parser p;
+	size_t n;
+
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.data = s;
+	n = len ? http_parser_execute(&p, &ref_settings, in, len) : 0;
+	*err = HTTP_PARSER_ERRNO(&p) != HPE_OK || n != len ? -EBADMSG : 0;
+	*eof_err = *err;
+	if (!*err) {
+		http_parser_execute(&p, &ref_settings, NULL, 0);
+		*eof_err = HTTP_PARSER_ERRNO(&p) != HPE_OK ? -EBADMSG : 0;
+	}
+}
+
+static void compare(const char *in, size_t len, size_t cut)
+{
+	struct seen want = {0}, got = {0};
+	struct tn_http_resp r;
+	int err, eof_err, e;
+
+	reference(in, len, &want, &err, &eof_err);
+	tn_http_resp_init(&r, on_resp, &got);
+	e = feed_split(&r, in, len, &cut, 1);
+	if (e != err)
+		fail_msg("cut %zu: %d, http-parser %d: '%.*s'", cut, e, err, (int)len, in);
+	if (!e) {
+		/* (A response at the end of the stream may complete in either
+		 * call: compare after both.) */
+		e = tn_http_resp_eof(&r);
+		if (e != eof_err)
+			fail_msg("eof after cut %zu: %d, http-parser %d: '%.*s'", cut, e, eof_err,
+				 (int)len, in);
+	}
+	if (got.n != want.n && !(err && got.n < want.n))
+		fail_msg("cut %zu: %u responses, http-parser %u: '%.*s'", cut, got.n, want.n,
+			 (int)len, in);
+	for (unsigned i = 0; i < got.n && i < want.n; i++) {
+		assert_int_equal(got.status[i], want.status[i]);
+		assert_int_equal(got.keep_alive[i], want.keep_alive[i]);
+	}
+}
+
+static void test_fast_vs_parser(void **state)
+{
+	static const char *const corpus[] = {
+		"HTTP/1.1 200 OK\r\nServer: tern-httpd\r\nDate: Thu, 26 Nov 2026 16:41:53 GMT\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
+		"Hello, world!\n",
+		"HTTP/1.1 404 Not Found\r\ncontent-length:  3\r\nX-A:\r\n\r\nno\n"
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 500 \r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n!",
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+		"HTTP/1.1 200 OK\r\n\r\nto the end",
+	};
+	static const char bytes[] = "\r\n :\t0123456789HTP/.-\x7f\x80\0cC";
+	char buf[512];
+	unsigned seed = 777;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++)
+		for (size_t cut = 0; cut <= strlen(corpus[i]); cut++)
+			compare(corpus[i], strlen(corpus[i]), cut);
+	for (int it = 0; it < 100000; it++) {
+		const char *src = corpus[rand_r(&seed) % 3];
+		size_t len = strlen(src);
+		int edits = 1 + rand_r(&seed) % 3;
+
+		memcpy(buf, src, len);
+		while (edits--) {
+			size_t at = (size_t)rand_r(&seed) % len;
+			char c = bytes[rand_r(&seed) % (sizeof(bytes) - 1)];
+
+			switch (rand_r(&seed) % 3) {
+			case 0:
+				buf[at] = c;
+				break;
+			case 1:
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = c;
+				len++;
+				break;
+			default:
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			}
+		}
+		compare(buf, len, (size_t)rand_r(&seed) % (len + 1));
+		compare(buf, len, len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_eof_body_and_close),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_fast_vs_parser),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

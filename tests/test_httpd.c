@@ -22,6 +22,7 @@ struct fake {
 	bool hang;    /* at the end of the input: wait instead of EOF */
 	char out[64 * 1024];
 	size_t out_len;
+	unsigned writes; /* writev calls */
 	bool shut;
 };
 
@@ -49,6 +50,7 @@ static int fake_writev(void *ctx, const struct iovec *iov, int iovcnt)
 {
 	struct fake *f = ctx;
 
+	f->writes++;
 	for (int i = 0; i < iovcnt; i++) {
 		assert_true(f->out_len + iov[i].iov_len < sizeof(f->out));
 		memcpy(f->out + f->out_len, iov[i].iov_base, iov[i].iov_len);
@@ -105,6 +107,7 @@ static const char *run(const char *in, size_t len, size_t chunk, bool hang)
 	fk.chunk = chunk;
 	fk.hang = hang;
 	fk.out_len = 0;
+	fk.writes = 0;
 	fk.shut = false;
 	assert_int_equal(tn_test_run(serve_task, NULL, &res), 0);
 	fk.out[fk.out_len] = '\0';
@@ -147,6 +150,24 @@ static void test_hello(void **state)
 	assert_true(strncmp(o, "HTTP/1.1 200 OK\r\n", 17) == 0);
 	assert_int_equal(srv.st.requests, 3);
 	assert_int_equal(srv.st.status[2], 3);
+
+	/* /hello's bytes are cached per second of the Date: a new second
+	 * (here a made-up one) rebuilds them. */
+	strcpy(srv.date, "Thu, 01 Jan 1970 00:00:01 GMT");
+	srv.date_sec = 1;
+	srv.date_next = UINT64_MAX;
+	o = runs("GET /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+	assert_int_equal(count(o, "\r\nDate: Thu, 01 Jan 1970 00:00:01 GMT\r\n"), 2);
+	assert_int_equal(count(o, "Hello, world!\n"), 2);
+	/* Without keep-alive, or in 1.0, the Connection field is there. */
+	o = runs("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+	assert_non_null(strstr(o, "Content-Length: 14\r\nConnection: close\r\n\r\nHello"));
+	o = runs("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_non_null(strstr(o, "Content-Length: 14\r\nConnection: keep-alive\r\n\r\nHello"));
+	o = runs("HEAD /hello HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(o, "Content-Length: 14\r\nConnection: close\r\n\r\n"));
+	assert_null(strstr(o, "Hello"));
+	assert_int_equal(srv.st.status[2], 8);
 }
 
 /* Two requests in one read, and the same a byte at a time: both answered,
@@ -173,6 +194,32 @@ static void test_pipelined(void **state)
 		assert_non_null(strstr(d, "Connection: close\r\n"));
 		assert_true(fk.shut);
 	}
+}
+
+/* Requests that came in one read are answered with one write; a byte
+ * at a time, each with its own.  An error response is still sent
+ * before the FIN, after the answers to the requests before it. */
+static void test_pipelined_batch(void **state)
+{
+	static const char three[] = "GET /hello HTTP/1.1\r\n\r\nHEAD /hello HTTP/1.1\r\n\r\n"
+				    "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char bad[] = "GET /hello HTTP/1.1\r\n\r\nGET /hello HTTP/9.9\r\n\r\n";
+	const char *o;
+
+	(void)state;
+	o = run(three, sizeof(three) - 1, 0, false);
+	assert_int_equal(count(o, "HTTP/1.1 200 OK\r\n"), 2);
+	assert_int_equal(count(o, "Hello, world!\n"), 1);
+	assert_non_null(strstr(o, "404 Not Found"));
+	assert_int_equal(fk.writes, 1);
+	o = run(three, sizeof(three) - 1, 1, false);
+	assert_int_equal(count(o, "HTTP/1.1 "), 3);
+	assert_int_equal(fk.writes, 3);
+	o = run(bad, sizeof(bad) - 1, 0, false);
+	assert_true(strstr(o, "200 OK") && strstr(o, "505 HTTP Version Not Supported") &&
+		    strstr(o, "200 OK") < strstr(o, "505"));
+	assert_int_equal(fk.writes, 1);
+	assert_true(fk.shut);
 }
 
 static void test_chunked_echo(void **state)
@@ -433,6 +480,30 @@ static void test_garbage(void **state)
 	assert_true(ok > 100 && ws > 50);
 }
 
+/* A response header is built in 512 bytes, as snprintf bounded it: the
+ * longest Content-Type that /echo can repeat leaves 511 (111 + 400). */
+static void test_head_bound(void **state)
+{
+	char req[1024], type[402];
+	const char *o;
+
+	(void)state;
+	memset(type, 'a', sizeof(type) - 1);
+	type[400] = '\0';
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nContent-Type: %s\r\nContent-Length: 2\r\n\r\nab",
+		 type);
+	o = runs(req);
+	assert_int_equal(strlen(o), 511 + 2);
+	assert_int_equal(serve_rc, 0);
+	type[400] = 'a';
+	type[401] = '\0';
+	snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nContent-Type: %s\r\nContent-Length: 2\r\n\r\nab",
+		 type);
+	o = runs(req);
+	assert_string_equal(o, "");
+	assert_int_equal(serve_rc, -EOVERFLOW);
+}
+
 static void test_tokens(void **state)
 {
 	(void)state;
@@ -441,6 +512,174 @@ static void test_tokens(void **state)
 	assert_false(http_has_token("upgraded", "upgrade"));
 	assert_false(http_has_token(NULL, "upgrade"));
 	assert_false(http_has_token("", "upgrade"));
+}
+
+/* http_fast_parse against http-parser: whatever the fast scan takes,
+ * http-parser takes too, with the same length, method, version, URL,
+ * path and keep-alive, no body, and our header count within the limit.
+ * A corpus, then random mutations of it (bytes changed, inserted,
+ * dropped; cut short). */
+struct ref {
+	char url[256];
+	size_t url_len;
+	size_t hdr_bytes; /* as http_conn.c's hdr_count counts */
+	bool in_value, done;
+};
+
+static int ref_url(http_parser *p, const char *at, size_t len)
+{
+	struct ref *f = p->data;
+
+	if (f->url_len + len < sizeof(f->url)) {
+		memcpy(f->url + f->url_len, at, len);
+		f->url_len += len;
+	}
+	f->hdr_bytes += len + (f->hdr_bytes == 0 ? 2 : 0);
+	return 0;
+}
+
+static int ref_field(http_parser *p, const char *at, size_t len)
+{
+	struct ref *f = p->data;
+
+	f->hdr_bytes += len + 2; /* (a name split over calls: too much, safe) */
+	f->in_value = false;
+	return 0;
+}
+
+static int ref_value(http_parser *p, const char *at, size_t len)
+{
+	struct ref *f = p->data;
+
+	f->hdr_bytes += len + (f->in_value ? 0 : 2);
+	f->in_value = true;
+	return 0;
+}
+
+static int ref_body(http_parser *p, const char *at, size_t len)
+{
+	fail_msg("a body of %zu bytes", len);
+	return -1;
+}
+
+static int ref_done(http_parser *p)
+{
+	((struct ref *)p->data)->done = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings ref_settings = {
+	.on_url = ref_url,
+	.on_header_field = ref_field,
+	.on_header_value = ref_value,
+	.on_body = ref_body,
+	.on_message_complete = ref_done,
+};
+
+/* 1 when the fast scan took it (and agreed), 0 when it left it. */
+static int fast_vs_parser(const char *in, size_t len, size_t max)
+{
+	struct http_fast_req q;
+	size_t n = http_fast_parse(in, len, max, &q), used;
+	struct http_parser_url u;
+	struct ref f = { 0 };
+	http_parser p;
+
+	if (!n)
+		return 0;
+	http_parser_init(&p, HTTP_REQUEST);
+	p.data = &f;
+	used = http_parser_execute(&p, &ref_settings, in, len);
+	if (HTTP_PARSER_ERRNO(&p) != HPE_PAUSED || !f.done || used != n)
+		fail_msg("fast took %zu bytes, http-parser %zu (%s): '%.*s'", n, used,
+			 http_errno_name(HTTP_PARSER_ERRNO(&p)), (int)len, in);
+	assert_int_equal(q.method, p.method);
+	assert_int_equal(p.http_major, 1);
+	assert_int_equal(q.minor, p.http_minor);
+	assert_int_equal(p.upgrade, 0);
+	assert_int_equal(q.minor == 1, http_should_keep_alive(&p) != 0);
+	assert_int_equal(q.url_len, f.url_len);
+	assert_memory_equal(in + q.url_off, f.url, f.url_len);
+	http_parser_url_init(&u);
+	assert_int_equal(http_parser_parse_url(f.url, f.url_len, 0, &u), 0);
+	assert_int_equal(u.field_data[UF_PATH].off, 0);
+	assert_int_equal(q.path_len, u.field_data[UF_PATH].len);
+	if (f.hdr_bytes > max)
+		fail_msg("header count %zu over %zu: '%.*s'", f.hdr_bytes, max, (int)len, in);
+	return 1;
+}
+
+static void test_fast_parse(void **state)
+{
+	static const char *const corpus[] = {
+		"GET /hello HTTP/1.1\r\nHost: 10.0.0.1\r\nUser-Agent: tern-load\r\n"
+		"Accept: */*\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+		"HEAD /a/b.html?x=1&y=%20z HTTP/1.0\r\nHost:x\r\nX-E:\r\nX-T: \t a b \t\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n",
+		"GET /p?q?r=(1);@:~!$*+,' HTTP/1.1\r\nA-B_c.d~e!#$%&'*+^`|: v\"<>[]{}\\\r\n\r\n",
+		"GET /ws/echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nProxy-Connection: close\r\nExpect: 100-continue\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+		"GET /hello HTTP/1.1\r\nFolded: a\r\n b\r\n\r\n",
+		"GET /hello#frag HTTP/1.1\r\n\r\n",
+		"GET /hello HTTP/2.0\r\n\r\n",
+		"GET /hello HTTP/1.1\nHost: x\n\n",
+		"\r\nGET /hello HTTP/1.1\r\n\r\n",
+	};
+	static const char bytes[] = "\r\n :\t/?#%GETHAD01.-~\"\x7f\x80\xff\0aZ";
+	static const int took_want[] = { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	char buf[512];
+	unsigned seed = 12345;
+	int took = 0, left = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
+		size_t len = strlen(corpus[i]);
+
+		assert_int_equal(fast_vs_parser(corpus[i], len, 8192), took_want[i]);
+		/* Cut short anywhere, or over a limit: left to http-parser. */
+		for (size_t k = 0; k < len; k++)
+			fast_vs_parser(corpus[i], k, 8192);
+		for (size_t m = 16; m < len + 8; m++)
+			fast_vs_parser(corpus[i], len, m);
+	}
+	for (int it = 0; it < 200000; it++) {
+		const char *src = corpus[rand_r(&seed) % 5];
+		size_t len = strlen(src);
+		int edits = 1 + rand_r(&seed) % 3;
+
+		memcpy(buf, src, len);
+		while (edits--) {
+			size_t at = (size_t)rand_r(&seed) % len;
+			char c = bytes[rand_r(&seed) % (sizeof(bytes) - 1)];
+
+			switch (rand_r(&seed) % 3) {
+			case 0:
+				buf[at] = c;
+				break;
+			case 1:
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = c;
+				len++;
+				break;
+			default:
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			}
+		}
+		if (fast_vs_parser(buf, len, 8192))
+			took++;
+		else
+			left++;
+	}
+	print_message("fast parse: %d mutants taken, %d left to http-parser\n", took, left);
+	assert_true(took > 10000 && left > 10000);
 }
 
 /* http_writev_records (the TLS transport's writev): what each write
@@ -536,13 +775,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_batch, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_chunked_echo, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_static, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_head_bound, setup, tn_test_teardown),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_fast_parse),
 		cmocka_unit_test(test_records),
 	};
 
