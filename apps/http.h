@@ -128,9 +128,7 @@ struct http_req {
 	char *arena;
 	uint32_t arena_len, hdr_bytes;
 	uint32_t url_off, url_len;
-	uint32_t path_len;    /* set by http_fast_parse: the URL's path (else 0) */
 	bool url_open;        /* the URL's NUL is not yet kept */
-	bool fresh;           /* the parser is between requests (none begun) */
 	struct { uint32_t off, len; bool set; } h[HTTP_H_COUNT];
 	char field[24];       /* the field name being read (longer: not kept) */
 	uint32_t field_len;
@@ -177,20 +175,6 @@ int http_respond_head(struct http_req *r, int status, const char *ctype, const c
 /* An error response with a short text body; closes after it, except
  * for 403, 404, 405 and 426 (refusals of a well-formed request). */
 int http_error(struct http_req *r, int status, const char *extra);
-
-/* A whole simple request at buf (http_fast.c): GET or HEAD, an
- * origin-form URL, HTTP/1.1 or 1.0, no body, no Connection, Upgrade or
- * Expect field, at most max bytes; what http-parser would make of it. */
-struct http_fast_req {
-	uint8_t method;            /* HTTP_GET or HTTP_HEAD */
-	uint8_t minor;             /* HTTP/1.minor */
-	uint32_t url_off, url_len; /* in buf */
-	uint32_t path_len;         /* the URL up to its '?' */
-};
-
-/* The request's length, or 0 when buf does not start with a whole
- * request of that kind (http-parser then takes it from its first byte). */
-size_t http_fast_parse(const char *buf, size_t len, size_t max, struct http_fast_req *q);
 
 /* Answers a complete request (http_routes.c).  0 or -errno. */
 int http_route(struct http_req *r);

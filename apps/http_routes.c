@@ -39,12 +39,6 @@ static bool url_path(const struct http_req *r, const char **path, size_t *len)
 	const char *url = r->arena + r->url_off;
 	struct http_parser_url u;
 
-	if (r->path_len) {
-		/* http_fast_parse found it (origin form: the path starts it). */
-		*path = url;
-		*len = r->path_len;
-		return true;
-	}
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(url, r->url_len, r->p.method == HTTP_CONNECT, &u) != 0 ||
 	    !(u.field_set & (1 << UF_PATH)))

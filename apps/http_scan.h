@@ -1,5 +1,5 @@
-/* Word-at-a-time scanning for the fast HTTP paths (http_fast.c,
- * http_resp.c): field values are most of a header's bytes, and a byte
+/* Word-at-a-time scanning for tern-load's fast response framing
+ * (http_resp.c): field values are most of a header's bytes, and a byte
  * loop with a table costs about 5 instructions a byte on them. */
 #ifndef TN_HTTP_SCAN_H
 #define TN_HTTP_SCAN_H
