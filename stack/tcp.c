@@ -271,11 +271,19 @@ struct tn_tcp_conn *tn__tcp_lookup(struct tn_stack *s, uint32_t laddr, uint16_t 
 				   uint32_t raddr, uint16_t rport)
 {
 	struct tn_tcp *t = s->tcp;
-	struct tn_tcp_conn *c = t->tbl[tuple_hash(t, laddr, lport, raddr, rport) & t->tbl_mask];
+	struct tn_tcp_conn *c = t->last;
 
+	/* The connection the last segment was for, first: a flow's segments
+	 * come in runs (a request and its response, a window of data), and
+	 * the compare costs less than the hash (Linux's early demux idea). */
+	if (c && c->rport == rport && c->lport == lport && c->raddr == raddr && c->laddr == laddr)
+		return c;
+	c = t->tbl[tuple_hash(t, laddr, lport, raddr, rport) & t->tbl_mask];
 	for (; c; c = c->hnext)
-		if (c->rport == rport && c->lport == lport && c->raddr == raddr && c->laddr == laddr)
+		if (c->rport == rport && c->lport == lport && c->raddr == raddr && c->laddr == laddr) {
+			t->last = c;
 			return c;
+		}
 	return NULL;
 }
 
@@ -307,6 +315,8 @@ static void hash_remove(struct tn_tcp_conn *c)
 	*pp = c->hnext;
 	c->hnext = NULL;
 	c->f &= ~TF_HASHED;
+	if (t->last == c)
+		t->last = NULL;
 	t->nconns--;
 }
 

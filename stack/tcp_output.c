@@ -28,11 +28,6 @@
 
 /* ---- the send buffer ---- */
 
-uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c)
-{
-	return c->sndq.bytes >= c->o.sndbuf ? 0 : c->o.sndbuf - c->sndq.bytes;
-}
-
 uint32_t tn__tcp_sb_append(struct tn_tcp_conn *c, const void *buf, uint32_t len)
 {
 	struct tn__tcp_q *q = &c->sndq;
@@ -369,6 +364,14 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 		uint32_t off, left = len;
 		struct rte_mbuf *d = sb_locate(c, seq, &off);
 
+		if (d && d->data_len - off >= len && rte_pktmbuf_tailroom(m) >= len) {
+			/* The common case: one piece of the buffer, room in m. */
+			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+			       rte_pktmbuf_mtod_offset(d, const uint8_t *, off), len);
+			m->data_len += len;
+			m->pkt_len += len;
+			left = 0;
+		}
 		for (; d && left; d = d->next, off = 0) {
 			uint32_t k = d->data_len - off;
 
@@ -395,10 +398,8 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	if (flags & RTE_TCP_ACK_FLAG) {
 		c->last_ack_sent = c->rcv_nxt;
 		c->f &= ~(TF_ACK_NOW | TF_DELACK);
-		if (c->delack_at) {
-			c->delack_at = 0;
-			tn__tcp_timer_update(c);
-		}
+		/* (A deadline that stops needs no re-filing: tcp_timer.c.) */
+		c->delack_at = 0;
 	}
 	c->segs_out++;
 	c->last_tx = s->now;
@@ -675,27 +676,4 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		tn__tcp_persist_arm(c);
 	if (!sent && (c->f & TF_ACK_NOW))
 		tn__tcp_send_ack(c);
-}
-
-void tn__tcp_rcvd(struct tn_tcp_conn *c)
-{
-	uint32_t adv, space, need;
-
-	if (c->state < TN_TCP_ESTABLISHED || c->state == TN_TCP_TIME_WAIT)
-		return;
-	/* The window the peer sees vs what we could announce now (no more
-	 * than the window field holds): update it when that at least doubles
-	 * it by a segment or more (Linux's tcp_cleanup_rbuf rule), so a
-	 * reader that frees a full buffer restarts a sender stopped by a zero
-	 * window, and an update never repeats the window the peer has (it
-	 * would look like a duplicate ACK). */
-	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	space = tn__tcp_rcv_space(c);
-	if (space > (65535u << c->rcv_wscale))
-		space = 65535u << c->rcv_wscale;
-	need = tn__tcp_rd_need(c);
-	if ((space >= adv + c->rcv_mss && space >= 2 * adv) || (need > adv && space > adv)) {
-		c->f |= TF_ACK_NOW;
-		tn__tcp_output(c);
-	}
 }

@@ -100,11 +100,11 @@ void tn__tcp_rexmt_arm(struct tn_tcp_conn *c)
 
 void tn__tcp_rexmt_stop(struct tn_tcp_conn *c)
 {
+	/* A deadline that stops never needs tn__tcp_timer_update: the wheel
+	 * holds c at or before its earliest deadline, which can only move
+	 * later (the slot's turn re-files or drops c). */
 	c->f &= ~(TF_PERSIST | TF_TLP);
-	if (c->rexmt_at) {
-		c->rexmt_at = 0;
-		tn__tcp_timer_update(c);
-	}
+	c->rexmt_at = 0;
 }
 
 /* RFC 8985 7.2.  PTO = 2 SRTT (at least 10 ms, as Linux), plus the
