@@ -84,6 +84,7 @@ void tn__tcp_destroy(struct tn_stack *s)
 		t->chunks = ch->next;
 		free(ch);
 	}
+	tn__tcp_spare_free(s);
 	free(t->tbl);
 	free(t);
 	s->tcp = NULL;
@@ -485,6 +486,7 @@ void tn__tcp_close_conn(struct tn_tcp_conn *c, int err)
 	listener_unlink(c);
 	tw_unlink(c);
 	c->rexmt_at = c->delack_at = c->idle_at = 0;
+	tn__tcp_spare_free(c->s);
 	if (err && !c->err)
 		c->err = err;
 	c->state = TN_TCP_CLOSED;

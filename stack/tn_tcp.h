@@ -243,6 +243,10 @@ struct tn_tcp {
 	uint32_t tbl_mask, nconns;
 	uint32_t hash_seed;
 	struct tn_tcp_conn *last;         /* the last lookup's hit (hashed), or NULL */
+	/* One mbuf of the stack's pool that acknowledged data freed, for the
+	 * next segment or send buffer (tcp_output.c); freed when a
+	 * connection closes, so a stack without connections holds none. */
+	struct rte_mbuf *spare;
 	struct tn_tcp_listener *lbucket[64];
 	struct tn_tcp_conn *free;         /* TCB pool */
 	struct tn_tcp_pool_chunk *chunks;
@@ -412,6 +416,8 @@ ssize_t tn__tcp_write_nowait(struct tn_tcp_conn *c, const void *buf, uint32_t le
 uint32_t tn__tcp_sndbuf(const struct tn_tcp_conn *c);
 /* Frees acknowledged bytes up to ack. */
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
+/* Returns the stack's spare mbuf (if any) to its pool. */
+void tn__tcp_spare_free(struct tn_stack *s);
 /* The receive window field for the next segment (scaled), updating rcv_adv. */
 uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c);
 
