@@ -28,30 +28,35 @@
 
 /* ---- mbufs ---- */
 
-/* Each acknowledged send-buffer mbuf is freed, and each segment and
- * each write into an empty send buffer takes a new one: in a
- * request/response exchange, one free and one allocation per message
- * (about 110 instructions of mempool and reset, callgrind).  So the
- * stack keeps one acknowledged mbuf of its own pool aside and the next
- * allocation takes it (a reset, ~20).  Bounded to one per stack, and
- * given back whenever a connection closes. */
+/* Each acknowledged send-buffer mbuf and each mbuf of data read is
+ * freed, and each segment and each write into an empty send buffer takes
+ * a new one: in a request/response exchange, two frees and two
+ * allocations per message and side (about 110 instructions each pair:
+ * mempool put, get and reset; callgrind).  So the stack keeps a few such
+ * mbufs of its own pool aside and the next allocations take them (a
+ * reset, ~20).  Bounded to TN_TCP_SPARES per stack, kept only while
+ * the stack has connections, and given back whenever one closes. */
 static struct rte_mbuf *tcp_alloc(struct tn_stack *s)
 {
-	struct rte_mbuf *m = s->tcp->spare;
+	struct tn_tcp *t = s->tcp;
+	struct rte_mbuf *m;
 
-	if (!m)
+	if (!t->nspare)
 		return tn__stack_alloc(s);
-	s->tcp->spare = NULL;
+	m = t->spare[--t->nspare];
 	rte_pktmbuf_reset(m);
 	return m;
 }
 
-/* Frees segment m (unlinked) of the send buffer, or keeps it aside. */
-static void sb_release(struct tn_stack *s, struct rte_mbuf *m)
+void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m)
 {
-	if (!s->tcp->spare && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
-	    m->pool == s->cfg.mp) {
-		s->tcp->spare = m;
+	struct tn_tcp *t = s->tcp;
+
+	/* (Only while a connection is in the table: a closed connection's
+	 * handle may still be read.) */
+	if (t->nspare < TN_TCP_SPARES && t->nconns && RTE_MBUF_DIRECT(m) &&
+	    rte_mbuf_refcnt_read(m) == 1 && m->pool == s->cfg.mp) {
+		t->spare[t->nspare++] = m;
 		return;
 	}
 	rte_pktmbuf_free_seg(m);
@@ -59,10 +64,10 @@ static void sb_release(struct tn_stack *s, struct rte_mbuf *m)
 
 void tn__tcp_spare_free(struct tn_stack *s)
 {
-	if (s->tcp->spare) {
-		rte_pktmbuf_free_seg(s->tcp->spare);
-		s->tcp->spare = NULL;
-	}
+	struct tn_tcp *t = s->tcp;
+
+	while (t->nspare)
+		rte_pktmbuf_free_seg(t->spare[--t->nspare]);
 }
 
 /* ---- the send buffer ---- */
@@ -115,26 +120,7 @@ void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack)
 	n = ack - c->sb_seq;
 	c->sb_seq = ack;
 	c->bytes_acked += n;
-	/* (tn__tcp_q_trim, with sb_release for what goes) */
-	while (n && q->head) {
-		struct rte_mbuf *m = q->head;
-
-		if (n < m->data_len) {
-			m->data_off += n;
-			m->data_len -= n;
-			m->pkt_len = m->data_len;
-			q->bytes -= n;
-			break;
-		}
-		n -= m->data_len;
-		q->bytes -= m->data_len;
-		q->head = m->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->nsegs--;
-		m->next = NULL;
-		sb_release(c->s, m);
-	}
+	tn__tcp_q_trim(c->s, q, n);
 	/* The cursor's segment may be gone or trimmed. */
 	c->sb_cur = NULL;
 }

@@ -85,7 +85,7 @@ void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
 	}
 }
 
-void tn__tcp_q_trim(struct tn__tcp_q *q, uint32_t n)
+void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
 {
 	while (n && q->head) {
 		struct rte_mbuf *m = q->head;
@@ -104,7 +104,7 @@ void tn__tcp_q_trim(struct tn__tcp_q *q, uint32_t n)
 			q->tail = NULL;
 		q->nsegs--;
 		m->next = NULL;
-		rte_pktmbuf_free_seg(m);
+		tn__tcp_mbuf_release(s, m);
 	}
 }
 

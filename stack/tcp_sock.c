@@ -194,7 +194,7 @@ static void consume(struct tn_tcp_conn *c, void *buf, uint32_t n)
 {
 	if (buf)
 		tn__tcp_q_copy(&c->rcvq, 0, buf, n);
-	tn__tcp_q_trim(&c->rcvq, n);
+	tn__tcp_q_trim(c->s, &c->rcvq, n);
 	c->read_scan = 0;
 	rcvd(c);
 }

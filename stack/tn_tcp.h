@@ -55,6 +55,7 @@ static inline uint32_t tn__seq_min(uint32_t a, uint32_t b) { return tn__seq_lt(a
 #define TN_TCP_IW_SEGS 10        /* initial window (RFC 6928) */
 #define TN_TCP_PAWS_IDLE_NS (24ull * 86400 * 1000000000) /* RFC 7323 5.5 */
 #define TN_TCP_DUPTHRESH 3
+#define TN_TCP_SPARES 2          /* mbufs a stack keeps aside (tn_tcp.spare) */
 /* Frames the stack's output queue may hold before a connection with
  * data in flight stops adding to it (its ACKs resume it): enough to
  * keep a port's ring (256-1024 descriptors) fed, while a saturated
@@ -243,10 +244,12 @@ struct tn_tcp {
 	uint32_t tbl_mask, nconns;
 	uint32_t hash_seed;
 	struct tn_tcp_conn *last;         /* the last lookup's hit (hashed), or NULL */
-	/* One mbuf of the stack's pool that acknowledged data freed, for the
-	 * next segment or send buffer (tcp_output.c); freed when a
-	 * connection closes, so a stack without connections holds none. */
-	struct rte_mbuf *spare;
+	/* Mbufs of the stack's pool that acknowledged or read data freed,
+	 * for the next segments or send buffers (tcp_output.c); given back
+	 * when a connection closes, so a stack without connections holds
+	 * none. */
+	struct rte_mbuf *spare[TN_TCP_SPARES];
+	unsigned nspare;
 	struct tn_tcp_listener *lbucket[64];
 	struct tn_tcp_conn *free;         /* TCB pool */
 	struct tn_tcp_pool_chunk *chunks;
@@ -376,8 +379,8 @@ unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max);
 void tn__tcp_q_free(struct tn__tcp_q *q);
 /* Appends every segment of chain m (empty ones freed). */
 void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m);
-/* Drops n bytes from q's front. */
-void tn__tcp_q_trim(struct tn__tcp_q *q, uint32_t n);
+/* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release). */
+void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n);
 /* Copies n bytes from q's front from offset off (q holds them). */
 void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n);
 
@@ -416,7 +419,10 @@ ssize_t tn__tcp_write_nowait(struct tn_tcp_conn *c, const void *buf, uint32_t le
 uint32_t tn__tcp_sndbuf(const struct tn_tcp_conn *c);
 /* Frees acknowledged bytes up to ack. */
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
-/* Returns the stack's spare mbuf (if any) to its pool. */
+/* Frees m (one segment, unlinked) of a send or receive queue, or keeps
+ * it aside for the next allocation. */
+void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m);
+/* Returns the stack's spare mbufs to their pool. */
 void tn__tcp_spare_free(struct tn_stack *s);
 /* The receive window field for the next segment (scaled), updating rcv_adv. */
 uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c);
