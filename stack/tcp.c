@@ -609,7 +609,13 @@ void tn__tcp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4
 	}
 	s->st.tcp_rx++;
 	/* From here m holds the payload only. */
-	m = tn__mbuf_adj(m, m->l3_len + hlen);
+	if (!m->next) { /* (tn__mbuf_adj's one-segment case, inline) */
+		m->data_off += (uint16_t)(m->l3_len + hlen);
+		m->data_len -= (uint16_t)(m->l3_len + hlen);
+		m->pkt_len = m->data_len;
+	} else {
+		m = tn__mbuf_adj(m, m->l3_len + hlen);
+	}
 	m->l2_len = m->l3_len = 0;
 	m->packet_type = 0;
 	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;

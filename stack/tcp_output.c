@@ -318,7 +318,10 @@ static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, uns
 	th = (struct rte_tcp_hdr *)(p + TN_IP_TPL_LEN);
 	memset(th, 0, TN_TCP_HDR_LEN);
 	th->data_off = (uint8_t)(((TN_TCP_HDR_LEN + optlen) / 4) << 4);
-	memcpy(th + 1, opt, optlen);
+	if (optlen == 12)
+		memcpy(th + 1, opt, 12); /* timestamps alone: inline stores */
+	else
+		memcpy(th + 1, opt, optlen);
 	*thp = th;
 	return m;
 }
