@@ -247,7 +247,9 @@ static void seg_send(struct tn_stack *s, struct rte_mbuf *m, struct rte_tcp_hdr 
 	tn__ip_output(s, m, dst, IPPROTO_TCP);
 }
 
-uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
+/* The receive window field for the next segment (scaled), updating
+ * rcv_adv.  (Every segment asks: inline in tn__tcp_xmit.) */
+static inline uint16_t rcv_window(struct tn_tcp_conn *c)
 {
 	uint32_t space = tn__tcp_rcv_space(c), edge, wnd, field, sws, adv;
 	uint8_t ws = c->rcv_wscale;
@@ -294,6 +296,9 @@ static bool tpl_valid(struct tn_tcp_conn *c)
 	if (tn__ip_frame_template(s, c->raddr, IPPROTO_TCP, c->tpl, &c->tpl_until) < 0)
 		return false;
 	c->tpl_gen = s->arp_gen;
+	/* The addresses and the protocol of the pseudo header (tpl_send). */
+	c->tpl_phsum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) +
+		       (c->raddr & 0xffff) + rte_cpu_to_be_16(IPPROTO_TCP);
 	return true;
 }
 
@@ -335,8 +340,7 @@ static void tpl_send(struct tn_tcp_conn *c, struct rte_mbuf *m, struct rte_tcp_h
 	uint16_t raw = 0;
 
 	/* The pseudo header: the addresses, the protocol and the length. */
-	sum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) + (c->raddr & 0xffff) +
-	      rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)l4);
+	sum = c->tpl_phsum + rte_cpu_to_be_16((uint16_t)l4);
 	if (s->cfg.tx_tcp_cksum) {
 		/* The port sums the segment into the pseudo header's sum. */
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
@@ -442,7 +446,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	th->tcp_flags = flags;
 	if (flags & RTE_TCP_ACK_FLAG)
 		th->recv_ack = rte_cpu_to_be_32(c->rcv_nxt);
-	th->rx_win = rte_cpu_to_be_16(flags & RTE_TCP_RST_FLAG ? 0 : tn__tcp_rcv_window(c));
+	th->rx_win = rte_cpu_to_be_16(flags & RTE_TCP_RST_FLAG ? 0 : rcv_window(c));
 	if (flags & RTE_TCP_ACK_FLAG) {
 		c->last_ack_sent = c->rcv_nxt;
 		c->f &= ~(TF_ACK_NOW | TF_DELACK);

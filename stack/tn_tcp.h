@@ -222,6 +222,7 @@ struct tn_tcp_conn {
 	 * arp_gen and until tpl_until. */
 	uint64_t tpl_until;
 	uint32_t tpl_gen;
+	uint32_t tpl_phsum;               /* the pseudo header's sum but the length */
 	uint8_t tpl[TN_IP_TPL_LEN];
 
 	struct tn_tcp_opts o;
@@ -424,8 +425,6 @@ void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
 void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m);
 /* Returns the stack's spare mbufs to their pool. */
 void tn__tcp_spare_free(struct tn_stack *s);
-/* The receive window field for the next segment (scaled), updating rcv_adv. */
-uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */
 /* Re-files c in the wheel after one of its deadlines changed. */
