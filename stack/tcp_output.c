@@ -34,8 +34,9 @@
  * allocations per message and side (about 110 instructions each pair:
  * mempool put, get and reset; callgrind).  So the stack keeps a few such
  * mbufs of its own pool aside and the next allocations take them (a
- * reset, ~20).  Bounded to TN_TCP_SPARES per stack, kept only while
- * the stack has connections, and given back whenever one closes. */
+ * reset, ~20; tn__tcp_mbuf_release in tn_tcp.h keeps them).  Bounded
+ * to TN_TCP_SPARES per stack, kept only while the stack has
+ * connections, and given back whenever one closes. */
 static struct rte_mbuf *tcp_alloc(struct tn_stack *s)
 {
 	struct tn_tcp *t = s->tcp;
@@ -46,20 +47,6 @@ static struct rte_mbuf *tcp_alloc(struct tn_stack *s)
 	m = t->spare[--t->nspare];
 	rte_pktmbuf_reset(m);
 	return m;
-}
-
-void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m)
-{
-	struct tn_tcp *t = s->tcp;
-
-	/* (Only while a connection is in the table: a closed connection's
-	 * handle may still be read.) */
-	if (t->nspare < TN_TCP_SPARES && t->nconns && RTE_MBUF_DIRECT(m) &&
-	    rte_mbuf_refcnt_read(m) == 1 && m->pool == s->cfg.mp) {
-		t->spare[t->nspare++] = m;
-		return;
-	}
-	rte_pktmbuf_free_seg(m);
 }
 
 void tn__tcp_spare_free(struct tn_stack *s)

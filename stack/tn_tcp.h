@@ -420,11 +420,23 @@ ssize_t tn__tcp_write_nowait(struct tn_tcp_conn *c, const void *buf, uint32_t le
 uint32_t tn__tcp_sndbuf(const struct tn_tcp_conn *c);
 /* Frees acknowledged bytes up to ack. */
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
-/* Frees m (one segment, unlinked) of a send or receive queue, or keeps
- * it aside for the next allocation. */
-void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m);
 /* Returns the stack's spare mbufs to their pool. */
 void tn__tcp_spare_free(struct tn_stack *s);
+/* Frees m (one segment, unlinked) of a send or receive queue, or keeps
+ * it aside for the next allocation (tcp_output.c's tcp_alloc); only
+ * while a connection is in the table, as a closed connection's handle
+ * may still be read.  Inline: every acknowledged or read mbuf. */
+static inline void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m)
+{
+	struct tn_tcp *t = s->tcp;
+
+	if (t->nspare < TN_TCP_SPARES && t->nconns && m->pool == s->cfg.mp &&
+	    RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1) {
+		t->spare[t->nspare++] = m;
+		return;
+	}
+	rte_pktmbuf_free_seg(m);
+}
 
 /* ---- tcp_timer.c ---- */
 /* Re-files c in the wheel after one of its deadlines changed. */
