@@ -277,6 +277,7 @@ static inline uint16_t rcv_window(struct tn_tcp_conn *c)
 static bool tpl_valid(struct tn_tcp_conn *c)
 {
 	struct tn_stack *s = c->s;
+	uint32_t sum;
 
 	if (c->tpl_gen == s->arp_gen && s->now < c->tpl_until)
 		return true;
@@ -284,8 +285,10 @@ static bool tpl_valid(struct tn_tcp_conn *c)
 		return false;
 	c->tpl_gen = s->arp_gen;
 	/* The addresses and the protocol of the pseudo header (tpl_send). */
-	c->tpl_phsum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) +
-		       (c->raddr & 0xffff) + rte_cpu_to_be_16(IPPROTO_TCP);
+	sum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) + (c->raddr & 0xffff) +
+	      rte_cpu_to_be_16(IPPROTO_TCP);
+	sum = (sum >> 16) + (sum & 0xffff);
+	c->tpl_phsum = (uint16_t)((sum >> 16) + (sum & 0xffff));
 	return true;
 }
 

@@ -222,8 +222,8 @@ struct tn_tcp_conn {
 	 * arp_gen and until tpl_until. */
 	uint64_t tpl_until;
 	uint32_t tpl_gen;
-	uint32_t tpl_phsum;               /* the pseudo header's sum but the length */
 	uint8_t tpl[TN_IP_TPL_LEN];
+	uint16_t tpl_phsum;               /* the pseudo header's sum but the length, folded */
 
 	struct tn_tcp_opts o;
 	struct tn_tcp_listener *l;        /* passive, until accepted */
