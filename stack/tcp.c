@@ -84,6 +84,7 @@ void tn__tcp_destroy(struct tn_stack *s)
 		t->chunks = ch->next;
 		free(ch);
 	}
+	tn__tcp_spare_free(s);
 	free(t->tbl);
 	free(t);
 	s->tcp = NULL;
@@ -271,11 +272,19 @@ struct tn_tcp_conn *tn__tcp_lookup(struct tn_stack *s, uint32_t laddr, uint16_t 
 				   uint32_t raddr, uint16_t rport)
 {
 	struct tn_tcp *t = s->tcp;
-	struct tn_tcp_conn *c = t->tbl[tuple_hash(t, laddr, lport, raddr, rport) & t->tbl_mask];
+	struct tn_tcp_conn *c = t->last;
 
+	/* The connection the last segment was for, first: a flow's segments
+	 * come in runs (a request and its response, a window of data), and
+	 * the compare costs less than the hash (Linux's early demux idea). */
+	if (c && c->rport == rport && c->lport == lport && c->raddr == raddr && c->laddr == laddr)
+		return c;
+	c = t->tbl[tuple_hash(t, laddr, lport, raddr, rport) & t->tbl_mask];
 	for (; c; c = c->hnext)
-		if (c->rport == rport && c->lport == lport && c->raddr == raddr && c->laddr == laddr)
+		if (c->rport == rport && c->lport == lport && c->raddr == raddr && c->laddr == laddr) {
+			t->last = c;
 			return c;
+		}
 	return NULL;
 }
 
@@ -307,6 +316,8 @@ static void hash_remove(struct tn_tcp_conn *c)
 	*pp = c->hnext;
 	c->hnext = NULL;
 	c->f &= ~TF_HASHED;
+	if (t->last == c)
+		t->last = NULL;
 	t->nconns--;
 }
 
@@ -475,6 +486,7 @@ void tn__tcp_close_conn(struct tn_tcp_conn *c, int err)
 	listener_unlink(c);
 	tw_unlink(c);
 	c->rexmt_at = c->delack_at = c->idle_at = 0;
+	tn__tcp_spare_free(c->s);
 	if (err && !c->err)
 		c->err = err;
 	c->state = TN_TCP_CLOSED;
@@ -597,7 +609,13 @@ void tn__tcp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4
 	}
 	s->st.tcp_rx++;
 	/* From here m holds the payload only. */
-	m = tn__mbuf_adj(m, m->l3_len + hlen);
+	if (!m->next) { /* (tn__mbuf_adj's one-segment case, inline) */
+		m->data_off += (uint16_t)(m->l3_len + hlen);
+		m->data_len -= (uint16_t)(m->l3_len + hlen);
+		m->pkt_len = m->data_len;
+	} else {
+		m = tn__mbuf_adj(m, m->l3_len + hlen);
+	}
 	m->l2_len = m->l3_len = 0;
 	m->packet_type = 0;
 	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;

@@ -26,12 +26,38 @@
 #include "tn_tcp.h"
 #include "tn_wire.h"
 
-/* ---- the send buffer ---- */
+/* ---- mbufs ---- */
 
-uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c)
+/* Each acknowledged send-buffer mbuf and each mbuf of data read is
+ * freed, and each segment and each write into an empty send buffer takes
+ * a new one: in a request/response exchange, two frees and two
+ * allocations per message and side (about 110 instructions each pair:
+ * mempool put, get and reset; callgrind).  So the stack keeps a few such
+ * mbufs of its own pool aside and the next allocations take them (a
+ * reset, ~20; tn__tcp_mbuf_release in tn_tcp.h keeps them).  Bounded
+ * to TN_TCP_SPARES per stack, kept only while the stack has
+ * connections, and given back whenever one closes. */
+static struct rte_mbuf *tcp_alloc(struct tn_stack *s)
 {
-	return c->sndq.bytes >= c->o.sndbuf ? 0 : c->o.sndbuf - c->sndq.bytes;
+	struct tn_tcp *t = s->tcp;
+	struct rte_mbuf *m;
+
+	if (!t->nspare)
+		return tn__stack_alloc(s);
+	m = t->spare[--t->nspare];
+	rte_pktmbuf_reset(m);
+	return m;
 }
+
+void tn__tcp_spare_free(struct tn_stack *s)
+{
+	struct tn_tcp *t = s->tcp;
+
+	while (t->nspare)
+		rte_pktmbuf_free_seg(t->spare[--t->nspare]);
+}
+
+/* ---- the send buffer ---- */
 
 uint32_t tn__tcp_sb_append(struct tn_tcp_conn *c, const void *buf, uint32_t len)
 {
@@ -45,7 +71,7 @@ uint32_t tn__tcp_sb_append(struct tn_tcp_conn *c, const void *buf, uint32_t len)
 
 		if (!t || !RTE_MBUF_DIRECT(t) || rte_mbuf_refcnt_read(t) != 1 ||
 		    rte_pktmbuf_tailroom(t) == 0) {
-			t = tn__stack_alloc(c->s);
+			t = tcp_alloc(c->s);
 			if (!t)
 				break;
 			t->data_off = 0; /* payload only: no headroom needed */
@@ -71,6 +97,7 @@ uint32_t tn__tcp_sb_append(struct tn_tcp_conn *c, const void *buf, uint32_t len)
 
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack)
 {
+	struct tn__tcp_q *q = &c->sndq;
 	uint32_t end = c->sb_seq + c->sndq.bytes, n;
 
 	if (tn__seq_gt(ack, end))
@@ -78,9 +105,9 @@ void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack)
 	if (tn__seq_leq(ack, c->sb_seq))
 		return;
 	n = ack - c->sb_seq;
-	tn__tcp_q_trim(&c->sndq, n);
 	c->sb_seq = ack;
 	c->bytes_acked += n;
+	tn__tcp_q_trim(c->s, q, n);
 	/* The cursor's segment may be gone or trimmed. */
 	c->sb_cur = NULL;
 }
@@ -207,7 +234,9 @@ static void seg_send(struct tn_stack *s, struct rte_mbuf *m, struct rte_tcp_hdr 
 	tn__ip_output(s, m, dst, IPPROTO_TCP);
 }
 
-uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
+/* The receive window field for the next segment (scaled), updating
+ * rcv_adv.  (Every segment asks: inline in tn__tcp_xmit.) */
+static inline uint16_t rcv_window(struct tn_tcp_conn *c)
 {
 	uint32_t space = tn__tcp_rcv_space(c), edge, wnd, field, sws, adv;
 	uint8_t ws = c->rcv_wscale;
@@ -248,12 +277,18 @@ uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c)
 static bool tpl_valid(struct tn_tcp_conn *c)
 {
 	struct tn_stack *s = c->s;
+	uint32_t sum;
 
 	if (c->tpl_gen == s->arp_gen && s->now < c->tpl_until)
 		return true;
 	if (tn__ip_frame_template(s, c->raddr, IPPROTO_TCP, c->tpl, &c->tpl_until) < 0)
 		return false;
 	c->tpl_gen = s->arp_gen;
+	/* The addresses and the protocol of the pseudo header (tpl_send). */
+	sum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) + (c->raddr & 0xffff) +
+	      rte_cpu_to_be_16(IPPROTO_TCP);
+	sum = (sum >> 16) + (sum & 0xffff);
+	c->tpl_phsum = (uint16_t)((sum >> 16) + (sum & 0xffff));
 	return true;
 }
 
@@ -263,7 +298,7 @@ static bool tpl_valid(struct tn_tcp_conn *c)
 static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, unsigned optlen,
 				  struct rte_tcp_hdr **thp)
 {
-	struct rte_mbuf *m = tn__stack_alloc(c->s);
+	struct rte_mbuf *m = tcp_alloc(c->s);
 	struct rte_tcp_hdr *th;
 	uint8_t *p;
 
@@ -278,7 +313,10 @@ static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, uns
 	th = (struct rte_tcp_hdr *)(p + TN_IP_TPL_LEN);
 	memset(th, 0, TN_TCP_HDR_LEN);
 	th->data_off = (uint8_t)(((TN_TCP_HDR_LEN + optlen) / 4) << 4);
-	memcpy(th + 1, opt, optlen);
+	if (optlen == 12)
+		memcpy(th + 1, opt, 12); /* timestamps alone: inline stores */
+	else
+		memcpy(th + 1, opt, optlen);
 	*thp = th;
 	return m;
 }
@@ -292,8 +330,7 @@ static void tpl_send(struct tn_tcp_conn *c, struct rte_mbuf *m, struct rte_tcp_h
 	uint16_t raw = 0;
 
 	/* The pseudo header: the addresses, the protocol and the length. */
-	sum = (c->laddr >> 16) + (c->laddr & 0xffff) + (c->raddr >> 16) + (c->raddr & 0xffff) +
-	      rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)l4);
+	sum = c->tpl_phsum + rte_cpu_to_be_16((uint16_t)l4);
 	if (s->cfg.tx_tcp_cksum) {
 		/* The port sums the segment into the pseudo header's sum. */
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
@@ -369,6 +406,14 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 		uint32_t off, left = len;
 		struct rte_mbuf *d = sb_locate(c, seq, &off);
 
+		if (d && d->data_len - off >= len && rte_pktmbuf_tailroom(m) >= len) {
+			/* The common case: one piece of the buffer, room in m. */
+			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+			       rte_pktmbuf_mtod_offset(d, const uint8_t *, off), len);
+			m->data_len += len;
+			m->pkt_len += len;
+			left = 0;
+		}
 		for (; d && left; d = d->next, off = 0) {
 			uint32_t k = d->data_len - off;
 
@@ -391,14 +436,12 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	th->tcp_flags = flags;
 	if (flags & RTE_TCP_ACK_FLAG)
 		th->recv_ack = rte_cpu_to_be_32(c->rcv_nxt);
-	th->rx_win = rte_cpu_to_be_16(flags & RTE_TCP_RST_FLAG ? 0 : tn__tcp_rcv_window(c));
+	th->rx_win = rte_cpu_to_be_16(flags & RTE_TCP_RST_FLAG ? 0 : rcv_window(c));
 	if (flags & RTE_TCP_ACK_FLAG) {
 		c->last_ack_sent = c->rcv_nxt;
 		c->f &= ~(TF_ACK_NOW | TF_DELACK);
-		if (c->delack_at) {
-			c->delack_at = 0;
-			tn__tcp_timer_update(c);
-		}
+		/* (A deadline that stops needs no re-filing: tcp_timer.c.) */
+		c->delack_at = 0;
 	}
 	c->segs_out++;
 	c->last_tx = s->now;
@@ -554,12 +597,64 @@ static bool next_hole(struct tn_tcp_conn *c, uint32_t *seq, uint32_t *len)
 	return false;
 }
 
+/* tn__tcp_output's last steps, sent: whether a segment went. */
+static void output_end(struct tn_tcp_conn *c, bool sent)
+{
+	/* Data waits on a window that is shut: probe it (RFC 9293 3.8.6.1). */
+	if (c->snd_max == c->snd_una && tn__seq_lt(c->snd_nxt, c->sb_seq + c->sndq.bytes) &&
+	    !c->rexmt_at)
+		tn__tcp_persist_arm(c);
+	if (!sent && (c->f & TF_ACK_NOW))
+		tn__tcp_send_ack(c);
+}
+
+/* The common case of a request or a response: an ESTABLISHED
+ * connection with nothing unusual (no recovery, duplicate ACKs,
+ * out-of-order data or retransmission under way) whose unsent bytes, at
+ * most a segment's worth, fit both windows and pass Nagle.  Sends them
+ * with what tn__tcp_output's loop would do around the segment; false
+ * (nothing done) for anything else, the general path's to decide. */
+static bool output_one(struct tn_tcp_conn *c)
+{
+	uint32_t seq = c->snd_nxt, flight = seq - c->snd_una, len, usable, rwnd;
+
+	if (c->state != TN_TCP_ESTABLISHED || (c->f & TF_IN_RECOVERY) || c->dupacks ||
+	    c->ooo.head || seq != c->snd_max || c->s->out_len >= TN_TCP_OUTQ_MAX)
+		return false;
+	len = c->sb_seq + c->sndq.bytes - seq;
+	if (len == 0 || len > c->mss || (c->o.nagle && flight && len != c->mss))
+		return false;
+	/* (RFC 5681 4.1's restart applies before the windows are read.) */
+	if (!flight && c->s->now - c->last_tx > c->rto && c->last_tx)
+		tn__tcp_cc_idle_restart(c);
+	usable = c->cwnd > flight ? c->cwnd - flight : 0;
+	rwnd = tn__seq_gt(c->snd_una + c->snd_wnd, seq) ? c->snd_una + c->snd_wnd - seq : 0;
+	if (len > usable || len > rwnd)
+		return false;
+	if (tn__tcp_xmit(c, seq, len, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG) < 0) {
+		output_end(c, false); /* (as the loop's break) */
+		return true;
+	}
+	c->bytes_sent += len;
+	if (!(c->f & TF_RTT_TIMING)) {
+		c->f |= TF_RTT_TIMING;
+		c->rtt_seq = seq;
+		c->rtt_start = c->s->now;
+	}
+	c->snd_nxt = c->snd_max = seq + len;
+	if (!c->rexmt_at || (c->f & (TF_PERSIST | TF_TLP)))
+		tn__tcp_rexmt_arm_data(c);
+	return true;
+}
+
 void tn__tcp_output(struct tn_tcp_conn *c)
 {
 	uint32_t sb_end, avail, wnd, flight, usable, rwnd, len, seq, smss;
 	bool sent = false, fin, rexmit;
 	uint8_t flags;
 
+	if (output_one(c))
+		return;
 	switch (c->state) {
 	case TN_TCP_ESTABLISHED:
 	case TN_TCP_CLOSE_WAIT:
@@ -669,33 +764,5 @@ void tn__tcp_output(struct tn_tcp_conn *c)
 		if (!(c->f & TF_FIN_QUEUED) && tn__seq_geq(c->snd_nxt, c->sb_seq + c->sndq.bytes))
 			break;
 	}
-	/* Data waits on a window that is shut: probe it (RFC 9293 3.8.6.1). */
-	sb_end = c->sb_seq + c->sndq.bytes;
-	if (c->snd_max == c->snd_una && tn__seq_lt(c->snd_nxt, sb_end) && !c->rexmt_at)
-		tn__tcp_persist_arm(c);
-	if (!sent && (c->f & TF_ACK_NOW))
-		tn__tcp_send_ack(c);
-}
-
-void tn__tcp_rcvd(struct tn_tcp_conn *c)
-{
-	uint32_t adv, space, need;
-
-	if (c->state < TN_TCP_ESTABLISHED || c->state == TN_TCP_TIME_WAIT)
-		return;
-	/* The window the peer sees vs what we could announce now (no more
-	 * than the window field holds): update it when that at least doubles
-	 * it by a segment or more (Linux's tcp_cleanup_rbuf rule), so a
-	 * reader that frees a full buffer restarts a sender stopped by a zero
-	 * window, and an update never repeats the window the peer has (it
-	 * would look like a duplicate ACK). */
-	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	space = tn__tcp_rcv_space(c);
-	if (space > (65535u << c->rcv_wscale))
-		space = 65535u << c->rcv_wscale;
-	need = tn__tcp_rd_need(c);
-	if ((space >= adv + c->rcv_mss && space >= 2 * adv) || (need > adv && space > adv)) {
-		c->f |= TF_ACK_NOW;
-		tn__tcp_output(c);
-	}
+	output_end(c, sent);
 }

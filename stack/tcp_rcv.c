@@ -85,7 +85,7 @@ void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
 	}
 }
 
-void tn__tcp_q_trim(struct tn__tcp_q *q, uint32_t n)
+void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
 {
 	while (n && q->head) {
 		struct rte_mbuf *m = q->head;
@@ -104,7 +104,7 @@ void tn__tcp_q_trim(struct tn__tcp_q *q, uint32_t n)
 			q->tail = NULL;
 		q->nsegs--;
 		m->next = NULL;
-		rte_pktmbuf_free_seg(m);
+		tn__tcp_mbuf_release(s, m);
 	}
 }
 
@@ -167,11 +167,6 @@ static void for_each_piece(struct rte_mbuf *m, uint32_t skip, uint32_t keep,
 	}
 }
 
-uint32_t tn__tcp_rcv_space(const struct tn_tcp_conn *c)
-{
-	return c->rcvq.bytes >= c->o.rcvbuf ? 0 : c->o.rcvbuf - c->rcvq.bytes;
-}
-
 static void ooo_insert(struct tn_tcp_conn *c, struct rte_mbuf *m, uint32_t seq, uint32_t len);
 
 void tn__tcp_rcv_data(struct tn_tcp_conn *c, struct rte_mbuf *m, uint32_t seq, uint32_t len)
@@ -180,7 +175,13 @@ void tn__tcp_rcv_data(struct tn_tcp_conn *c, struct rte_mbuf *m, uint32_t seq, u
 		ooo_insert(c, m, seq, len);
 		return;
 	}
-	for_each_piece(m, 0, len, q_push_coalesce, &c->rcvq, seq);
+	if (!m->next && m->data_len == len) {
+		/* One segment, all of it kept: the usual arrival. */
+		SEG_SEQ(m) = seq;
+		q_push_coalesce(&c->rcvq, m);
+	} else {
+		for_each_piece(m, 0, len, q_push_coalesce, &c->rcvq, seq);
+	}
 	c->rcv_nxt += len;
 	c->bytes_received += len;
 }

@@ -178,26 +178,35 @@ int tn_tcp_connect(struct tn_stack *s, uint32_t addr, uint16_t port,
 
 /* ---- reading ---- */
 
+/* After a read, or before a reader waits: a window update if one is
+ * due (the test first, so that the usual read costs no call). */
+static void rcvd(struct tn_tcp_conn *c)
+{
+	if (tn__tcp_rcvd_due(c)) {
+		sync_now(c->s);
+		c->f |= TF_ACK_NOW;
+		tn__tcp_output(c);
+	}
+}
+
 /* Consumes n bytes into buf (may be NULL: just drop them). */
 static void consume(struct tn_tcp_conn *c, void *buf, uint32_t n)
 {
 	if (buf)
 		tn__tcp_q_copy(&c->rcvq, 0, buf, n);
-	tn__tcp_q_trim(&c->rcvq, n);
+	tn__tcp_q_trim(c->s, &c->rcvq, n);
 	c->read_scan = 0;
-	sync_now(c->s);
-	tn__tcp_rcvd(c);
+	rcvd(c);
 }
 
 /* Awaits more data for a reader that needs want bytes buffered: the
- * window opens for them if SWS avoidance kept it shut (tn__tcp_rcvd). */
+ * window opens for them if SWS avoidance kept it shut (rcvd). */
 static int wait_data(struct tn_tcp_conn *c, uint32_t want)
 {
 	int err;
 
 	c->rd_want = want;
-	sync_now(c->s);
-	tn__tcp_rcvd(c);
+	rcvd(c);
 	err = wait_on(&c->rq);
 	if (err != -EBADF) /* (-EBADF: c may be gone) */
 		c->rd_want = 0;
@@ -343,8 +352,7 @@ uint16_t tn_tcp_recv_burst(struct tn_tcp_conn *c, struct rte_mbuf **pkts, uint16
 	}
 	if (n) {
 		c->read_scan = 0;
-		sync_now(c->s);
-		tn__tcp_rcvd(c);
+		rcvd(c);
 	}
 	return n;
 }
@@ -456,7 +464,21 @@ int tn_tcp_writev(struct tn_tcp_conn *c, const struct iovec *iov, int iovcnt)
 int tn_tcp_write(struct tn_tcp_conn *c, const void *buf, size_t len)
 {
 	struct iovec v = { (void *)buf, len };
+	int err;
 
+	/* What fits in the buffer now goes in at once (a message of a
+	 * request/response protocol); tn_tcp_writev waits for room. */
+	if ((err = tn__udp_await_enter()) < 0)
+		return err;
+	if ((err = send_check(c)) < 0)
+		return err;
+	if (len <= tn__tcp_sb_space(c)) {
+		uint32_t got = tn__tcp_sb_append(c, buf, (uint32_t)len);
+
+		sync_now(c->s);
+		tn__tcp_output(c);
+		return got < len ? -ENOBUFS : 0;
+	}
 	return tn_tcp_writev(c, &v, 1);
 }
 

@@ -81,6 +81,17 @@ void tn__tcp_timer_update(struct tn_tcp_conn *c)
 
 /* ---- arming ---- */
 
+/* Sets a deadline (*d = at, nonzero): a connection filed at or before it
+ * stays where it is (the invariant tn__tcp_timer_update keeps: the wheel
+ * holds c at or before its earliest deadline), so the common re-arm,
+ * later than the one before, costs a compare. */
+static inline void deadline_set(struct tn_tcp_conn *c, uint64_t *d, uint64_t at)
+{
+	*d = at;
+	if (!c->t_pprev || at < c->t_at)
+		tn__tcp_timer_update(c);
+}
+
 uint64_t tn__tcp_rto_backed(const struct tn_tcp_conn *c)
 {
 	uint64_t r = c->rto;
@@ -94,17 +105,16 @@ uint64_t tn__tcp_rto_backed(const struct tn_tcp_conn *c)
 void tn__tcp_rexmt_arm(struct tn_tcp_conn *c)
 {
 	c->f &= ~(TF_PERSIST | TF_TLP);
-	c->rexmt_at = c->s->now + tn__tcp_rto_backed(c);
-	tn__tcp_timer_update(c);
+	deadline_set(c, &c->rexmt_at, c->s->now + tn__tcp_rto_backed(c));
 }
 
 void tn__tcp_rexmt_stop(struct tn_tcp_conn *c)
 {
+	/* A deadline that stops never needs tn__tcp_timer_update: the wheel
+	 * holds c at or before its earliest deadline, which can only move
+	 * later (the slot's turn re-files or drops c). */
 	c->f &= ~(TF_PERSIST | TF_TLP);
-	if (c->rexmt_at) {
-		c->rexmt_at = 0;
-		tn__tcp_timer_update(c);
-	}
+	c->rexmt_at = 0;
 }
 
 /* RFC 8985 7.2.  PTO = 2 SRTT (at least 10 ms, as Linux), plus the
@@ -132,8 +142,7 @@ void tn__tcp_rexmt_arm_data(struct tn_tcp_conn *c)
 	}
 	c->f &= ~TF_PERSIST;
 	c->f |= TF_TLP;
-	c->rexmt_at = c->s->now + pto;
-	tn__tcp_timer_update(c);
+	deadline_set(c, &c->rexmt_at, c->s->now + pto);
 }
 
 /* A zero-window probe: an old sequence number, so the peer answers
@@ -202,8 +211,7 @@ void tn__tcp_delack_arm(struct tn_tcp_conn *c)
 	if (c->delack_at)
 		return;
 	c->f |= TF_DELACK;
-	c->delack_at = c->s->now + c->o.delack_ns;
-	tn__tcp_timer_update(c);
+	deadline_set(c, &c->delack_at, c->s->now + c->o.delack_ns);
 }
 
 void tn__tcp_idle_arm(struct tn_tcp_conn *c)

@@ -55,6 +55,7 @@ static inline uint32_t tn__seq_min(uint32_t a, uint32_t b) { return tn__seq_lt(a
 #define TN_TCP_IW_SEGS 10        /* initial window (RFC 6928) */
 #define TN_TCP_PAWS_IDLE_NS (24ull * 86400 * 1000000000) /* RFC 7323 5.5 */
 #define TN_TCP_DUPTHRESH 3
+#define TN_TCP_SPARES 2          /* mbufs a stack keeps aside (tn_tcp.spare) */
 /* Frames the stack's output queue may hold before a connection with
  * data in flight stops adding to it (its ACKs resume it): enough to
  * keep a port's ring (256-1024 descriptors) fed, while a saturated
@@ -222,6 +223,7 @@ struct tn_tcp_conn {
 	uint64_t tpl_until;
 	uint32_t tpl_gen;
 	uint8_t tpl[TN_IP_TPL_LEN];
+	uint16_t tpl_phsum;               /* the pseudo header's sum but the length, folded */
 
 	struct tn_tcp_opts o;
 	struct tn_tcp_listener *l;        /* passive, until accepted */
@@ -242,6 +244,13 @@ struct tn_tcp {
 	struct tn_tcp_conn **tbl;         /* 4-tuple hash; power of two buckets */
 	uint32_t tbl_mask, nconns;
 	uint32_t hash_seed;
+	struct tn_tcp_conn *last;         /* the last lookup's hit (hashed), or NULL */
+	/* Mbufs of the stack's pool that acknowledged or read data freed,
+	 * for the next segments or send buffers (tcp_output.c); given back
+	 * when a connection closes, so a stack without connections holds
+	 * none. */
+	struct rte_mbuf *spare[TN_TCP_SPARES];
+	unsigned nspare;
 	struct tn_tcp_listener *lbucket[64];
 	struct tn_tcp_conn *free;         /* TCB pool */
 	struct tn_tcp_pool_chunk *chunks;
@@ -267,6 +276,43 @@ static inline uint32_t tn__tcp_flight(const struct tn_tcp_conn *c)
 static inline uint32_t tn__tcp_rd_need(const struct tn_tcp_conn *c)
 {
 	return c->rd_want > c->rcvq.bytes ? c->rd_want - c->rcvq.bytes : 0;
+}
+
+/* The receive window we can announce now (bytes, before scaling). */
+static inline uint32_t tn__tcp_rcv_space(const struct tn_tcp_conn *c)
+{
+	return c->rcvq.bytes >= c->o.rcvbuf ? 0 : c->o.rcvbuf - c->rcvq.bytes;
+}
+
+/* Bytes the user may still queue. */
+static inline uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c)
+{
+	return c->sndq.bytes >= c->o.sndbuf ? 0 : c->o.sndbuf - c->sndq.bytes;
+}
+
+/* After the application read, or when a reader starts waiting: whether
+ * a window update is due, because the window grew enough (receiver SWS
+ * avoidance, RFC 1122 4.2.3.3) or now lets in what the waiting reader
+ * needs (tcp_sock.c sends it).  Inline: asked on every read.
+ *
+ * The window the peer sees vs what we could announce now (no more than
+ * the window field holds): update it when that at least doubles it by a
+ * segment or more (Linux's tcp_cleanup_rbuf rule), so a reader that
+ * frees a full buffer restarts a sender stopped by a zero window, and an
+ * update never repeats the window the peer has (it would look like a
+ * duplicate ACK). */
+static inline bool tn__tcp_rcvd_due(const struct tn_tcp_conn *c)
+{
+	uint32_t adv, space, need;
+
+	if (c->state < TN_TCP_ESTABLISHED || c->state == TN_TCP_TIME_WAIT)
+		return false;
+	adv = tn__seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	space = tn__tcp_rcv_space(c);
+	if (space > (65535u << c->rcv_wscale))
+		space = 65535u << c->rcv_wscale;
+	need = tn__tcp_rd_need(c);
+	return (space >= adv + c->rcv_mss && space >= 2 * adv) || (need > adv && space > adv);
 }
 
 static inline bool tn__tcp_synchronized(const struct tn_tcp_conn *c)
@@ -327,8 +373,6 @@ void tn__tcp_rcv_data(struct tn_tcp_conn *c, struct rte_mbuf *m, uint32_t seq, u
 /* Moves what the out-of-order queue now has in order to rcvq; true if
  * anything moved. */
 bool tn__tcp_ooo_pull(struct tn_tcp_conn *c);
-/* The receive window we can announce now (bytes, before scaling). */
-uint32_t tn__tcp_rcv_space(const struct tn_tcp_conn *c);
 /* The SACK blocks to send (most recent first); returns how many. */
 unsigned tn__tcp_sack_blocks(const struct tn_tcp_conn *c, struct tn__tcp_sack *b, unsigned max);
 /* How many blocks tn__tcp_sack_blocks(c, b, max) returns. */
@@ -336,8 +380,8 @@ unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max);
 void tn__tcp_q_free(struct tn__tcp_q *q);
 /* Appends every segment of chain m (empty ones freed). */
 void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m);
-/* Drops n bytes from q's front. */
-void tn__tcp_q_trim(struct tn__tcp_q *q, uint32_t n);
+/* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release). */
+void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n);
 /* Copies n bytes from q's front from offset off (q holds them). */
 void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n);
 
@@ -365,8 +409,6 @@ void tn__tcp_reply_synack(struct tn_stack *s, const struct tn__tcp_seg *g, uint3
 /* Appends len bytes to the send buffer (coalescing into the tail);
  * returns how many fit in the mempool. */
 uint32_t tn__tcp_sb_append(struct tn_tcp_conn *c, const void *buf, uint32_t len);
-/* Bytes the user may still queue. */
-uint32_t tn__tcp_sb_space(const struct tn_tcp_conn *c);
 /* For tls.c, which must never hold a pointer into its own buffer
  * across an await: awaits room for need bytes (at most the buffer's
  * size) as tn_tcp_write does (0 or -errno: cancellation, -EBADF, the
@@ -378,12 +420,23 @@ ssize_t tn__tcp_write_nowait(struct tn_tcp_conn *c, const void *buf, uint32_t le
 uint32_t tn__tcp_sndbuf(const struct tn_tcp_conn *c);
 /* Frees acknowledged bytes up to ack. */
 void tn__tcp_sb_ack(struct tn_tcp_conn *c, uint32_t ack);
-/* The receive window field for the next segment (scaled), updating rcv_adv. */
-uint16_t tn__tcp_rcv_window(struct tn_tcp_conn *c);
-/* After the application read, or when a reader starts waiting: a window
- * update if the window grew enough (receiver SWS avoidance, RFC 1122
- * 4.2.3.3) or now lets in what the waiting reader needs. */
-void tn__tcp_rcvd(struct tn_tcp_conn *c);
+/* Returns the stack's spare mbufs to their pool. */
+void tn__tcp_spare_free(struct tn_stack *s);
+/* Frees m (one segment, unlinked) of a send or receive queue, or keeps
+ * it aside for the next allocation (tcp_output.c's tcp_alloc); only
+ * while a connection is in the table, as a closed connection's handle
+ * may still be read.  Inline: every acknowledged or read mbuf. */
+static inline void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m)
+{
+	struct tn_tcp *t = s->tcp;
+
+	if (t->nspare < TN_TCP_SPARES && t->nconns && m->pool == s->cfg.mp &&
+	    RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1) {
+		t->spare[t->nspare++] = m;
+		return;
+	}
+	rte_pktmbuf_free_seg(m);
+}
 
 /* ---- tcp_timer.c ---- */
 /* Re-files c in the wheel after one of its deadlines changed. */

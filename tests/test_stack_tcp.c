@@ -283,6 +283,48 @@ static void test_delayed_ack(void **state)
 	finish(s, &p);
 }
 
+/* Request/response, as an echo or RPC server sees it: each response
+ * carries the ACK of its request (one segment each way, no pure ACK at
+ * once nor when the delayed-ACK time passes).  The mbufs the exchange
+ * frees (acknowledged responses, requests read) are kept aside for the
+ * next segments, at most two while the connection lives, and all go
+ * back to the pool when it closes, before the stack does. */
+static void test_request_response(void **state)
+{
+	struct tn_stack *s = ts_stack(NULL);
+	struct ts_peer p = { .ws = 7, .sack = true, .ts = true };
+	unsigned base, i;
+
+	(void)state;
+	ts_passive(s, &p, LPORT, NULL, NULL, NULL);
+	base = rte_mempool_avail_count(st_pool);
+	for (i = 0; i < 8; i++) {
+		ts_send(s, &p, TH_ACK | TH_PSH, 64);
+		ts_expect_none(s); /* the ACK waits for the response */
+		ts_read_check(p.c, i * 64, 64);
+		if (i == 0) /* the window past the SYN's 65,535 bytes, once */
+			ts_recv(s, &p, TH_ACK, 0);
+		ts_write(p.c, i * 64, 64);
+		ts_recv(s, &p, TH_ACK | TH_PSH, 64); /* (ts_recv: it ACKs the request) */
+		ts_expect_none(s);
+		assert_true(rte_mempool_avail_count(st_pool) + 2 >= base);
+	}
+	ts_send(s, &p, TH_ACK, 0); /* the last response acknowledged */
+	ts_advance(s, 500 * TS_MS);
+	ts_expect_none(s);
+	assert_int_equal(st_stats(s).tcp_delayed_acks, 0);
+	assert_int_equal(info(p.c).segs_out, 8 + 2); /* (and the SYN-ACK, the update) */
+	assert_true(rte_mempool_avail_count(st_pool) + 2 >= base);
+	/* One more request, read: two mbufs aside (the RST takes one). */
+	ts_send(s, &p, TH_ACK | TH_PSH, 64);
+	ts_read_check(p.c, 8 * 64, 64);
+	tn_tcp_abort(p.c);
+	p.c = NULL;
+	st_drain(s);
+	assert_int_equal(rte_mempool_avail_count(st_pool), ST_POOL_N);
+	finish(s, &p);
+}
+
 /* Header prediction: the common segment of an ESTABLISHED connection
  * (in-order data, with an ACK of ours and a moved window, or a pure ACK
  * of new data) takes the fast path with the general path's effects;
@@ -3308,6 +3350,7 @@ int main(void)
 		T(test_data_both_ways),
 		T(test_delayed_ack),
 		T(test_fast_path),
+		T(test_request_response),
 		T(test_frame_template),
 		T(test_outq_bound),
 		T(test_cksum_offload),
