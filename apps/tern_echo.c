@@ -639,7 +639,11 @@ struct client {
 	uint8_t *pat; /* PAT_LEN bytes: pat[j] = 7 * j (mod 256) */
 	struct slot *slots;
 	uint32_t gen;
-	uint64_t tsc_hz;
+	/* ns = tsc * ns_mult >> 32; slots[seq & slot_mask] (the slots
+	 * are a power of two >= the window): no division per reply, which
+	 * costs tens of cycles. */
+	uint64_t ns_mult;
+	uint64_t slot_mask;
 	uint64_t next, lo; /* next seq to send; oldest that may be in flight */
 	uint64_t sent, recv, lost, bad, late, refused, send_errors;
 	/* Received replies kept to carry the next requests (zc). */
@@ -677,7 +681,7 @@ static void fill(const struct client *c, uint8_t *p, unsigned size, uint64_t seq
 static struct stamp take_seq(struct client *c, uint64_t tsc)
 {
 	struct stamp sp = {MAGIC, c->gen, c->next, tsc};
-	struct slot *sl = &c->slots[c->next % opt.window];
+	struct slot *sl = &c->slots[c->next & c->slot_mask];
 
 	sl->seq = c->next;
 	sl->deadline = tn_now() + opt.timeout_ns;
@@ -753,7 +757,7 @@ static void on_reply(struct client *c, const uint8_t *p, uint32_t n, uint64_t no
 		c->bad++;
 		return;
 	}
-	sl = &c->slots[sp.seq % opt.window];
+	sl = &c->slots[sp.seq & c->slot_mask];
 	if (sp.seq < c->lo || sp.seq >= c->next || !sl->active || sl->seq != sp.seq) {
 		c->late++; /* after its timeout, or a duplicate */
 		return;
@@ -764,7 +768,7 @@ static void on_reply(struct client *c, const uint8_t *p, uint32_t n, uint64_t no
 	}
 	sl->active = false;
 	c->recv++;
-	tn_hist_record(&c->rtt, (now - sp.tsc) * 1000000000ull / c->tsc_hz);
+	tn_hist_record(&c->rtt, (uint64_t)((unsigned __int128)(now - sp.tsc) * c->ns_mult >> 32));
 }
 
 /* Takes the queued replies, a burst at a time; keeps their mbufs for
@@ -807,7 +811,7 @@ static int client_run(struct client *c)
 
 		/* Retire the oldest: answered, or past its deadline. */
 		while (c->lo < c->next) {
-			old = &c->slots[c->lo % opt.window];
+			old = &c->slots[c->lo & c->slot_mask];
 			if (old->active && tn_now() < old->deadline)
 				break;
 			if (old->active) {
@@ -842,7 +846,7 @@ static int client_run(struct client *c)
 				return err;
 			continue;
 		}
-		old = &c->slots[c->lo % opt.window];
+		old = &c->slots[c->lo & c->slot_mask];
 		tn_timeout_enter(&to, old->deadline);
 		err = tn_udp_wait_readable(c->u);
 		err = tn_timeout_exit(&to, err);
@@ -870,7 +874,8 @@ static intptr_t client_main(struct tn_stack *st)
 	c.req = malloc(BUF_LEN);
 	c.rep = malloc(BUF_LEN);
 	c.pat = malloc(PAT_LEN);
-	c.slots = calloc(opt.window, sizeof(*c.slots));
+	c.slot_mask = rte_align64pow2(opt.window) - 1;
+	c.slots = calloc(c.slot_mask + 1, sizeof(*c.slots));
 	c.u = tn_udp_open(st);
 	if (!c.req || !c.rep || !c.pat || !c.slots || !c.u) {
 		fprintf(stderr, PROG ": out of memory\n");
@@ -887,7 +892,7 @@ static intptr_t client_main(struct tn_stack *st)
 	c.mp = tn_core_mempool(tn_core_self());
 	c.zc = c.mp && RTE_PKTMBUF_HEADROOM + opt.size <= rte_pktmbuf_data_room_size(c.mp);
 	c.gen = (uint32_t)rte_rdtsc();
-	c.tsc_hz = rte_get_tsc_hz();
+	c.ns_mult = (uint64_t)(((unsigned __int128)TN_NS_PER_S << 32) / rte_get_tsc_hz());
 	if (!opt.count_set && !opt.duration_set)
 		opt.duration = 5;
 	t0 = tn_now();

@@ -332,7 +332,14 @@ void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4
 	/* The headers stay in front of the payload unless adj frees the
 	 * segment they are in: l3_len tells tn_udp_reply_burst so. */
 	hl = m->data_len > m->l3_len + UDP_HDR_LEN || !m->next ? m->l3_len : 0;
-	m = tn__mbuf_adj(m, m->l3_len + UDP_HDR_LEN);
+	if (!m->next) {
+		/* (tn__mbuf_adj's single-segment case, inline.) */
+		m->data_off += m->l3_len + UDP_HDR_LEN;
+		m->data_len -= m->l3_len + UDP_HDR_LEN;
+		m->pkt_len -= m->l3_len + UDP_HDR_LEN;
+	} else {
+		m = tn__mbuf_adj(m, m->l3_len + UDP_HDR_LEN);
+	}
 	m->l2_len = 0;
 	m->l3_len = hl;
 	m->packet_type = 0;
@@ -488,18 +495,25 @@ int tn_udp_send_mbuf(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr, u
 /* u's frame header to dst (see struct tn_udp_sock), made again when
  * stale: NULL if dst is not a resolved unicast neighbour (or gateway),
  * whose datagrams then take udp_output, which resolves it. */
-static const uint8_t *frame_tpl(struct tn_udp_sock *u, uint32_t dst)
+static const uint8_t *frame_tpl_make(struct tn_udp_sock *u, uint32_t dst)
 {
 	struct tn_stack *s = u->s;
 
-	if (u->tpl_dst == dst && u->tpl_gen == s->arp_gen && s->now < u->tpl_until)
-		return u->tpl;
 	u->tpl_dst = 0;
 	if (tn__ip_frame_template(s, dst, IPPROTO_UDP, u->tpl, &u->tpl_until) < 0)
 		return NULL;
 	u->tpl_dst = dst;
 	u->tpl_gen = s->arp_gen;
 	return u->tpl;
+}
+
+static inline const uint8_t *frame_tpl(struct tn_udp_sock *u, uint32_t dst)
+{
+	const struct tn_stack *s = u->s;
+
+	if (likely(u->tpl_dst == dst && u->tpl_gen == s->arp_gen && s->now < u->tpl_until))
+		return u->tpl;
+	return frame_tpl_make(u, dst);
 }
 
 /* Whether m (its payload) goes out in one frame on a template. */
@@ -510,7 +524,7 @@ static inline bool fits_frame(const struct tn_stack *s, const struct rte_mbuf *m
 }
 
 /* Puts the template and a UDP header with checksum ck in front of m's
- * payload and queues the frame. */
+ * payload and queues the frame (the caller counts it). */
 static void tpl_send(struct tn_udp_sock *u, struct rte_mbuf *m, const uint8_t *tpl,
 		     uint16_t dport, uint16_t ck)
 {
@@ -523,8 +537,6 @@ static void tpl_send(struct tn_udp_sock *u, struct rte_mbuf *m, const uint8_t *t
 	uh->dst_port = dport;
 	uh->dgram_len = ulen;
 	uh->dgram_cksum = ck ? ck : 0xffff; /* a computed 0 goes out as 0xffff */
-	u->st.tx++;
-	u->s->st.udp_tx++;
 	tn__ip_frame_send(u->s, m);
 }
 
@@ -533,7 +545,7 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 {
 	struct tn_stack *s = u->s;
 	const uint8_t *tpl = NULL;
-	uint16_t i, sent = 0;
+	uint16_t i, sent = 0, fast = 0;
 	uint32_t ph = 0;
 
 	if (!addr && !port) {
@@ -566,9 +578,11 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 		/* The length is in the pseudo header and the UDP header. */
 		tpl_send(u, m, tpl, rte_cpu_to_be_16(port),
 			 (uint16_t)~fold(ph + raw + 2u * rte_cpu_to_be_16((uint16_t)ulen)));
-		sent++;
+		fast++;
 	}
-	return sent;
+	u->st.tx += fast;
+	s->st.udp_tx += fast;
+	return sent + fast;
 }
 
 /* RFC 1624's eqn. 3 for one 32-bit field: adds ~old and new. */
@@ -581,7 +595,7 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 			    const struct tn_udp_addr *to, uint16_t n)
 {
 	struct tn_stack *s = u->s;
-	uint16_t i, sent = 0;
+	uint16_t i, sent = 0, fast = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -614,13 +628,15 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 		sum += adj32(oip->src_addr, s->ip) + adj32(oip->dst_addr, to[i].addr);
 		sum += adj32((uint32_t)ou->dst_port << 16 | ou->src_port, (uint32_t)dport << 16 | sport);
 		tpl_send(u, m, tpl, dport, (uint16_t)~fold(sum));
-		sent++;
+		fast++;
 		continue;
 slow:
 		m->l3_len = 0;
 		sent += tn_udp_send_mbuf(u, m, to[i].addr, to[i].port) == 0;
 	}
-	return sent;
+	u->st.tx += fast;
+	s->st.udp_tx += fast;
+	return sent + fast;
 }
 
 /* ---- sockets ---- */
