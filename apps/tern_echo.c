@@ -60,6 +60,8 @@
 #define MAGIC 0x4f484345u /* "ECHO" */
 #define MAX_WINDOW 4096
 #define SP_BURST 32
+#define ECHO_BURST 64 /* the loop's RX burst is 32 */
+#define CLI_BURST 64
 
 /* The head of every request; the rest is a pattern of seq. */
 struct stamp {
@@ -72,8 +74,7 @@ struct stamp {
 struct echo_sock {
 	uint16_t port;
 	struct tn_udp_sock *u;
-	uint8_t *buf;
-	uint64_t echoed, bytes, send_errors, truncated;
+	uint64_t echoed, bytes, send_errors;
 	uint64_t quiet, bad; /* --sockperf: no answer wanted; not a message */
 };
 
@@ -390,29 +391,33 @@ static int parse_opt(void *arg, const char *name, const char *v)
 /* Each core's sockets, on its own stack (--udp ports from opt.socks). */
 static struct echo_sock core_socks[TN_MAX_CORES][MAX_PORTS];
 
+/* Echoes datagrams a burst at a time: one wakeup per burst, and each
+ * received mbuf turned around in place by the stack (tn_udp_reply_burst:
+ * the payload neither copied nor summed again). */
 static intptr_t echo_task(void *arg)
 {
 	struct echo_sock *s = arg;
+	struct rte_mbuf *pkts[ECHO_BURST];
+	struct tn_udp_addr from[ECHO_BURST];
 
 	for (;;) {
-		uint32_t addr;
-		uint16_t port;
-		ssize_t n = tn_udp_recvfrom(s->u, s->buf, BUF_LEN, &addr, &port);
+		int err = tn_udp_wait_readable(s->u);
+		uint64_t bytes = 0;
+		uint16_t n, sent;
 
-		if (n == -ECANCELED || n == -EBADF || n == -EPERM)
+		if (err == -ECANCELED || err == -EBADF || err == -EPERM)
 			break;
-		if (n < 0)
+		if (err)
 			continue; /* an ICMP error: unconnected sockets only count them */
-		if (n > BUF_LEN) {
-			s->truncated++; /* cannot happen with IPv4's 65,507 */
-			n = BUF_LEN;
-		}
-		if (tn_udp_sendto(s->u, s->buf, (size_t)n, addr, port) == 0) {
-			s->echoed++;
-			s->bytes += (uint64_t)n;
-		} else {
-			s->send_errors++;
-		}
+		n = tn_udp_recv_burst(s->u, pkts, from, ECHO_BURST);
+		for (uint16_t i = 0; i < n; i++)
+			bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		sent = tn_udp_reply_burst(s->u, pkts, from, n);
+		s->echoed += sent;
+		s->send_errors += n - sent;
+		/* (The bytes of every datagram we tried: a failed send is
+		 * rare, one the stack could not queue or resolve.) */
+		s->bytes += bytes;
 	}
 	return 0;
 }
@@ -488,10 +493,8 @@ static intptr_t server_main(struct tn_stack *st)
 		int err;
 
 		s->port = opt.socks[i].port;
-		if (!opt.sockperf)
-			s->buf = malloc(BUF_LEN); /* --sockperf works on the mbufs */
 		s->u = tn_udp_open(st);
-		if ((!opt.sockperf && !s->buf) || !s->u) {
+		if (!s->u) {
 			fprintf(stderr, PROG ": out of memory\n");
 			rc = -ENOMEM;
 			goto out;
@@ -552,7 +555,6 @@ out:
 				       (unsigned long long)us.icmp_errors, where);
 			tn_udp_close(s->u);
 		}
-		free(s->buf);
 	}
 	fflush(stdout);
 	return rc;
@@ -632,13 +634,22 @@ static int echo_core_init(struct tn_core *c, void *arg)
 
 struct client {
 	struct tn_udp_sock *u;
+	struct rte_mempool *mp;
+	bool zc; /* requests built in mbufs (they fit one), not copied */
 	uint8_t *req, *rep;
 	uint8_t *pat; /* PAT_LEN bytes: pat[j] = 7 * j (mod 256) */
 	struct slot *slots;
 	uint32_t gen;
-	uint64_t tsc_hz;
+	/* ns = tsc * ns_mult >> 32; slots[seq & slot_mask] (the slots
+	 * are a power of two >= the window): no division per reply, which
+	 * costs tens of cycles. */
+	uint64_t ns_mult;
+	uint64_t slot_mask;
 	uint64_t next, lo; /* next seq to send; oldest that may be in flight */
 	uint64_t sent, recv, lost, bad, late, refused, send_errors;
+	/* Received replies kept to carry the next requests (zc). */
+	unsigned nspare;
+	struct rte_mbuf *spare[CLI_BURST];
 	struct tn_hist rtt;
 };
 
@@ -654,69 +665,137 @@ static void pattern_init(uint8_t *pat)
 		pat[j] = (uint8_t)(j * 7);
 }
 
-static void fill(const struct client *c, uint8_t *p, unsigned size, uint64_t seq)
+/* Where seq's payload after the stamp is in the pattern. */
+static const uint8_t *pat_of(const struct client *c, uint64_t seq)
 {
-	unsigned t = (unsigned)(uint8_t)(seq * 131 * 183);
-
-	if (size > sizeof(struct stamp))
-		memcpy(p + sizeof(struct stamp), c->pat + t + sizeof(struct stamp),
-		       size - sizeof(struct stamp));
+	return c->pat + (uint8_t)(seq * 131 * 183) + sizeof(struct stamp);
 }
 
-static int send_one(struct client *c)
+static void fill(const struct client *c, uint8_t *p, unsigned size, uint64_t seq)
 {
-	struct stamp sp = {MAGIC, c->gen, c->next, 0};
-	struct slot *sl = &c->slots[c->next % opt.window];
-	int err;
+	if (size > sizeof(struct stamp))
+		memcpy(p + sizeof(struct stamp), pat_of(c, seq), size - sizeof(struct stamp));
+}
 
-	fill(c, c->req, opt.size, c->next);
-	sp.tsc = rte_rdtsc();
-	memcpy(c->req, &sp, sizeof(sp));
-	err = tn_udp_send(c->u, c->req, opt.size);
+/* Marks the next request in flight; returns its stamp (tsc: the burst's
+ * send time, one clock read for all of them: they leave together). */
+static struct stamp take_seq(struct client *c, uint64_t tsc)
+{
+	struct stamp sp = {MAGIC, c->gen, c->next, tsc};
+	struct slot *sl = &c->slots[c->next & c->slot_mask];
+
 	sl->seq = c->next;
 	sl->deadline = tn_now() + opt.timeout_ns;
 	sl->active = true;
 	c->next++;
 	c->sent++;
-	if (err) {
-		c->send_errors++; /* it will time out as lost */
-		if (err != -ENOBUFS)
-			return err;
-	}
-	return 0;
+	return sp;
 }
 
-/* A reply: in flight, byte-exact, then its round trip, which ends when
- * the reply arrived (now), not after it was checked. */
-static void on_reply(struct client *c, ssize_t n)
+/* Sends k requests: built in mbufs (the spare replies first) and handed
+ * over in one burst, or, when a request does not fit one mbuf, copied
+ * by tn_udp_send one at a time.  Returns how many requests it made (0:
+ * out of mbufs for now), or a send error. */
+static int send_some(struct client *c, unsigned k)
 {
-	uint64_t now = rte_rdtsc();
+	struct rte_mbuf *pkts[CLI_BURST];
+	uint64_t tsc = rte_rdtsc();
+	unsigned i, have;
+	uint16_t sent;
+	int err;
+
+	if (!c->zc) {
+		for (i = 0; i < k; i++) {
+			struct stamp sp = take_seq(c, tsc);
+
+			fill(c, c->req, opt.size, sp.seq);
+			memcpy(c->req, &sp, sizeof(sp));
+			err = tn_udp_send(c->u, c->req, opt.size);
+			if (err) {
+				c->send_errors++; /* it will time out as lost */
+				if (err != -ENOBUFS)
+					return err;
+			}
+		}
+		return (int)k;
+	}
+	if (k > CLI_BURST)
+		k = CLI_BURST;
+	have = c->nspare < k ? c->nspare : k;
+	c->nspare -= have;
+	memcpy(pkts, c->spare + c->nspare, have * sizeof(pkts[0]));
+	for (i = 0; i < have; i++)
+		rte_pktmbuf_reset(pkts[i]);
+	if (have < k && rte_pktmbuf_alloc_bulk(c->mp, pkts + have, k - have) != 0) {
+		/* Out of mbufs: send what we have; the rest waits a turn. */
+		k = have;
+	}
+	for (i = 0; i < k; i++) {
+		uint8_t *p = (uint8_t *)rte_pktmbuf_append(pkts[i], (uint16_t)opt.size);
+		struct stamp sp = take_seq(c, tsc);
+
+		memcpy(p, &sp, sizeof(sp));
+		fill(c, p, opt.size, sp.seq);
+	}
+	sent = tn_udp_send_burst(c->u, pkts, (uint16_t)k, 0, 0);
+	c->send_errors += k - sent; /* they will time out as lost */
+	return (int)k;
+}
+
+/* A reply (p: its opt.size bytes): in flight, byte-exact, then its round
+ * trip, which ends when the reply's burst arrived (now). */
+static void on_reply(struct client *c, const uint8_t *p, uint32_t n, uint64_t now)
+{
 	struct stamp sp;
 	struct slot *sl;
 
-	if (n != (ssize_t)opt.size) {
+	if (n != opt.size) {
 		c->bad++;
 		return;
 	}
-	memcpy(&sp, c->rep, sizeof(sp));
+	memcpy(&sp, p, sizeof(sp));
 	if (sp.magic != MAGIC || sp.gen != c->gen) {
 		c->bad++;
 		return;
 	}
-	sl = &c->slots[sp.seq % opt.window];
+	sl = &c->slots[sp.seq & c->slot_mask];
 	if (sp.seq < c->lo || sp.seq >= c->next || !sl->active || sl->seq != sp.seq) {
 		c->late++; /* after its timeout, or a duplicate */
 		return;
 	}
-	fill(c, c->req, opt.size, sp.seq);
-	memcpy(c->req, &sp, sizeof(sp));
-	if (memcmp(c->req, c->rep, opt.size) != 0) {
+	if (memcmp(p + sizeof(sp), pat_of(c, sp.seq), opt.size - sizeof(sp)) != 0) {
 		c->bad++;
 		return;
 	}
 	sl->active = false;
 	c->recv++;
-	tn_hist_record(&c->rtt, (now - sp.tsc) * 1000000000ull / c->tsc_hz);
+	tn_hist_record(&c->rtt, (uint64_t)((unsigned __int128)(now - sp.tsc) * c->ns_mult >> 32));
+}
+
+/* Takes the queued replies, a burst at a time; keeps their mbufs for
+ * the next requests while they fit. */
+static void take_replies(struct client *c)
+{
+	struct rte_mbuf *pkts[CLI_BURST];
+	uint16_t n;
+
+	while ((n = tn_udp_recv_burst(c->u, pkts, NULL, CLI_BURST)) != 0) {
+		uint64_t now = rte_rdtsc();
+
+		for (uint16_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = pkts[i];
+			uint32_t len = rte_pktmbuf_pkt_len(m);
+			const uint8_t *p = len >= opt.size ? rte_pktmbuf_read(m, 0, opt.size, c->rep)
+							   : NULL;
+
+			on_reply(c, p ? p : c->rep, p ? len : 0, now);
+			if (c->zc && c->nspare < CLI_BURST && m->nb_segs == 1 &&
+			    RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && m->pool == c->mp)
+				c->spare[c->nspare++] = m;
+			else
+				rte_pktmbuf_free(m);
+		}
+	}
 }
 
 static int client_run(struct client *c)
@@ -728,12 +807,12 @@ static int client_run(struct client *c)
 	for (;;) {
 		struct tn_timeout to;
 		struct slot *old;
-		ssize_t n;
+		uint64_t k;
 		int err;
 
 		/* Retire the oldest: answered, or past its deadline. */
 		while (c->lo < c->next) {
-			old = &c->slots[c->lo % opt.window];
+			old = &c->slots[c->lo & c->slot_mask];
 			if (old->active && tn_now() < old->deadline)
 				break;
 			if (old->active) {
@@ -748,20 +827,30 @@ static int client_run(struct client *c)
 		 * one waits for ARP, which holds only a few frames meanwhile
 		 * (the rest of a full window would be lost). */
 		win = c->recv ? opt.window : 1;
-		while (!stopped && c->next - c->lo < win &&
-		       (!opt.count_set || c->next < opt.count)) {
-			err = send_one(c);
-			if (err) {
+		while (!stopped && c->next - c->lo < win && (!opt.count_set || c->next < opt.count)) {
+			k = win - (c->next - c->lo);
+			if (opt.count_set && k > opt.count - c->next)
+				k = opt.count - c->next;
+			err = send_some(c, k > CLI_BURST ? CLI_BURST : (unsigned)k);
+			if (err < 0) {
 				fprintf(stderr, PROG ": send: %s\n", strerror(-err));
 				return err;
 			}
+			if (err == 0)
+				break; /* no mbuf: replies will free some */
 		}
-		if (c->lo == c->next)
-			return 0; /* all answered or lost, and nothing more to send */
-		old = &c->slots[c->lo % opt.window];
+		if (c->lo == c->next) {
+			if (stopped || (opt.count_set && c->next >= opt.count))
+				return 0; /* all answered or lost, nothing more to send */
+			/* Out of mbufs with nothing in flight: try again soon. */
+			if ((err = tn_sleep(10 * TN_NS_PER_US)) < 0)
+				return err;
+			continue;
+		}
+		old = &c->slots[c->lo & c->slot_mask];
 		tn_timeout_enter(&to, old->deadline);
-		n = tn_udp_recvfrom(c->u, c->rep, BUF_LEN, NULL, NULL);
-		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		err = tn_udp_wait_readable(c->u);
+		err = tn_timeout_exit(&to, err);
 		if (err == -ETIMEDOUT)
 			continue;
 		if (err == -ECONNREFUSED) {
@@ -773,7 +862,7 @@ static int client_run(struct client *c)
 			continue;
 		if (err)
 			return err; /* -ECANCELED: a signal */
-		on_reply(c, n);
+		take_replies(c);
 	}
 }
 
@@ -786,7 +875,8 @@ static intptr_t client_main(struct tn_stack *st)
 	c.req = malloc(BUF_LEN);
 	c.rep = malloc(BUF_LEN);
 	c.pat = malloc(PAT_LEN);
-	c.slots = calloc(opt.window, sizeof(*c.slots));
+	c.slot_mask = rte_align64pow2(opt.window) - 1;
+	c.slots = calloc(c.slot_mask + 1, sizeof(*c.slots));
 	c.u = tn_udp_open(st);
 	if (!c.req || !c.rep || !c.pat || !c.slots || !c.u) {
 		fprintf(stderr, PROG ": out of memory\n");
@@ -800,8 +890,10 @@ static intptr_t client_main(struct tn_stack *st)
 		goto out;
 	}
 	pattern_init(c.pat);
+	c.mp = tn_core_mempool(tn_core_self());
+	c.zc = c.mp && RTE_PKTMBUF_HEADROOM + opt.size <= rte_pktmbuf_data_room_size(c.mp);
 	c.gen = (uint32_t)rte_rdtsc();
-	c.tsc_hz = rte_get_tsc_hz();
+	c.ns_mult = (uint64_t)(((unsigned __int128)TN_NS_PER_S << 32) / rte_get_tsc_hz());
 	if (!opt.count_set && !opt.duration_set)
 		opt.duration = 5;
 	t0 = tn_now();
@@ -835,6 +927,7 @@ static intptr_t client_main(struct tn_stack *st)
 		}
 	}
 out:
+	rte_pktmbuf_free_bulk(c.spare, c.nspare);
 	if (c.u)
 		tn_udp_close(c.u);
 	free(c.req);

@@ -33,6 +33,13 @@ struct tn_udp_sock {
 	unsigned ngroups;
 	uint32_t groups[TN_UDP_MAX_MEMBERSHIPS];
 	struct tn_udp_stats st;
+	/* The burst sends' frame header to the last unicast destination
+	 * (tn__ip_frame_template): valid while tpl_gen is the stack's
+	 * arp_gen, before tpl_until, and for tpl_dst only. */
+	uint32_t tpl_dst;
+	uint32_t tpl_gen;
+	uint64_t tpl_until;
+	uint8_t tpl[TN_IP_TPL_LEN];
 };
 
 /* A task waiting in tn_udp_recvfrom, on its own stack: whoever wakes it

@@ -377,6 +377,208 @@ static void test_send(void **state)
 	st_destroy(s);
 }
 
+/* tn_udp_send_burst: every length's checksum (the 8-byte summing in
+ * udp.c: odd tails, 32-byte steps), one route and ARP lookup for the
+ * burst, and the paths that are not one frame on a template. */
+static void test_send_burst(void **state)
+{
+	static const uint32_t lens[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100,
+					1471, 1472};
+	struct tn_stack *s = create_known();
+	struct tn_udp_sock *u = open_bound(s, 0, 4000);
+	struct rte_mbuf *pkts[RTE_DIM(lens)];
+	struct tn_udp_stats us;
+	const uint8_t *p;
+	unsigned i, nfrag;
+	uint32_t n;
+	int len;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(lens); i++)
+		pkts[i] = st_mbuf(pl + i, lens[i]);
+	assert_int_equal(tn_udp_send_burst(u, pkts, RTE_DIM(lens), ST_IP_PEER, 53), RTE_DIM(lens));
+	for (i = 0; i < RTE_DIM(lens); i++) {
+		len = st_pop(s, f, sizeof(f));
+		st_assert_ip(f, len, &st_mac_peer, ST_IP_PEER, IPPROTO_UDP);
+		p = st_assert_udp(f, len, 4000, 53, &n);
+		assert_int_equal(n, lens[i]);
+		assert_memory_equal(p, pl + i, lens[i]);
+	}
+	st_expect_none(s);
+	/* Larger than the MTU: fragmented, as tn_udp_send_mbuf does. */
+	pkts[0] = st_mbuf(pl, 1500);
+	assert_int_equal(rte_pktmbuf_chain(pkts[0], st_mbuf(pl + 1500, 1500)), 0);
+	assert_int_equal(tn_udp_send_burst(u, pkts, 1, ST_IP_PEER, 53), 1);
+	for (nfrag = 0; st_pop(s, f, sizeof(f)) > 0; nfrag++)
+		;
+	assert_int_equal(nfrag, 3);
+	/* Through the unresolved gateway: ARP first, the datagram waits. */
+	pkts[0] = st_mbuf(pl, 10);
+	assert_int_equal(tn_udp_send_burst(u, pkts, 1, ST_IP_REMOTE, 53), 1);
+	len = st_pop(s, f, sizeof(f));
+	st_assert_arp(f, len, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_GW, NULL);
+	st_expect_none(s);
+	/* Failures are freed and not counted: too little headroom, no
+	 * peer, port 0. */
+	pkts[0] = st_mbuf(pl, 64);
+	rte_pktmbuf_prepend(pkts[0], rte_pktmbuf_headroom(pkts[0]) - 10);
+	pkts[1] = st_mbuf(pl, 64);
+	assert_int_equal(tn_udp_send_burst(u, pkts, 2, ST_IP_PEER, 53), 1);
+	len = st_pop(s, f, sizeof(f));
+	st_assert_udp(f, len, 4000, 53, NULL);
+	pkts[0] = st_mbuf(pl, 64);
+	assert_int_equal(tn_udp_send_burst(u, pkts, 1, 0, 0), 0);
+	pkts[0] = st_mbuf(pl, 64);
+	assert_int_equal(tn_udp_send_burst(u, pkts, 1, ST_IP_PEER, 0), 0);
+	st_expect_none(s);
+	/* Connected: (0, 0) is the peer. */
+	assert_int_equal(tn_udp_connect(u, ST_IP_PEER, 54), 0);
+	pkts[0] = st_mbuf(pl, 5);
+	assert_int_equal(tn_udp_send_burst(u, pkts, 1, 0, 0), 1);
+	len = st_pop(s, f, sizeof(f));
+	st_assert_udp(f, len, 4000, 54, &n);
+	assert_int_equal(n, 5);
+	tn_udp_stats_get(u, &us);
+	assert_int_equal(us.tx, RTE_DIM(lens) + 4);
+	tn_udp_close(u);
+	st_destroy(s);
+}
+
+/* tn_udp_reply_burst: the received mbufs go back out with valid
+ * checksums, to their source or elsewhere, in place; the ones it cannot
+ * turn around take tn_udp_send_mbuf's path. */
+static void test_reply_burst(void **state)
+{
+	static const uint32_t lens[] = {0, 1, 7, 33, 64, 100, 1472};
+	struct tn_stack *s = create_known();
+	struct tn_udp_sock *u = open_bound(s, 0, 5000);
+	struct st_ip ip = { .proto = IPPROTO_UDP };
+	struct rte_mbuf *pkts[16], *out;
+	struct tn_udp_addr from[16];
+	const struct rte_ipv4_hdr *h;
+	const uint8_t *p;
+	uint8_t b[256];
+	unsigned i;
+	uint32_t n;
+	int len;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(lens); i++)
+		st_feed(s, st_udp_frame(0, (uint16_t)(1000 + i), 0, 5000, NULL, pl + i, lens[i]));
+	assert_int_equal(tn_udp_recv_burst(u, pkts, from, 16), RTE_DIM(lens));
+	/* The first goes out as the very mbuf that came in. */
+	assert_int_equal(tn_udp_reply_burst(u, pkts, from, RTE_DIM(lens)), RTE_DIM(lens));
+	assert_int_equal(tn_stack_output(s, &out, 1), 1);
+	assert_ptr_equal(out, pkts[0]);
+	h = st_assert_ip(rte_pktmbuf_mtod(out, const uint8_t *), (int)out->pkt_len, &st_mac_peer,
+			 ST_IP_PEER, IPPROTO_UDP);
+	assert_int_equal(h->src_addr, ST_IP_US);
+	assert_int_equal(h->time_to_live, 64);
+	st_assert_udp(rte_pktmbuf_mtod(out, const uint8_t *), (int)out->pkt_len, 5000, 1000, &n);
+	assert_int_equal(n, 0);
+	rte_pktmbuf_free(out);
+	for (i = 1; i < RTE_DIM(lens); i++) {
+		len = st_pop(s, f, sizeof(f));
+		st_assert_ip(f, len, &st_mac_peer, ST_IP_PEER, IPPROTO_UDP);
+		p = st_assert_udp(f, len, 5000, (uint16_t)(1000 + i), &n);
+		assert_int_equal(n, lens[i]);
+		assert_memory_equal(p, pl + i, lens[i]);
+	}
+	st_expect_none(s);
+
+	/* Elsewhere: the checksum follows the new addresses and ports. */
+	st_feed(s, st_udp_frame(0, 1000, 0, 5000, NULL, pl, 41));
+	assert_int_equal(tn_udp_recv_burst(u, pkts, from, 16), 1);
+	from[0].port = 7777;
+	assert_int_equal(tn_udp_reply_burst(u, pkts, from, 1), 1);
+	len = st_pop(s, f, sizeof(f));
+	p = st_assert_udp(f, len, 5000, 7777, &n);
+	assert_memory_equal(p, pl, 41);
+
+	/* The payload is not read again: one changed after receiving
+	 * goes out with the checksum it came with (the API's contract),
+	 * which no longer matches. */
+	st_feed(s, st_udp_frame(0, 1000, 0, 5000, NULL, pl, 20));
+	assert_int_equal(tn_udp_recv_burst(u, pkts, from, 16), 1);
+	rte_pktmbuf_mtod(pkts[0], uint8_t *)[3] ^= 0x40;
+	assert_int_equal(tn_udp_reply_burst(u, pkts, from, 1), 1);
+	len = st_pop(s, f, sizeof(f));
+	h = (const struct rte_ipv4_hdr *)(f + 14);
+	assert_int_not_equal(__rte_ipv4_udptcp_cksum(h, (const struct rte_udp_hdr *)(h + 1)),
+			     0xffff);
+
+	/* Without a checksum (0): one is computed. */
+	st_feed(s, st_ipv4(&ip, b, st_udp(b, 1001, 5000, pl + 1, 30)));
+	/* A broadcast: the old destination differs from our address. */
+	st_feed(s, st_udp_frame(0, 1002, ST_IP(10, 0, 0, 255), 5000, &st_mac_bcast, pl + 2, 9));
+	/* With IP options in front of the UDP header. */
+	{
+		static const uint8_t nops[4] = {1, 1, 1, 0};
+		struct st_ip ipo = { .proto = IPPROTO_UDP, .opt = nops, .optlen = 4 };
+
+		st_feed(s, st_ipv4(&ipo, b, st_udp_ck(b, ST_IP_PEER, ST_IP_US, 1003, 5000,
+							   pl + 3, 11)));
+	}
+	assert_int_equal(tn_udp_recv_burst(u, pkts, from, 16), 3);
+	assert_int_equal(tn_udp_reply_burst(u, pkts, from, 3), 3);
+	for (i = 0; i < 3; i++) {
+		static const uint32_t l[] = {30, 9, 11};
+
+		len = st_pop(s, f, sizeof(f));
+		st_assert_ip(f, len, &st_mac_peer, ST_IP_PEER, IPPROTO_UDP);
+		p = st_assert_udp(f, len, 5000, (uint16_t)(1001 + i), &n);
+		assert_int_equal(n, l[i]);
+		assert_memory_equal(p, pl + 1 + i, l[i]);
+	}
+
+	/* A source we hold no ARP entry for: resolved first (the slow
+	 * path), the reply waits and then goes out. */
+	st_feed(s, st_udp_frame(ST_IP(10, 0, 0, 3), 1004, 0, 5000, NULL, pl, 12));
+	assert_int_equal(tn_udp_recv_burst(u, pkts, from, 16), 1);
+	assert_int_equal(tn_udp_reply_burst(u, pkts, from, 1), 1);
+	len = st_pop(s, f, sizeof(f));
+	st_assert_arp(f, len, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP(10, 0, 0, 3),
+		      NULL);
+	st_expect_none(s);
+	tn_udp_close(u);
+	st_destroy(s);
+}
+
+/* A multicast datagram for two sockets: the copy has no headers in
+ * front of its payload, so its reply is built afresh; both are right. */
+static void test_reply_burst_copy(void **state)
+{
+	struct tn_stack *s = create_known();
+	struct tn_udp_sock *a = tn_udp_open(s), *c = tn_udp_open(s);
+	struct rte_mbuf *m[2];
+	struct tn_udp_addr from[2];
+	const uint8_t *p;
+	unsigned i;
+	uint32_t n;
+	int len;
+
+	(void)state;
+	assert_int_equal(tn_udp_set_reuseaddr(a, true), 0);
+	assert_int_equal(tn_udp_set_reuseaddr(c, true), 0);
+	assert_int_equal(tn_udp_bind(a, 0, 5000), 0);
+	assert_int_equal(tn_udp_bind(c, 0, 5000), 0);
+	st_feed(s, st_udp_frame(0, 1000, ST_IP(10, 0, 0, 255), 5000, &st_mac_bcast, pl, 23));
+	assert_int_equal(tn_udp_recv_burst(a, &m[0], &from[0], 1), 1);
+	assert_int_equal(tn_udp_recv_burst(c, &m[1], &from[1], 1), 1);
+	assert_int_equal(tn_udp_reply_burst(a, &m[0], &from[0], 1), 1);
+	assert_int_equal(tn_udp_reply_burst(c, &m[1], &from[1], 1), 1);
+	for (i = 0; i < 2; i++) {
+		len = st_pop(s, f, sizeof(f));
+		p = st_assert_udp(f, len, 5000, 1000, &n);
+		assert_int_equal(n, 23);
+		assert_memory_equal(p, pl, 23);
+	}
+	st_expect_none(s);
+	tn_udp_close(a);
+	tn_udp_close(c);
+	st_destroy(s);
+}
+
 /* The largest datagram leaves in 45 fragments that carry it exactly. */
 static void test_send_max_fragmented(void **state)
 {
@@ -1012,6 +1214,9 @@ int main(void)
 		cmocka_unit_test_setup(test_bind_rules, setup),
 		cmocka_unit_test_setup(test_rcvq_bounded, setup),
 		cmocka_unit_test_setup(test_send, setup),
+		cmocka_unit_test_setup(test_send_burst, setup),
+		cmocka_unit_test_setup(test_reply_burst, setup),
+		cmocka_unit_test_setup(test_reply_burst_copy, setup),
 		cmocka_unit_test_setup(test_send_max_fragmented, setup),
 		cmocka_unit_test_setup(test_icmp_errors, setup),
 		cmocka_unit_test_setup(test_two_stacks, setup),

@@ -110,6 +110,26 @@ int tn_udp_send(struct tn_udp_sock *u, const void *buf, size_t len);
  * UDP headers).  addr 0 and port 0: the peer.  Takes m, also on error
  * (-ENOBUFS for too little headroom, else as tn_udp_sendto). */
 int tn_udp_send_mbuf(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr, uint16_t port);
+/* Zero-copy burst send: tn_udp_send_mbuf for each of pkts[0..n) to
+ * addr:port (0, 0: the peer), the route and the neighbour's address
+ * looked up once for all of them.  Takes every mbuf; returns how many
+ * were queued for output (the others were freed: see tn_udp_send_mbuf
+ * for why one fails; n freed and 0 if not connected). */
+uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16_t n,
+			   uint32_t addr, uint16_t port);
+/* Zero-copy replies: sends pkts[i], datagrams that tn_udp_recv_burst
+ * returned (from any socket of u's stack) with their payload unchanged,
+ * from u to to[i] (for an echo, their source).  The received headers
+ * are turned around in the mbuf's own buffer and the UDP checksum is
+ * updated from the one the datagram came with (RFC 1624): the payload
+ * is not read again.  Datagrams that cannot be answered that way (a
+ * chain, a copy, a shared buffer, no checksum, a neighbour not resolved
+ * yet) go out as tn_udp_send_mbuf sends them.  A payload that was
+ * changed must go out with tn_udp_send_mbuf or tn_udp_send_burst
+ * instead, or its checksum is wrong.  Takes every mbuf; returns how
+ * many were queued for output (the others were freed). */
+uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
+			    const struct tn_udp_addr *to, uint16_t n);
 
 /* Awaits a datagram and copies it into buf.  Returns the datagram's
  * full length, as recv(2) with MSG_TRUNC does: a return above len means

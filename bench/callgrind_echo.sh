@@ -1,0 +1,102 @@
+#!/bin/bash
+# Instructions per UDP echo, by function: tern-echo's server or client
+# under callgrind over memif, the other end native, 64-byte payloads.
+#
+#     bench/callgrind_echo.sh [-b BUILD] [-w WINDOW] [-t SECS] server|client OUT
+#
+# The profiled side runs with --instr-atstart=no; once the client has
+# run for 12 s (ARP and the link settled), instrumentation is switched
+# on for SECS seconds (callgrind_control -i on/off), so start-up and
+# shutdown are not in OUT.  Then prints the echoes in that window (calls
+# of tn__udp_input), loop turns and RX bursts, and per echo: the loop
+# turn inclusive (idle turns included: under load on a shared machine
+# the native side falls behind and the profiled one idles, so profile
+# the server with a window that keeps it busy, e.g. -w 1024) and the
+# echo path's parts (stack input, the ready tasks, stack output, TX
+# flush).  Details: callgrind_annotate --inclusive=yes OUT.
+#
+# Both processes: --no-huge -m 256, their own file prefix and a memif
+# socket under /tmp named after this script's PID; the server on CPU 1,
+# the client on CPU 0.  Only the processes it started are signalled.
+set -eu
+build=build window=128 secs=10
+while getopts b:w:t: o; do
+	case $o in
+	b) build=$OPTARG ;;
+	w) window=$OPTARG ;;
+	t) secs=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[[ $# == 2 && ($1 == server || $1 == client) ]] || {
+	echo "usage: $0 [-b BUILD] [-w WINDOW] [-t SECS] server|client OUT" >&2
+	exit 2
+}
+who=$1 out=$2
+tmp=$(mktemp -d /tmp/tn-cgecho.XXXXXX)
+sock=$tmp/memif.sock
+echo_bin=$build/apps/tern-echo
+vg=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$out")
+srv=("$echo_bin" -l 1 --no-pci --no-huge -m 256 --file-prefix "tncgs$$"
+	"--vdev=net_memif0,role=server,socket=$sock" -- --ip 10.0.0.1/24 --udp 7
+	--link-timeout 0)
+cli=("$echo_bin" -l 0 --no-pci --no-huge -m 256 --file-prefix "tncgc$$"
+	"--vdev=net_memif0,role=client,socket=$sock" -- --ip 10.0.0.2/24
+	--client 10.0.0.1:7 --udp --size 64 --duration $((secs + 60)) --window "$window")
+if [[ $who == server ]]; then srv=("${vg[@]}" "${srv[@]}"); else cli=("${vg[@]}" "${cli[@]}"); fi
+sp="" cp=""
+cleanup() {
+	[[ -n $cp ]] && kill -INT "$cp" 2>/dev/null && wait "$cp" 2>/dev/null
+	[[ -n $sp ]] && kill -INT "$sp" 2>/dev/null && wait "$sp" 2>/dev/null
+	rm -rf "$tmp" "/var/run/dpdk/tncgs$$" "/var/run/dpdk/tncgc$$"
+}
+trap cleanup EXIT
+wait_for() { # FILE PATTERN: at most 60 s
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q "$2" "$1" && return 0
+		sleep 0.1
+	done
+	echo "$0: no '$2' in $1" >&2
+	cat "$1" >&2
+	exit 1
+}
+"${srv[@]}" >"$tmp/server.log" 2>&1 &
+sp=$!
+wait_for "$tmp/server.log" "echo: udp port"
+"${cli[@]}" >"$tmp/client.log" 2>&1 &
+cp=$!
+wait_for "$tmp/client.log" "^ready"
+sleep 12
+if [[ $who == server ]]; then vp=$sp; else vp=$cp; fi
+callgrind_control -i on "$vp" >/dev/null
+sleep "$secs"
+callgrind_control -i off "$vp" >/dev/null
+kill -INT "$cp"
+wait "$cp" || true
+cp=""
+kill -INT "$sp"
+wait "$sp" || true
+sp=""
+grep -h -E "^summary|^udp 7: echoed" "$tmp/client.log" "$tmp/server.log"
+callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | python3 -c '
+import re, sys
+t = sys.stdin.read()
+def calls(fn):
+    m = re.search(r"([\d,]+) \([^)]*\)\s+>\s+\S*:" + re.escape(fn) + r" \(([\d,]+)x\)", t)
+    return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else (0, 0)
+def incl(fn):
+    m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\*\s+\S*:" + re.escape(fn) + r" \[", t, re.M)
+    return int(m.group(1).replace(",", "")) if m else 0
+e = calls("tn__udp_input")[1]
+if not e:
+    sys.exit("no echoes in the profile")
+lt, turns = calls("loop_turn.isra.0")
+dl, bursts = calls("deliver")
+rr, so, fl = incl("tn_sched_run_ready"), calls("tn_stack_output")[0], incl("flush")
+print(f"echoes {e}, loop turns {turns}, rx bursts {bursts} ({e / max(bursts, 1):.1f} echoes each)")
+print(f"per echo: loop turn {lt / e:.0f} (idle turns included); stack input {dl / e:.0f}, "
+      f"ready tasks {rr / e:.0f}, stack output {so / e:.0f}, tx flush {fl / e:.0f}: "
+      f"echo path {(dl + rr + so + fl) / e:.0f}")
+'
