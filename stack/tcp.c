@@ -50,6 +50,7 @@ struct tn_tcp *tn__tcp_create(struct tn_stack *s)
 	}
 	t->eph_next = (uint32_t)tn__stack_rand(s);
 	t->cur_tick = s->now / TN_TCP_TICK_NS;
+	t->next_tick = UINT64_MAX;
 	tn__tcp_isn_init(s);
 	return t;
 }

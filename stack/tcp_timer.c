@@ -76,6 +76,11 @@ void tn__tcp_timer_update(struct tn_tcp_conn *c)
 	c->t_pprev = &t->wheel[sl];
 	t->wheel[sl] = c;
 	t->wheel_map[sl / 64] |= 1ull << (sl % 64);
+	/* The slot's first turn after cur_tick (tick itself unless it lies
+	 * beyond the wheel's horizon). */
+	tick = t->cur_tick + 1 + (sl - slot_of(t->cur_tick + 1) + TN_TCP_WHEEL) % TN_TCP_WHEEL;
+	if (tick < t->next_tick)
+		t->next_tick = tick;
 	tn__stack_deadline_lower(s, tick * TN_TCP_TICK_NS);
 }
 
@@ -457,6 +462,12 @@ uint64_t tn__tcp_timers(struct tn_stack *s)
 	uint64_t now_tick = s->now / TN_TCP_TICK_NS, tick, last;
 	unsigned i, w;
 
+	/* Nothing filed up to now: the slots in between are empty. */
+	if (now_tick < t->next_tick) {
+		if (now_tick > t->cur_tick)
+			t->cur_tick = now_tick;
+		return t->next_tick == UINT64_MAX ? UINT64_MAX : t->next_tick * TN_TCP_TICK_NS;
+	}
 	if (now_tick > t->cur_tick) {
 		last = now_tick - t->cur_tick > TN_TCP_WHEEL ? t->cur_tick + TN_TCP_WHEEL : now_tick;
 		for (tick = t->cur_tick + 1; tick <= last; tick++) {
@@ -478,9 +489,12 @@ uint64_t tn__tcp_timers(struct tn_stack *s)
 		bits = t->wheel_map[w] >> (base % 64);
 		if (base % 64)
 			bits |= (t->wheel_map[(w + 1) % (TN_TCP_WHEEL / 64)] << (64 - base % 64));
-		if (bits)
-			return (t->cur_tick + 1 + (uint64_t)i * 64 + (unsigned)__builtin_ctzll(bits)) *
-			       TN_TCP_TICK_NS;
+		if (bits) {
+			t->next_tick = t->cur_tick + 1 + (uint64_t)i * 64 +
+				       (unsigned)__builtin_ctzll(bits);
+			return t->next_tick * TN_TCP_TICK_NS;
+		}
 	}
+	t->next_tick = UINT64_MAX;
 	return UINT64_MAX;
 }

@@ -262,6 +262,10 @@ struct tn_tcp {
 	uint8_t isn_key[16], cookie_key[16];
 	/* The timer wheel (tcp_timer.c). */
 	uint64_t cur_tick;                /* every slot up to this tick has run */
+	/* No slot is filed before this tick (UINT64_MAX: the wheel is
+	 * empty); may be early, after removals, never late.  Most calls of
+	 * tn__tcp_timers then cost a compare, not a walk of the wheel. */
+	uint64_t next_tick;
 	struct tn_tcp_conn *wheel[4096];
 	uint64_t wheel_map[4096 / 64];
 };
