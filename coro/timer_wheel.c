@@ -200,14 +200,8 @@ unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns)
 	struct tn_timer_list run;
 	unsigned fired = 0;
 
-	if (!w->count || (target < w->next_ev && list_empty(&w->due))) {
-		/* The common cases: nothing armed, or nothing before next_ev
-		 * (no event lies between cur and next_ev, so moving cur up
-		 * to target keeps next_ev right). */
-		if (target > w->cur)
-			w->cur = target;
+	if (tn__wheel_quiet(w, now_ns))
 		return 0;
-	}
 	while (w->cur < target) {
 		uint64_t e = next_event(w);
 		if (e > target) {

@@ -179,6 +179,20 @@ struct tn_wheel {
 void tn__wheel_init(struct tn_wheel *w, uint64_t now_ns);
 void tn__wheel_add(struct tn_wheel *w, struct tn_timer *t);
 void tn__wheel_del(struct tn_wheel *w, struct tn_timer *t);
+/* The common case of tn__wheel_expire, inline for the loop's every turn:
+ * nothing armed, or nothing before next_ev.  Then it moves cur up to
+ * now_ns's tick (no event lies between cur and next_ev, so next_ev stays
+ * right) and returns true: nothing to fire. */
+static inline bool tn__wheel_quiet(struct tn_wheel *w, uint64_t now_ns)
+{
+	uint64_t target = now_ns >> TN_WHEEL_TICK_SHIFT;
+
+	if (w->count && (target >= w->next_ev || w->due.next != (struct tn_timer *)&w->due))
+		return false;
+	if (target > w->cur)
+		w->cur = target;
+	return true;
+}
 /* Fires every timer due at now_ns; returns how many fired. */
 unsigned tn__wheel_expire(struct tn_wheel *w, uint64_t now_ns);
 uint64_t tn__wheel_next_deadline(const struct tn_wheel *w);

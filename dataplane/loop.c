@@ -1,7 +1,8 @@
 /* The per-core loop.  Each turn runs the same named phases, in order:
  *
- *   receive bursts -> packet handler -> ready tasks -> transmit bursts
- *   -> timers -> cross-core mail -> other pollers -> idle policy
+ *   receive bursts -> packet handler -> ready tasks -> the stack's frames
+ *   -> transmit bursts -> timers -> cross-core mail -> other pollers
+ *   -> idle policy
  *
  * Each phase reports whether it did work, so the idle policy (busy poll,
  * or sleep until the next timer with --idle sleep) knows when nothing
@@ -100,36 +101,80 @@ static bool stack_tx_forwarded(struct tn_core *c)
 	return did;
 }
 
-/* The protocol stack's side of a turn: ARP bindings to and from the
- * other cores' stacks, its timers when due, and its frames out. */
-static bool stack_phase(struct tn_core *c, uint64_t now)
+/* The stack's frames through a copy: to core 0's ring (no queue on
+ * port 0 here), or through tn_tx_burst for a port that sends only flat
+ * packets.  Not inlined: its array stays off the usual path's frame. */
+static __rte_noinline bool stack_out_copy(struct tn_core *c)
 {
 	struct rte_mbuf *out[TN_TXBUF];
 	bool did = false;
 	uint16_t n, room;
 
-	if (!c->stack)
-		return false;
-	if (c->rt->ncores > 1 && tn__mail_arp_phase(c, now)) {
-		/* A new entry's expiry may be the stack's next deadline. */
-		c->stack_deadline = 0;
-		did = true;
-	}
-	/* (A task's TCP write may have armed a timer since: the stack's
-	 * own view of its deadline covers that.) */
-	if (now >= c->stack_deadline || now >= tn_stack_next_deadline(c->stack)) {
-		c->stack_deadline = tn_stack_timers(c->stack, now);
-		did = true;
-	}
-	/* Telemetry asking for the connections: a load per turn. */
-	if (__atomic_load_n(&c->conns_req, __ATOMIC_RELAXED))
-		tn__tcp_conns_serve(c);
 	while ((room = stack_tx_room(c)) != 0 && (n = tn_stack_output(c->stack, out, room)) != 0) {
 		stack_send(c, out, n);
 		did = true;
 	}
+	return did;
+}
+
+/* The stacks of several cores: ARP bindings to and from the others, and
+ * on core 0 the frames of cores without a queue on port 0. */
+static bool stack_share(struct tn_core *c, uint64_t now)
+{
+	bool did = false;
+
+	if (tn__mail_arp_phase(c, now)) {
+		/* A new entry's expiry may be the stack's next deadline. */
+		c->stack_deadline = 0;
+		did = true;
+	}
 	if (c->id == 0)
 		did |= stack_tx_forwarded(c);
+	return did;
+}
+
+/* The protocol stack's frames out, as many as port 0 has room for; a
+ * telemetry request for its connections is answered here too. */
+static bool stack_out_phase(struct tn_core *c, uint64_t now)
+{
+	struct tn_txbuf *b = &c->tx[0];
+	bool did = false;
+	uint16_t n, room;
+
+	if (!c->stack)
+		return false;
+	if (c->rt->ncores > 1)
+		did = stack_share(c, now);
+	/* Telemetry asking for the connections: a load per turn. */
+	if (__atomic_load_n(&c->conns_req, __ATOMIC_RELAXED))
+		tn__tcp_conns_serve(c);
+	if (c->stack_tx || c->rt->port_tx_flat[0])
+		return stack_out_copy(c) || did;
+	/* The usual case: straight into port 0's TX buffer, no copy. */
+	while ((room = stack_tx_room(c)) != 0 &&
+	       (n = tn_stack_output(c->stack, b->pkts + b->n, room)) != 0) {
+		b->n = (uint16_t)(b->n + n);
+		c->tx_pending = true;
+		did = true;
+	}
+	return did;
+}
+
+/* The scheduler's timers (sleeps, timeouts), then the stack's when their
+ * deadline has passed or input may have armed one (deliver).  This runs
+ * after the TX phase, so a reply to a frame that just arrived has left
+ * before the stack's timer walk; frames the timers make (retransmissions,
+ * ARP retries) leave next turn. */
+static bool timers_phase(struct tn_core *c, uint64_t now)
+{
+	bool did = tn_sched_run_timers(c->sched);
+
+	/* (A task's TCP write may have armed a timer since: the stack's
+	 * own view of its deadline covers that.) */
+	if (c->stack && (now >= c->stack_deadline || now >= tn_stack_next_deadline(c->stack))) {
+		c->stack_deadline = tn_stack_timers(c->stack, now);
+		did = true;
+	}
 	return did;
 }
 
@@ -171,8 +216,10 @@ static void deliver(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, ui
 		if (c->rt->ncores > 1)
 			n = tn__icmp_steer(c, pkts, n);
 		tn_stack_input(c->stack, pkts, n, now);
-		/* Input may have armed timers (ARP retries, reassembly). */
-		c->stack_deadline = tn_stack_timers(c->stack, now);
+		/* Input may have armed timers (ARP, reassembly, IGMP) that
+		 * the stack's deadline does not show yet: this turn's timers
+		 * phase runs them, after the reply (if any) has left. */
+		c->stack_deadline = 0;
 		return;
 	}
 	if (app && app->rx)
@@ -195,7 +242,7 @@ static bool rx_port(struct tn_core *c, uint16_t pidx)
 		struct tn_fault *f = c->fault_rx[pidx];
 		uint64_t freed = tn_fault_freed(f);
 
-		n = tn_fault_apply(f, pkts, n, RTE_DIM(pkts), tn_sched_update_clock(c->sched));
+		n = tn_fault_apply(f, pkts, n, RTE_DIM(pkts), tn_now());
 		c->stats[pidx].rx_drops += tn_fault_freed(f) - freed;
 	}
 	if (n == 0)
@@ -236,8 +283,6 @@ static bool rx_steered(struct tn_core *c)
 	struct rte_mbuf *pkts[TN_TXBUF];
 	unsigned n, i, start;
 
-	if (!c->steer_in)
-		return false;
 	n = rte_ring_sc_dequeue_burst(c->steer_in, (void **)pkts, TN_TXBUF, NULL);
 	/* Deliver in runs of the same port. */
 	for (start = 0, i = 1; i <= n; i++) {
@@ -257,11 +302,14 @@ static bool rx_phase(struct tn_core *c)
 	for (p = 0; p < c->rt->nports; p++)
 		if (c->polls[p])
 			did |= rx_port(c, p);
-	did |= rx_steered(c);
+	if (c->steer_in)
+		did |= rx_steered(c);
 	return did;
 }
 
-/* One loop turn. */
+/* One loop turn.  A phase with nothing to do costs a load and a branch
+ * here, not a call: a frame that arrives waits on average half a turn
+ * before the RX phase sees it. */
 static bool loop_turn(struct tn_core *c)
 {
 	struct tn_sched *s = c->sched;
@@ -274,10 +322,12 @@ static bool loop_turn(struct tn_core *c)
 
 	did = rx_phase(c);
 	did |= tn_sched_run_ready(s);
-	did |= stack_phase(c, now);
-	did |= tn__tx_phase(c);
-	did |= tn_sched_run_timers(s);
-	did |= tn__mail_phase(c);
+	did |= stack_out_phase(c, now);
+	if (c->tx_pending || c->rt->fault_on)
+		did |= tn__tx_phase(c);
+	did |= timers_phase(c, now);
+	if (c->rt->ncores > 1)
+		did |= tn__mail_phase(c);
 	did |= tn_sched_run_pollers(s);
 	/* The ports are polled here, not as scheduler pollers, so the
 	 * scheduler would sleep an idle turn even under --idle poll (up to

@@ -66,6 +66,7 @@ struct tn_core {
 	bool polls[TN_MAX_PORTS];    /* has an RX/TX queue on the port */
 	uint16_t queue;              /* its queue id on every port it polls */
 	struct tn_txbuf tx[TN_MAX_PORTS];
+	bool tx_pending;             /* a TX buffer may hold packets (tx.c) */
 	struct tn_port_stats stats[TN_MAX_PORTS];
 	struct tn_fault *fault_rx[TN_MAX_PORTS], *fault_tx[TN_MAX_PORTS];
 	struct rte_ring *steer_in;   /* packets core 0 steered to this core */
@@ -162,7 +163,8 @@ int tn__core_run(void *arg);
  * of its IPv4 addresses and ports, so both directions agree. */
 unsigned tn__flow_core(const struct rte_mbuf *m, unsigned ncores);
 
-/* tx.c */
+/* tx.c: the loop calls tn__tx_phase when c->tx_pending or --fault is on
+ * (faults release packets they delayed). */
 bool tn__tx_phase(struct tn_core *c);
 void tn__tx_drop_all(struct tn_core *c);
 

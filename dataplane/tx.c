@@ -1,16 +1,35 @@
 /* Transmit: packets queue per core and port, and leave in bursts in the
  * loop's TX phase, so a handler that sends one packet at a time still
- * costs one rte_eth_tx_burst per turn. */
+ * costs one rte_eth_tx_burst per turn.  A whole burst handed over while
+ * nothing waits (a reflector's received burst) leaves at once, from the
+ * caller's array: no copy into the buffer, no wait for the TX phase. */
 #include <rte_ethdev.h>
 
 #include "tn_dp_internal.h"
+
+/* A burst at least this long goes straight to the port when the buffer
+ * is empty; shorter ones wait for the TX phase to meet others. */
+#define TN_TX_DIRECT 4
+
+/* Counts what the port took: pkts[0..sent). */
+static void count_tx(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, uint16_t sent)
+{
+	uint64_t bytes = 0;
+	uint16_t i;
+
+	for (i = 0; i < sent; i++)
+		bytes += pkts[i]->pkt_len;
+	c->stats[pidx].tx_pkts += sent;
+	c->stats[pidx].tx_bytes += bytes;
+	if (sent)
+		c->stats[pidx].tx_bursts++;
+}
 
 static uint16_t flush(struct tn_core *c, uint16_t pidx)
 {
 	struct tn_runtime *rt = c->rt;
 	struct tn_txbuf *b = &c->tx[pidx];
 	uint16_t n = b->n, left = b->left, sent, i;
-	uint64_t bytes = 0;
 
 	if (!n && !c->fault_tx[pidx])
 		return 0;
@@ -24,7 +43,7 @@ static uint16_t flush(struct tn_core *c, uint16_t pidx)
 
 		n = (uint16_t)(left + tn_fault_apply(f, b->pkts + left, (uint16_t)(n - left),
 						     (uint16_t)(TN_TXBUF - left),
-						     tn_sched_update_clock(c->sched)));
+						     tn_now()));
 		c->stats[pidx].tx_drops += tn_fault_freed(f) - freed;
 	}
 	if (!n) {
@@ -33,15 +52,8 @@ static uint16_t flush(struct tn_core *c, uint16_t pidx)
 	}
 	if (rt->pcap && n > left)
 		tn_pcap_capture(rt->pcap, pidx, c->queue, b->pkts + left, (uint16_t)(n - left), false);
-	for (i = 0; i < n; i++)
-		bytes += b->pkts[i]->pkt_len;
 	sent = rte_eth_tx_burst(rt->port_ids[pidx], c->queue, b->pkts, n);
-	for (i = sent; i < n; i++)
-		bytes -= b->pkts[i]->pkt_len;
-	c->stats[pidx].tx_pkts += sent;
-	c->stats[pidx].tx_bytes += bytes;
-	if (sent)
-		c->stats[pidx].tx_bursts++;
+	count_tx(c, pidx, b->pkts, sent);
 	/* Keep what the queue did not take, in order, for the next turn;
 	 * the buffer bounds how much waits. */
 	for (i = sent; i < n; i++)
@@ -68,12 +80,39 @@ static struct rte_mbuf *flatten(struct tn_core *c, struct rte_mbuf *m)
 	return f;
 }
 
+/* Whether pkts can go to the port as they are: nothing waits before
+ * them, no --fault or --pcap has to see them first, and a port that
+ * sends only flat packets gets only flat packets. */
+static bool direct_ok(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	if (c->tx[pidx].n || n < TN_TX_DIRECT || c->fault_tx[pidx] || c->rt->pcap)
+		return false;
+	if (c->rt->port_tx_flat[pidx])
+		for (i = 0; i < n; i++)
+			if (pkts[i]->nb_segs != 1 || !RTE_MBUF_DIRECT(pkts[i]))
+				return false;
+	return true;
+}
+
 uint16_t tn_tx_burst(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct tn_txbuf *b = &c->tx[pidx];
 	bool flat = c->rt->port_tx_flat[pidx];
 	uint16_t i, queued = 0;
 
+	if (direct_ok(c, pidx, pkts, n)) {
+		uint16_t sent = rte_eth_tx_burst(c->rt->port_ids[pidx], c->queue, pkts, n);
+
+		count_tx(c, pidx, pkts, sent);
+		if (sent == n)
+			return n;
+		/* The rest waits in the (empty) buffer, in order. */
+		pkts += sent;
+		n = (uint16_t)(n - sent);
+		queued = sent;
+	}
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
@@ -90,6 +129,8 @@ uint16_t tn_tx_burst(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, u
 		b->pkts[b->n++] = m;
 		queued++;
 	}
+	if (b->n)
+		c->tx_pending = true;
 	return queued;
 }
 
@@ -100,12 +141,15 @@ uint16_t tn_tx_flush(struct tn_core *c, uint16_t pidx)
 
 bool tn__tx_phase(struct tn_core *c)
 {
-	bool did = false;
+	bool did = false, pending = false;
 	uint16_t p;
 
-	for (p = 0; p < c->rt->nports; p++)
+	for (p = 0; p < c->rt->nports; p++) {
 		if (c->tx[p].n || c->fault_tx[p])
 			did |= flush(c, p) != 0;
+		pending |= c->tx[p].n != 0;
+	}
+	c->tx_pending = pending;
 	return did;
 }
 

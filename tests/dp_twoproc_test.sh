@@ -85,9 +85,12 @@ summary=$(grep '^summary:' "$DP_TMP/pktgen.out")
 rtt=$(grep '^rtt_ns' "$DP_TMP/pktgen.out")
 echo "pktgen: $summary"
 echo "pktgen: $rtt"
-[[ $summary =~ ^summary:\ sent\ ([0-9]+)\ recv\ ([0-9]+)\ lost\ ([0-9]+)\ bad\ ([0-9]+) ]] ||
+[[ $summary =~ ^summary:\ sent\ ([0-9]+)\ recv\ ([0-9]+)\ lost\ ([0-9]+)\ bad\ ([0-9]+)\ reordered\ ([0-9]+) ]] ||
 	dp_fail "no summary line from pktgen"
 sent=${BASH_REMATCH[1]} recv=${BASH_REMATCH[2]} lost=${BASH_REMATCH[3]} bad=${BASH_REMATCH[4]}
+# The link is FIFO, and what tern-reflect sends at once (a whole burst
+# while nothing waits) or leaves in its TX buffer must keep its order.
+((BASH_REMATCH[5] == 0)) || dp_fail "pktgen saw ${BASH_REMATCH[5]} frames out of order, want 0"
 ((sent == count)) || dp_fail "pktgen sent $sent frames, want $count"
 ((recv + lost == sent && bad == 0)) ||
 	dp_fail "sent $sent recv $recv lost $lost bad $bad: want every frame back or lost"
