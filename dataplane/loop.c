@@ -215,11 +215,9 @@ static void deliver(struct tn_core *c, uint16_t pidx, struct rte_mbuf **pkts, ui
 		uint64_t now = tn_now(); /* the turn's time (see loop_turn) */
 		if (c->rt->ncores > 1)
 			n = tn__icmp_steer(c, pkts, n);
+		/* (Timers input arms lower tn_stack_next_deadline: the
+		 * timers phase sees them without a walk after every burst.) */
 		tn_stack_input(c->stack, pkts, n, now);
-		/* Input may have armed timers (ARP, reassembly, IGMP) that
-		 * the stack's deadline does not show yet: this turn's timers
-		 * phase runs them, after the reply (if any) has left. */
-		c->stack_deadline = 0;
 		return;
 	}
 	if (app && app->rx)

@@ -217,11 +217,14 @@ static struct arp_entry *entry_add(struct tn_stack *s, uint32_t ip)
 	return e;
 }
 
-static void set_deadline(struct tn_arp *a, struct arp_entry *e, uint64_t t)
+/* Also the stack's: input arms ARP timers too, and the loop runs
+ * tn_stack_timers only once tn_stack_next_deadline has passed. */
+static void set_deadline(struct tn_stack *s, struct arp_entry *e, uint64_t t)
 {
 	e->deadline = t;
-	if (t < a->next_deadline)
-		a->next_deadline = t;
+	if (t < s->arp->next_deadline)
+		s->arp->next_deadline = t;
+	tn__stack_deadline_lower(s, t);
 }
 
 /* ---- frames ---- */
@@ -267,7 +270,7 @@ static void resolved(struct tn_stack *s, struct arp_entry *e, const struct rte_e
 	s->arp_gen++;
 	e->tries = 0;
 	e->used = s->now;
-	set_deadline(s->arp, e, s->now + s->cfg.arp_ttl_ns);
+	set_deadline(s, e, s->now + s->cfg.arp_ttl_ns);
 	for (i = 0; i < e->npending; i++)
 		tn__eth_output(s, e->pending[i], &e->mac, RTE_ETHER_TYPE_IPV4);
 	e->npending = 0;
@@ -371,11 +374,7 @@ void tn__arp_resolve_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t nh)
 	if (e->deadline <= s->now && e->tries < ARP_TRIES) {
 		send_request(s, e);
 		e->tries++;
-		set_deadline(s->arp, e, s->now + ARP_RETRY_NS);
-		/* A send from a task arms the retry outside tn_stack_input and
-		 * tn_stack_timers: the loop learns of it from
-		 * tn_stack_next_deadline. */
-		tn__stack_deadline_lower(s, e->deadline);
+		set_deadline(s, e, s->now + ARP_RETRY_NS);
 	} else {
 		s->st.arp_rate_limited++;
 	}

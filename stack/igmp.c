@@ -180,6 +180,7 @@ static void arm(struct tn_stack *s, struct igmp_group *g, uint64_t max_ns)
 		g->report_at = at;
 	if (s->igmp->next_report && at < s->igmp->next_report)
 		s->igmp->next_report = at; /* (0, unknown, stays unknown) */
+	tn__stack_deadline_lower(s, at);
 }
 
 void tn__igmp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)

@@ -132,6 +132,7 @@ struct rte_mbuf *tn__reass_input(struct tn_stack *s, struct rte_mbuf *m)
 	if (!r->active) {
 		r->active = true;
 		r->next_sweep = s->now + REASS_SWEEP_NS;
+		tn__stack_deadline_lower(s, r->next_sweep);
 	}
 	if (!out)
 		return NULL;

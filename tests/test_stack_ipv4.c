@@ -449,6 +449,35 @@ static void test_destroy_frees_fragments(void **state)
 	st_destroy(s);
 }
 
+/* Input that arms a timer lowers tn_stack_next_deadline at once: a loop
+ * runs tn_stack_timers only when that deadline has passed, not after
+ * every received burst. */
+static void test_input_lowers_deadline(void **state)
+{
+	struct tn_stack *s = create_known();
+	static uint8_t em[3000];
+	struct st_ip ip = { .src = ST_IP(10, 0, 0, 77), .proto = IPPROTO_ICMP };
+	static const struct rte_ether_addr stranger = { { 2, 0, 0, 0, 0, 77 } };
+	uint8_t b[100];
+
+	(void)state;
+	/* Nothing due but the peer's ARP entry, a minute away. */
+	assert_true(st_advance_to(s, st_now) > st_now + 30 * ST_SEC);
+	/* A first fragment: the reassembly sweep is due within a second. */
+	big_echo(em, 1, 2000);
+	feed_frag(s, 9, em, 0, 800, 1);
+	assert_true(tn_stack_next_deadline(s) <= st_now + ST_SEC);
+	st_advance_to(s, st_now + 3 * ST_SEC); /* (the fragment times out) */
+	assert_true(st_advance_to(s, st_now) > st_now + 30 * ST_SEC);
+	/* A ping from a host whose MAC we do not know: the reply waits for
+	 * ARP, whose retry is due within a second. */
+	ip.eth_src = &stranger;
+	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 1, pl, 8)));
+	assert_true(tn_stack_next_deadline(s) <= st_now + ST_SEC);
+	st_drain(s);
+	st_destroy(s);
+}
+
 /* ---- output ---- */
 
 static void test_output_fragments_and_ids(void **state)
@@ -597,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_headers, setup),
 		cmocka_unit_test_setup(test_options, setup),
 		cmocka_unit_test_setup(test_ids_per_instance, setup),
+		cmocka_unit_test_setup(test_input_lowers_deadline, setup),
 		cmocka_unit_test_setup(test_addresses, setup),
 		cmocka_unit_test_setup(test_demux_unreachables, setup),
 		cmocka_unit_test_setup(test_reassembly_orders, setup),

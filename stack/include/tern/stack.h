@@ -223,9 +223,10 @@ uint16_t tn_stack_output(struct tn_stack *s, struct rte_mbuf **out, uint16_t max
  * and returns the next deadline in ns (UINT64_MAX: none). */
 uint64_t tn_stack_timers(struct tn_stack *s, uint64_t now);
 /* The next deadline as of now: what tn_stack_timers last returned, or
- * earlier when a call since (a TCP write from a task arming its
- * retransmission timer) needs the timers sooner.  Cheap: a loop calls it
- * every turn and tn_stack_timers when it has passed. */
+ * earlier when a call since needs the timers sooner (input arming an ARP
+ * retry, a reassembly sweep or a delayed IGMP report; a TCP write from a
+ * task arming its retransmission timer).  Cheap: a loop calls it every
+ * turn and tn_stack_timers only when it has passed. */
 uint64_t tn_stack_next_deadline(const struct tn_stack *s);
 
 void tn_stack_stats_get(const struct tn_stack *s, struct tn_stack_stats *st);
