@@ -141,19 +141,32 @@ fail = 0
 if len(want) != len(pongs):
     print(f"sockperf server: {len(want)} replies, want {len(pongs)}")
     fail = 1
+# UDP keeps no order: replies are matched to requests by their sequence
+# number (the first 8 bytes), and an order other than the requests' is
+# only noted.
+def by_seq(replies):
+    return {r[:8]: r for r in replies}
+
+if [r[:8] for r in got] != [p[:8] for p in pongs[:len(got)]]:
+    print("note: tern-echo's replies arrived in another order than the requests: "
+          f"{[len(r) for r in got]} bytes")
+mine, ref_by = by_seq(got), by_seq(want)
 for i, p in enumerate(pongs):
     expect = bytearray(p)
     expect[9] &= 0xFE  # the client flag cleared, nothing else changed
-    if i < len(want) and want[i] != bytes(expect):
+    if ref_by.get(p[:8], bytes(expect)) != bytes(expect):
         print(f"pong {i}: sockperf server's reply is not the request minus the client flag")
         fail = 1
-    if i >= len(got):
+    if p[:8] not in mine:
         print(f"pong {i} ({len(p)} bytes): no reply from tern-echo")
         fail = 1
-    elif got[i] != bytes(expect):
-        print(f"pong {i} ({len(p)} bytes): tern-echo's reply ({len(got[i])} bytes) differs "
+    elif mine[p[:8]] != bytes(expect):
+        print(f"pong {i} ({len(p)} bytes): tern-echo's reply ({len(mine[p[:8]])} bytes) differs "
               f"from sockperf server's")
         fail = 1
+if len(got) != len(set(r[:8] for r in got)):
+    print("tern-echo answered a request twice")
+    fail = 1
 if not fail:
     print(f"format: {len(got)} replies equal to sockperf server's, nothing for "
           f"{len(quiet)} quiet and {len(bad)} bad datagrams")
