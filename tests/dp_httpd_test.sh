@@ -181,6 +181,7 @@ cat "$DP_TMP/httpd.out"
 grep -E '^stack:|mbufs' "$DP_TMP/httpd.err"
 ((DP_RC == 0)) || dp_fail "tern-httpd exited with $DP_RC after SIGINT, want 0"
 grep -q 'mbufs in use at exit' "$DP_TMP/httpd.err" && dp_fail "tern-httpd leaked mbufs"
+grep -q 'live objects' "$DP_TMP/httpd.err" && dp_fail "tern-httpd: $(grep 'live objects' "$DP_TMP/httpd.err")"
 (($(echo_stack_counter httpd tcp_bad_csum) == 0)) || dp_fail "TCP checksum errors"
 if [[ $lcores == *,* ]]; then
 	for core in 0 1; do
