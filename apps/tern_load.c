@@ -37,9 +37,8 @@
  * second: the core's counts and its last second's histogram, copied
  * into core 0's buffer), then the counts and histograms are merged into
  * one live line and one report, as on one core.  A core's final counts
- * are read by core 0 after its core_run has answered (or, after a
- * signal, once it says so with a release store: the other cores then
- * stop by themselves, and their replies may not come). */
+ * are read by core 0 only after its core_run has answered (after a
+ * signal too: each core cancels its own run, which then answers). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -215,7 +214,6 @@ struct load {
 	uint64_t requests, bytes, non2xx, connects;
 	uint64_t err_connect, err_read, err_write, err_parse, timeouts, lost;
 	struct tn_hist lat, lat_sec;
-	bool finished; /* core_run is done with it (a release store) */
 };
 
 static struct load loads[TN_MAX_CORES];
@@ -508,7 +506,6 @@ static intptr_t core_run(void *arg)
 	}
 	if (ks)
 		conns_free(ks, g->n);
-	__atomic_store_n(&g->finished, true, __ATOMIC_RELEASE);
 	return err == -ECANCELED ? 0 : err;
 }
 
@@ -731,29 +728,26 @@ static intptr_t load_main(void *arg)
 		tn_task_uncancel();
 	memset(&total, 0, sizeof(total));
 	for (i = 0; i < running; i++) {
+		/* After a signal every core cancels its own run, which then
+		 * answers with its counts final: wait for that answer (for
+		 * at most a second), so no reply outlives core 0's loop. */
 		struct tn_future *f = runs[i];
+		uint64_t until = tn_now() + TN_NS_PER_S;
+		int e;
 
-		if (tn_future_done(f)) {
-			int e = tn_await(f, NULL);
-
-			if (e && !err)
-				err = e;
-		} else {
-			/* A signal: core 0's run is cancelled here, the others'
-			 * by their own cores, which stop too.  Their counts
-			 * once they say they are done, for at most a second. */
-			uint64_t until = tn_now() + TN_NS_PER_S;
-
+		while (!tn_future_done(f) && tn_now() < until && tn_sleep(TN_NS_PER_MS) == 0)
+			;
+		if (!tn_future_done(f)) {
+			fprintf(stderr, PROG ": core %u stopped before it gave its counts\n", i);
 			tn_future_cancel(f);
 			tn_future_detach(f);
-			while (!__atomic_load_n(&loads[i].finished, __ATOMIC_ACQUIRE) &&
-			       tn_now() < until && tn_sleep(TN_NS_PER_MS) == 0)
-				;
+			if (!err)
+				err = -ETIMEDOUT;
+			continue;
 		}
-		if (__atomic_load_n(&loads[i].finished, __ATOMIC_ACQUIRE))
-			load_add(&total, &loads[i]);
-		else
-			fprintf(stderr, PROG ": core %u stopped before it gave its counts\n", i);
+		if ((e = tn_await(f, NULL)) != 0 && !err)
+			err = e;
+		load_add(&total, &loads[i]); /* final: its run has answered */
 		if (ncores > 1)
 			printf("core %u: %u connections, %llu opened, requests %llu, errors %llu\n", i,
 			       loads[i].n, (unsigned long long)loads[i].connects,
