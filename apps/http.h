@@ -71,6 +71,22 @@ struct http_stats {
 	uint64_t status[6];   /* responses by class: [2] is 2xx ... [5] 5xx */
 	uint64_t timeouts;    /* 408s sent, and idle connections closed */
 	uint64_t ws_conns, ws_msgs, ws_dropped; /* dropped: slow chat clients cut off */
+	uint64_t ws_xcore_lost; /* chat lines the other cores' rooms did not get */
+};
+
+/* How a chat line leaves for the other cores' rooms (http_chat.c; NULL:
+ * the room is this core's).  The reader that got the line owns one
+ * reference from line_new, hands the line on with line_send before it
+ * reads its member's next line (so one member's lines stay in order),
+ * and drops its reference with line_put, sent or not. */
+struct http_chat_ops {
+	/* A copy of the line, or NULL (out of memory). */
+	void *(*line_new)(int opcode, const void *msg, size_t len);
+	/* Hands the line to the cores that do not have it yet: 0 once all
+	 * do, -ENOBUFS when a ring is full (call again later), other
+	 * -errno: give up. */
+	int (*line_send)(void *line);
+	void (*line_put)(void *line);
 };
 
 struct ws_conn;
@@ -80,7 +96,8 @@ TAILQ_HEAD(ws_room, ws_conn);
 struct http_server {
 	const struct http_cfg *cfg;
 	struct http_stats st;
-	struct ws_room chat; /* /ws/chat reaches the clients of this core */
+	struct ws_room chat; /* /ws/chat: this core's members */
+	const struct http_chat_ops *chat_out; /* the other cores' rooms, or NULL */
 	int64_t date_sec;    /* the Date header, formatted once a second */
 	uint64_t date_next;  /* tn_now() past which the second may have changed */
 	uint32_t date_len;
@@ -186,6 +203,12 @@ bool http_ws_wanted(const struct http_req *r);
  * holds bytes that followed the request).  Returns when the session
  * ends: 0 or -errno (http_ws.c). */
 int http_ws_serve(struct http_req *r, bool chat);
+/* Queues a chat line on every member of srv's room (this core's),
+ * cutting off those whose queue is full.  Never awaits. */
+void http_ws_chat_deliver(struct http_server *srv, int opcode, const void *msg, size_t len);
+/* Makes srv this core's room, and, with several cores, links it to the
+ * other cores' rooms (http_chat.c; needs the dataplane). */
+void http_chat_join(struct http_server *srv);
 /* Sec-WebSocket-Accept for key (RFC 6455 4.2.2): out gets 28 chars + NUL. */
 void http_ws_accept(const char *key, char out[29]);
 

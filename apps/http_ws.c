@@ -14,10 +14,12 @@
  *     and writes it out, awaiting as long as the peer is slow.
  *
  * A chat member whose queue passes WS_QUEUE_MAX (a reader that does not
- * keep up) is cut off rather than let the core's memory grow.  The room
- * is the core's: with several cores, a client hears the clients that RSS
- * put on its core.  Control frames are wslay's: pings answered, a close
- * answered and the session ended. */
+ * keep up) is cut off rather than let the core's memory grow.  With
+ * several cores the room spans them: the reader also hands each line to
+ * the other cores (srv->chat_out, http_chat.c), before it reads its
+ * member's next line, so one member's lines keep their order everywhere.
+ * Control frames are wslay's: pings answered, a close answered and the
+ * session ended. */
 #include "http.h"
 
 #include <errno.h>
@@ -34,6 +36,7 @@
 #define OUT_LEN (16u * 1024)
 #define IN_LEN (16u * 1024)
 #define WS_QUEUE_MAX (4u << 20) /* bytes queued for one chat member */
+#define XCORE_RETRY_NS 20000    /* a full cross-core ring: look again after */
 
 struct ws_conn {
 	TAILQ_ENTRY(ws_conn) link;
@@ -45,6 +48,7 @@ struct ws_conn {
 	uint8_t hlen, hneed;
 	uint64_t left;        /* payload bytes of the frame not yet handed over */
 	bool msg_done;        /* a message completed in this wslay_event_recv */
+	void *xline;          /* a chat line still to hand to the other cores */
 	uint64_t sends;       /* the writer's wslay_event_send calls */
 	struct tn_event sent; /* ... and another one happened */
 	uint8_t out[OUT_LEN]; /* frames from wslay, not yet written */
@@ -155,13 +159,13 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 
 /* Queues a message for m and wakes its writer; cuts m off instead when
  * its queue is full. */
-static void deliver(struct ws_conn *m, const struct wslay_event_on_msg_recv_arg *arg)
+static void deliver(struct ws_conn *m, int opcode, const void *data, size_t len)
 {
-	struct wslay_event_msg msg = { arg->opcode, arg->msg, arg->msg_length };
+	struct wslay_event_msg msg = { (uint8_t)opcode, data, len };
 
 	if (m->werr)
 		return;
-	if (wslay_event_get_queued_msg_length(m->ctx) + arg->msg_length > WS_QUEUE_MAX ||
+	if (wslay_event_get_queued_msg_length(m->ctx) + len > WS_QUEUE_MAX ||
 	    wslay_event_queue_msg(m->ctx, &msg) != 0) {
 		m->werr = -ENOBUFS;
 		m->r->srv->st.ws_dropped++;
@@ -171,24 +175,37 @@ static void deliver(struct ws_conn *m, const struct wslay_event_on_msg_recv_arg 
 	tn_event_set(&m->wake);
 }
 
+void http_ws_chat_deliver(struct http_server *srv, int opcode, const void *msg, size_t len)
+{
+	struct ws_conn *m, *next;
+
+	for (m = TAILQ_FIRST(&srv->chat); m; m = next) {
+		next = TAILQ_NEXT(m, link);
+		deliver(m, opcode, msg, len);
+	}
+}
+
 static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
 		      void *ud)
 {
-	struct ws_conn *ws = ud, *m, *next;
+	struct ws_conn *ws = ud;
+	struct http_server *srv = ws->r->srv;
 
 	(void)ctx;
 	if (wslay_is_ctrl_frame(arg->opcode))
 		return;
 	ws->msg_done = true;
-	ws->r->srv->st.ws_msgs++;
+	srv->st.ws_msgs++;
 	if (!ws->chat) {
-		deliver(ws, arg);
+		deliver(ws, arg->opcode, arg->msg, arg->msg_length);
 		return;
 	}
-	for (m = TAILQ_FIRST(&ws->r->srv->chat); m; m = next) {
-		next = TAILQ_NEXT(m, link);
-		deliver(m, arg);
-	}
+	http_ws_chat_deliver(srv, arg->opcode, arg->msg, arg->msg_length);
+	/* The other cores: the reader hands the copy on (xcore_send), since
+	 * that may have to wait for room in a ring. */
+	if (srv->chat_out &&
+	    !(ws->xline = srv->chat_out->line_new(arg->opcode, arg->msg, arg->msg_length)))
+		srv->st.ws_xcore_lost++;
 }
 
 static const struct wslay_event_callbacks callbacks = {
@@ -257,6 +274,26 @@ static int wait_sent(struct ws_conn *ws)
 	return 0;
 }
 
+/* Hands the line the last message made to the other cores' rooms,
+ * waiting while a ring is full: the member's next line must not go
+ * first.  A ring that stays full past the idle timeout loses the line
+ * (counted) rather than stall the member for good. */
+static int xcore_send(struct ws_conn *ws)
+{
+	struct http_server *srv = ws->r->srv;
+	uint64_t until = tn_now() + srv->cfg->idle_ns;
+	int err;
+
+	while ((err = srv->chat_out->line_send(ws->xline)) == -ENOBUFS && tn_now() < until)
+		if ((err = tn_sleep(XCORE_RETRY_NS)) < 0)
+			return err; /* (session() drops the line) */
+	if (err)
+		srv->st.ws_xcore_lost++;
+	srv->chat_out->line_put(ws->xline);
+	ws->xline = NULL;
+	return 0;
+}
+
 static int read_loop(struct ws_conn *ws, uint8_t *buf)
 {
 	for (;;) {
@@ -267,6 +304,8 @@ static int read_loop(struct ws_conn *ws, uint8_t *buf)
 		ws->msg_done = false;
 		if (wslay_event_recv(ws->ctx) != 0)
 			return -EPROTO;
+		if (ws->xline && (err = xcore_send(ws)) != 0)
+			return err;
 		if (wslay_event_want_write(ws->ctx)) {
 			/* An echo, a pong, a close (or a chat line). */
 			if (ws->msg_done && (err = wait_sent(ws)) != 0)
@@ -316,6 +355,10 @@ static int session(struct ws_conn *ws)
 	}
 	if (ws->chat)
 		TAILQ_REMOVE(&ws->r->srv->chat, ws, link);
+	if (ws->xline) {
+		ws->r->srv->chat_out->line_put(ws->xline);
+		ws->xline = NULL;
+	}
 	/* The writer sends what is queued (our close frame too), then ends;
 	 * at once when we were cancelled or it failed. */
 	ws->closing = true;

@@ -73,7 +73,7 @@ static const char usage[] =
 	"  --max-conns N        connections per core, 1..1000000 (default 10000);\n"
 	"                       more are reset as they are accepted\n"
 	"  Routes: GET /hello, POST /echo (the body back), WebSocket /ws/echo and\n"
-	"  /ws/chat (a room per core), files under --root.  Needs --ip.\n";
+	"  /ws/chat (one room for every core), files under --root.  Needs --ip.\n";
 
 static const char *const value_opts[] = {
 	"port", "tls-port", "root", "max-header", "max-body", "idle-timeout", "request-timeout",
@@ -403,6 +403,7 @@ static intptr_t server_main(struct tn_stack *st)
 	if (tn_core_count() > 1)
 		snprintf(where, sizeof(where), " (core %u)", tn_core_id(tn_core_self()));
 	http_server_init(&k->srv, &opt.cfg);
+	http_chat_join(&k->srv); /* /ws/chat: one room across the cores */
 	if (opt.tls_cert && (err = tls_ctx_make(k)) < 0)
 		return err;
 	/* --port: HTTPS under --tls, unless --tls-port takes that role. */
@@ -426,13 +427,14 @@ static intptr_t server_main(struct tn_stack *st)
 			 (unsigned long long)k->tls_ok, (unsigned long long)k->tls_failed);
 	printf("httpd: %llu connections, %llu requests, responses 1xx %llu 2xx %llu 3xx %llu "
 	       "4xx %llu 5xx %llu, timeouts %llu, websocket %llu sessions %llu messages "
-	       "%llu cut off, refused %llu, accept errors %llu%s%s\n",
+	       "%llu cut off %llu lost across cores, refused %llu, accept errors %llu%s%s\n",
 	       (unsigned long long)s->conns, (unsigned long long)s->requests,
 	       (unsigned long long)s->status[1], (unsigned long long)s->status[2],
 	       (unsigned long long)s->status[3], (unsigned long long)s->status[4],
 	       (unsigned long long)s->status[5], (unsigned long long)s->timeouts,
 	       (unsigned long long)s->ws_conns, (unsigned long long)s->ws_msgs,
-	       (unsigned long long)s->ws_dropped, (unsigned long long)k->refused,
+	       (unsigned long long)s->ws_dropped, (unsigned long long)s->ws_xcore_lost,
+	       (unsigned long long)k->refused,
 	       (unsigned long long)k->accept_errors, tls, where);
 	fflush(stdout);
 	/* (Connections still open hold references to it.) */

@@ -56,6 +56,18 @@ static inline void tn_hist_record(struct tn_hist *h, uint64_t v)
 		h->max = v;
 }
 
+/* dst += src: the same samples as if they had been recorded in dst
+ * (per-core histograms merged by one core). */
+static inline void tn_hist_merge(struct tn_hist *dst, const struct tn_hist *src)
+{
+	for (unsigned i = 0; i < TN_HIST_BUCKETS; i++)
+		dst->b[i] += src->b[i];
+	dst->count += src->count;
+	dst->sum += src->sum;
+	if (src->max > dst->max)
+		dst->max = src->max;
+}
+
 /* The value at quantile q (0..1), 0 when empty. */
 static inline uint64_t tn_hist_quantile(const struct tn_hist *h, double q)
 {

@@ -26,9 +26,19 @@
  * line for scripts.  SIGINT/SIGTERM end the run early and still report
  * (exit 0).
  *
- * One lcore: the stack does not yet steer a client connection's replies
- * to the core that opened it (tcp.h), so connections cannot be spread
- * over cores. */
+ * Several lcores: --connections are spread over the cores, each core's
+ * share opened on its own stack, from ports whose replies the link (RSS
+ * or software steering) hands back to that core (tn_tcp_connect).  Core
+ * 0 runs the show with cross-core calls (tn_submit_to), so no core
+ * touches another's tasks, futures or connections: core_run on each
+ * core (its connections, until they end), core_poll (how many are still
+ * connecting: the warm-up ends when none is, on any core), core_go (the
+ * clock starts, within microseconds on every core), core_snap (each
+ * second: the core's counts and its last second's histogram, copied
+ * into core 0's buffer), then the counts and histograms are merged into
+ * one live line and one report, as on one core.  A core's final counts
+ * are read by core 0 only after its core_run has answered (after a
+ * signal too: each core cancels its own run, which then answers). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -78,7 +88,9 @@ static const char usage[] =
 	"  --timeout MS     a request unanswered this long ends its connection\n"
 	"                   (default 2000)\n"
 	"  --quiet          no live line\n"
-	"  Needs --ip for port 0; runs on one lcore.\n";
+	"  Needs --ip for port 0.  On several lcores the connections are spread\n"
+	"  over them (a port whose replies are steered back to each core: RSS or\n"
+	"  software steering) and the results merged.\n";
 
 static const char *const value_opts[] = {
 	"url", "connections", "duration", "pipeline", "rate", "timeout", NULL,
@@ -188,9 +200,12 @@ static int parse_opt(void *arg, const char *name, const char *v)
 
 /* ---- the run ---- */
 
+/* One per core (loads[]): set up by core 0 before its core_run call,
+ * then the core's own until that call answers. */
 struct load {
 	struct tn_stack *st;
-	char *req; /* one request */
+	unsigned first, n; /* its connections: first .. first + n - 1 of --connections */
+	const char *req;   /* one request (core 0's, read only) */
 	size_t req_len;
 	uint64_t t0, end;
 	double period_ns; /* between one connection's requests, with --rate */
@@ -200,6 +215,18 @@ struct load {
 	uint64_t err_connect, err_read, err_write, err_parse, timeouts, lost;
 	struct tn_hist lat, lat_sec;
 };
+
+static struct load loads[TN_MAX_CORES];
+
+/* A core's counts for the live line, copied by core_snap on its core
+ * into core 0's buffer. */
+struct snap {
+	struct load *g;
+	uint64_t requests, non2xx, errs;
+	struct tn_hist lat_sec;
+};
+
+static struct snap snaps[TN_MAX_CORES];
 
 struct conn {
 	struct load *g;
@@ -416,25 +443,173 @@ out:
 	return err;
 }
 
-static void live_line(struct load *g, uint64_t now, uint64_t *last)
+static uint64_t errors_of(const struct load *g)
 {
-	uint64_t d = g->requests - *last;
-	uint64_t errs = g->err_connect + g->err_read + g->err_write + g->err_parse + g->timeouts;
+	return g->err_connect + g->err_read + g->err_write + g->err_parse + g->timeouts;
+}
 
+/* ---- each core's part (cross-core calls from core 0) ---- */
+
+static void conns_free(struct conn **ks, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ks[i]) {
+			free(ks[i]->sent_at);
+			free(ks[i]->out);
+			free(ks[i]);
+		}
+	free(ks);
+}
+
+/* This core's connections, from their warm-up until they end (or the
+ * process stops); 0 or -errno.  Its counts stay in *g. */
+static intptr_t core_run(void *arg)
+{
+	struct load *g = arg;
+	struct conn **ks = calloc(g->n ? g->n : 1, sizeof(*ks));
+	unsigned i, open = 0;
+	int err = 0;
+
+	g->st = tn_core_stack(tn_core_self());
+	tn_event_init(&g->go);
+	if (!ks || !g->st)
+		err = ks ? -ENODEV : -ENOMEM;
+	if (err == -ENODEV)
+		fprintf(stderr, PROG ": core %u has no protocol stack\n", tn_core_id(tn_core_self()));
+	for (i = 0; !err && i < g->n; i++) {
+		struct conn *k = calloc(1, sizeof(*k));
+		unsigned idx = g->first + i;
+
+		if (!(ks[i] = k) || !(k->sent_at = calloc(opt.pipeline, sizeof(uint64_t))) ||
+		    !(k->out = malloc(opt.pipeline * g->req_len))) {
+			err = -ENOMEM;
+			break;
+		}
+		k->g = g;
+		k->idx = idx;
+		k->offset_ns = (uint64_t)(g->period_ns * idx / opt.conns);
+		if (!(k->task = tn_task_spawn(conn_task, k))) {
+			err = -errno;
+			break;
+		}
+		open++;
+		g->running++;
+		g->connecting++;
+	}
+	while (!err && g->running && (err = tn_sleep(10 * TN_NS_PER_MS)) == 0)
+		;
+	while (tn_task_cancelling())
+		tn_task_uncancel(); /* a signal: end the connections, keep the counts */
+	for (i = 0; i < open; i++) {
+		tn_task_cancel(ks[i]->task);
+		tn_await(tn_task_join(ks[i]->task), NULL);
+	}
+	if (ks)
+		conns_free(ks, g->n);
+	return err == -ECANCELED ? 0 : err;
+}
+
+/* How many of this core's connections are still in their warm-up. */
+static intptr_t core_poll(void *arg)
+{
+	return ((struct load *)arg)->connecting;
+}
+
+/* The clock starts on this core; its connections opened so far. */
+static intptr_t core_go(void *arg)
+{
+	struct load *g = arg;
+
+	g->t0 = tn_now();
+	g->end = g->t0 + (uint64_t)(opt.duration * 1e9);
+	tn_event_set(&g->go);
+	return (intptr_t)g->connects;
+}
+
+/* The counts so far and the last second's latencies, into core 0's
+ * buffer; the core's connections still running. */
+static intptr_t core_snap(void *arg)
+{
+	struct snap *sn = arg;
+	struct load *g = sn->g;
+
+	sn->requests = g->requests;
+	sn->non2xx = g->non2xx;
+	sn->errs = errors_of(g);
+	sn->lat_sec = g->lat_sec;
+	tn_hist_reset(&g->lat_sec);
+	return g->running;
+}
+
+/* ---- core 0: the calls, the merge, the lines ---- */
+
+/* Calls fn(args[i]) on each of n cores and waits for all: the sum of
+ * their values, or -errno. */
+static intptr_t call_all(unsigned n, intptr_t (*fn)(void *), void *args, size_t stride)
+{
+	struct tn_future *fs[TN_MAX_CORES];
+	intptr_t vals[TN_MAX_CORES], sum = 0;
+	unsigned i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		if (!(fs[i] = tn_submit_to(i, fn, (char *)args + i * stride))) {
+			err = -errno;
+			while (i--)
+				tn_future_detach(fs[i]); /* (each call still answers) */
+			return err;
+		}
+	if ((err = tn_gather(fs, n, vals, NULL)) != 0)
+		return err;
+	for (i = 0; i < n; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static void live_line(unsigned ncores, uint64_t now, uint64_t t0, uint64_t *last)
+{
+	static struct snap m; /* (a histogram: not on the task's stack) */
+	uint64_t d;
+
+	memset(&m, 0, sizeof(m));
+	if (call_all(ncores, core_snap, snaps, sizeof(snaps[0])) < 0)
+		return; /* (a signal) */
+	for (unsigned i = 0; i < ncores; i++) {
+		m.requests += snaps[i].requests;
+		m.non2xx += snaps[i].non2xx;
+		m.errs += snaps[i].errs;
+		tn_hist_merge(&m.lat_sec, &snaps[i].lat_sec);
+	}
+	d = m.requests - *last;
 	printf("t=%.0fs rps %llu requests %llu non2xx %llu errors %llu latency_us p50=%.1f "
 	       "p99=%.1f max=%.1f\n",
-	       (double)(now - g->t0) / 1e9, (unsigned long long)d,
-	       (unsigned long long)g->requests, (unsigned long long)g->non2xx,
-	       (unsigned long long)errs, (double)tn_hist_quantile(&g->lat_sec, 0.5) / 1e3,
-	       (double)tn_hist_quantile(&g->lat_sec, 0.99) / 1e3, (double)g->lat_sec.max / 1e3);
+	       (double)(now - t0) / 1e9, (unsigned long long)d,
+	       (unsigned long long)m.requests, (unsigned long long)m.non2xx,
+	       (unsigned long long)m.errs, (double)tn_hist_quantile(&m.lat_sec, 0.5) / 1e3,
+	       (double)tn_hist_quantile(&m.lat_sec, 0.99) / 1e3, (double)m.lat_sec.max / 1e3);
 	fflush(stdout);
-	*last = g->requests;
-	tn_hist_reset(&g->lat_sec);
+	*last = m.requests;
+}
+
+/* dst += src: the counts and the histogram. */
+static void load_add(struct load *dst, const struct load *src)
+{
+	dst->requests += src->requests;
+	dst->bytes += src->bytes;
+	dst->non2xx += src->non2xx;
+	dst->connects += src->connects;
+	dst->err_connect += src->err_connect;
+	dst->err_read += src->err_read;
+	dst->err_write += src->err_write;
+	dst->err_parse += src->err_parse;
+	dst->timeouts += src->timeouts;
+	dst->lost += src->lost;
+	tn_hist_merge(&dst->lat, &src->lat);
 }
 
 static void report(const struct load *g, double secs)
 {
-	uint64_t errs = g->err_connect + g->err_read + g->err_write + g->err_parse + g->timeouts;
+	uint64_t errs = errors_of(g);
 	double rps = secs > 0 ? (double)g->requests / secs : 0;
 	double bps = secs > 0 ? (double)g->bytes / secs : 0;
 	double q[5] = {
@@ -467,101 +642,120 @@ static void report(const struct load *g, double secs)
 
 static intptr_t load_main(void *arg)
 {
-	struct tn_stack *st = tn_core_stack(tn_core_self());
-	struct load *g;
-	struct conn **ks;
-	uint64_t next_line, last = 0;
-	unsigned i, open = 0;
+	unsigned ncores = tn_core_count(), i, running;
+	struct tn_future *runs[TN_MAX_CORES];
+	static struct load total; /* (two histograms: not on a task's stack) */
+	uint64_t t0, next_line, last = 0;
+	char *req;
+	size_t req_len;
+	intptr_t v;
 	int err = 0;
 
 	(void)arg;
-	if (!st) {
+	if (!tn_core_stack(tn_core_self())) {
 		fprintf(stderr, PROG ": no protocol stack on this core (give port 0 --ip "
 				"A.B.C.D/N and an EAL port, e.g. --vdev=net_tap0)\n");
 		return -ENODEV;
 	}
-	if (tn_core_count() > 1) {
-		fprintf(stderr, PROG ": runs on one lcore (e.g. -l 1), not %u: the stack does not "
-				     "steer a connection's replies to its core yet\n",
-			tn_core_count());
-		return -EINVAL;
-	}
-	g = calloc(1, sizeof(*g));
-	ks = calloc(opt.conns, sizeof(*ks));
-	if (!g || !ks || (g->req = malloc(MAX_PATH + 256)) == NULL) {
-		free(ks);
-		free(g);
+	if (!(req = malloc(MAX_PATH + 256)))
 		return -ENOMEM;
-	}
-	g->st = st;
-	g->req_len = (size_t)snprintf(g->req, MAX_PATH + 256,
-				      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tern-load\r\n"
-				      "Accept: */*\r\n\r\n",
-				      opt.path, opt.host);
-	if (opt.rate)
-		g->period_ns = 1e9 * opt.conns / opt.rate;
+	req_len = (size_t)snprintf(req, MAX_PATH + 256,
+				   "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tern-load\r\n"
+				   "Accept: */*\r\n\r\n",
+				   opt.path, opt.host);
 	printf("tern-load: http://%s%s, %u connections, pipeline %u, %.3f s", opt.host, opt.path,
 	       opt.conns, opt.pipeline, opt.duration);
 	if (opt.rate)
 		printf(", %.0f requests/s", opt.rate);
+	if (ncores > 1)
+		printf(", %u cores", ncores);
 	printf("\n");
 	fflush(stdout);
-	tn_event_init(&g->go);
-	for (i = 0; i < opt.conns; i++) {
-		struct conn *k = calloc(1, sizeof(*k));
+	/* Each core's share, written before its call publishes it. */
+	for (i = 0; i < ncores; i++) {
+		struct load *g = &loads[i];
 
-		if (!(ks[i] = k) || !(k->sent_at = calloc(opt.pipeline, sizeof(uint64_t))) ||
-		    !(k->out = malloc(opt.pipeline * g->req_len))) {
-			err = -ENOMEM;
-			break;
-		}
-		k->g = g;
-		k->idx = i;
-		k->offset_ns = (uint64_t)(g->period_ns * i / opt.conns);
-		if (!(k->task = tn_task_spawn(conn_task, k))) {
+		memset(g, 0, sizeof(*g));
+		g->first = opt.conns / ncores * i + (i < opt.conns % ncores ? i : opt.conns % ncores);
+		g->n = opt.conns / ncores + (i < opt.conns % ncores);
+		g->req = req;
+		g->req_len = req_len;
+		if (opt.rate)
+			g->period_ns = 1e9 * opt.conns / opt.rate;
+		snaps[i].g = g;
+	}
+	for (running = 0; running < ncores; running++)
+		if (!(runs[running] = tn_submit_to(running, core_run, &loads[running]))) {
 			err = -errno;
 			break;
 		}
-		open++;
-		g->running++;
-		g->connecting++;
+	/* The warm-up: until no core has a connection still opening. */
+	while (!err) {
+		if ((v = call_all(ncores, core_poll, loads, sizeof(loads[0]))) <= 0) {
+			err = (int)v;
+			break;
+		}
+		for (i = 0; !err && i < ncores; i++)
+			if (tn_future_done(runs[i]))
+				err = -EIO; /* a core could not start (its error below) */
+		if (!err)
+			err = tn_sleep(TN_NS_PER_MS);
 	}
-	while (!err && g->connecting && (err = tn_sleep(TN_NS_PER_MS)) == 0)
-		;
-	g->t0 = tn_now();
-	g->end = g->t0 + (uint64_t)(opt.duration * 1e9);
+	if (!err && (v = call_all(ncores, core_go, loads, sizeof(loads[0]))) < 0)
+		err = (int)v;
+	t0 = tn_now();
 	if (!err) {
-		printf("connected %llu of %u\n", (unsigned long long)g->connects, opt.conns);
+		printf("connected %llu of %u\n", (unsigned long long)v, opt.conns);
 		fflush(stdout);
-		tn_event_set(&g->go);
 	}
-	next_line = g->t0 + TN_NS_PER_S;
-	while (!err && g->running) {
+	next_line = t0 + TN_NS_PER_S;
+	for (;;) {
+		for (i = 0; i < running && tn_future_done(runs[i]); i++)
+			;
+		if (err || i == running)
+			break;
 		if (tn_now() >= next_line) {
 			if (!opt.quiet)
-				live_line(g, tn_now(), &last);
+				live_line(ncores, tn_now(), t0, &last);
 			next_line += TN_NS_PER_S;
 		}
-		if (tn_sleep(10 * TN_NS_PER_MS) != 0)
+		if ((err = tn_sleep(10 * TN_NS_PER_MS)) != 0)
 			break; /* SIGINT/SIGTERM: report what we have */
 	}
-	if (err == -ECANCELED)
-		err = 0; /* a signal during the warm-up */
-	tn_task_uncancel();
-	for (i = 0; i < open; i++) {
-		tn_task_cancel(ks[i]->task);
-		tn_await(tn_task_join(ks[i]->task), NULL);
-	}
-	report(g, (double)(tn_now() - g->t0) / 1e9);
-	for (i = 0; i < opt.conns; i++)
-		if (ks[i]) {
-			free(ks[i]->sent_at);
-			free(ks[i]->out);
-			free(ks[i]);
+	if (err == -ECANCELED || err == -EIO)
+		err = 0; /* a signal; or a core's own error, taken from its call */
+	while (tn_task_cancelling())
+		tn_task_uncancel();
+	memset(&total, 0, sizeof(total));
+	for (i = 0; i < running; i++) {
+		/* After a signal every core cancels its own run, which then
+		 * answers with its counts final: wait for that answer (for
+		 * at most a second), so no reply outlives core 0's loop. */
+		struct tn_future *f = runs[i];
+		uint64_t until = tn_now() + TN_NS_PER_S;
+		int e;
+
+		while (!tn_future_done(f) && tn_now() < until && tn_sleep(TN_NS_PER_MS) == 0)
+			;
+		if (!tn_future_done(f)) {
+			fprintf(stderr, PROG ": core %u stopped before it gave its counts\n", i);
+			tn_future_cancel(f);
+			tn_future_detach(f);
+			if (!err)
+				err = -ETIMEDOUT;
+			continue;
 		}
-	free(ks);
-	free(g->req);
-	free(g);
+		if ((e = tn_await(f, NULL)) != 0 && !err)
+			err = e;
+		load_add(&total, &loads[i]); /* final: its run has answered */
+		if (ncores > 1)
+			printf("core %u: %u connections, %llu opened, requests %llu, errors %llu\n", i,
+			       loads[i].n, (unsigned long long)loads[i].connects,
+			       (unsigned long long)loads[i].requests,
+			       (unsigned long long)errors_of(&loads[i]));
+	}
+	report(&total, (double)(tn_now() - t0) / 1e9);
+	free(req);
 	return err;
 }
 

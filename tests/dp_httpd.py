@@ -13,6 +13,10 @@
   dp_httpd.py ws-echo ADDR PORT    /ws/echo: text and binary round trips
   dp_httpd.py ws-chat ADDR PORT    /ws/chat: two clients, a line from A
                                    reaches B (and A)
+  dp_httpd.py ws-room ADDR PORT N M  /ws/chat: N clients (N source ports,
+                                   so on several cores the flows spread)
+                                   each send M lines at once; every client
+                                   hears all N x M, each sender's in order
   dp_httpd.py silent ADDR PORT SECS  (with --ca) a TCP connection that never
                                    starts its TLS handshake: closed by the
                                    server within SECS + 3 s, not before SECS
@@ -207,6 +211,39 @@ async def ws_chat(addr, port):
         print("ws chat: A -> B and B -> A")
 
 
+async def ws_room(addr, port, n, m):
+    import websockets
+    url = ws_url(addr, port, "/ws/chat")
+    clients = [await websockets.connect(url, ssl=TLS, max_queue=None)
+               for _ in range(n)]
+    try:
+        # Every client is a member once its handshake is done (the server
+        # joins it to the room before it reads): the lines may start.
+        async def talk(i, ws):
+            for k in range(m):
+                await ws.send("c%d %d" % (i, k))
+
+        async def listen(i, ws):
+            nxt = [0] * n
+            for _ in range(n * m):
+                line = await asyncio.wait_for(ws.recv(), 20)
+                who, k = line[1:].split()
+                who, k = int(who), int(k)
+                if k != nxt[who]:
+                    fail("ws room: client %d heard line %d of client %d, want %d" %
+                         (i, k, who, nxt[who]))
+                nxt[who] += 1
+
+        await asyncio.gather(*[talk(i, ws) for i, ws in enumerate(clients)],
+                             *[listen(i, ws) for i, ws in enumerate(clients)])
+    except asyncio.TimeoutError:
+        fail("ws room: a client waited 20 s for a line (lost?)")
+    finally:
+        for ws in clients:
+            await ws.close()
+    print("ws room: %d clients heard all %d lines, each sender's in order" % (n, n * m))
+
+
 def main():
     global TLS
     if sys.argv[1] == "--ca":
@@ -225,6 +262,8 @@ def main():
         asyncio.run(ws_echo(addr, port))
     elif cmd == "ws-chat":
         asyncio.run(ws_chat(addr, port))
+    elif cmd == "ws-room":
+        asyncio.run(ws_room(addr, port, int(sys.argv[4]), int(sys.argv[5])))
     elif cmd == "silent":
         silent(addr, port, float(sys.argv[4]))
     else:

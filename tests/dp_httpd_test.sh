@@ -13,14 +13,17 @@
 #   wrk for 3 s on 4 connections: no socket errors, no non-2xx; its
 #     requests/s printed;
 #   python3-websockets: /ws/echo text and binary (70 kB among them) and a
-#     ping, /ws/chat between two;
+#     ping, /ws/chat between two, and a room of 16 clients that each send
+#     20 lines at once: all hear all 320, each sender's in order;
 #   --max-conns 16: 16 connections served at once, the 17th reset;
 #   SIGINT: exit 0, no leaked mbufs, the counters add up.
 # Bad options first (no EAL): exit 2 with a message.
 # With LCORES 0,1: a stack and a listener per core (the tap's two queues
-# spread the flows); the same checks except the chat (its room is per
-# core, and A and B may land on different ones), and both cores must
-# have served connections.
+# spread the flows); the same checks except --max-conns (a bound per
+# core), and both cores must have served connections; the chat room
+# spans the cores, and both must have had chat members (each core's
+# messages count at least one member's 20 lines: the room's 16 clients
+# landed on both, so lines crossed).
 #
 # usage: dp_httpd_test.sh TERN-HTTPD [LCORES]
 source "$(dirname "$(realpath "$0")")/dp_lib.sh"
@@ -164,8 +167,9 @@ echo "wrk: $rps requests/s, no errors"
 
 step "websocket"
 nsrun ws_echo "$py" "$client" ws-echo "$ECHO_ADDR" 8080 || dp_fail "ws echo: see above"
+nsrun ws_chat "$py" "$client" ws-chat "$ECHO_ADDR" 8080 || dp_fail "ws chat: see above"
+nsrun ws_room "$py" "$client" ws-room "$ECHO_ADDR" 8080 16 20 || dp_fail "ws chat room: see above"
 if [[ $lcores != *,* ]]; then
-	nsrun ws_chat "$py" "$client" ws-chat "$ECHO_ADDR" 8080 || dp_fail "ws chat: see above"
 	step "--max-conns 16"
 	nsrun limit "$py" "$client" limit "$ECHO_ADDR" 8080 16 || dp_fail "connection limit: see above"
 fi
@@ -177,11 +181,17 @@ cat "$DP_TMP/httpd.out"
 grep -E '^stack:|mbufs' "$DP_TMP/httpd.err"
 ((DP_RC == 0)) || dp_fail "tern-httpd exited with $DP_RC after SIGINT, want 0"
 grep -q 'mbufs in use at exit' "$DP_TMP/httpd.err" && dp_fail "tern-httpd leaked mbufs"
+grep -q 'live objects' "$DP_TMP/httpd.err" && dp_fail "tern-httpd: $(grep 'live objects' "$DP_TMP/httpd.err")"
 (($(echo_stack_counter httpd tcp_bad_csum) == 0)) || dp_fail "TCP checksum errors"
 if [[ $lcores == *,* ]]; then
 	for core in 0 1; do
-		grep -Eq "^httpd: [1-9][0-9]* connections.* \(core $core\)$" "$DP_TMP/httpd.out" ||
+		line=$(grep -E "^httpd: [1-9][0-9]* connections.* \(core $core\)$" "$DP_TMP/httpd.out") ||
 			dp_fail "core $core served no connection"
+		# 3 echo messages at most, plus the chat's 2: 20 means a room member.
+		[[ $line =~ sessions\ ([0-9]+)\ messages ]] && ((BASH_REMATCH[1] >= 20)) ||
+			dp_fail "core $core had no chat room member (all on one core?): $line"
+		[[ $line =~ cut\ off\ ([0-9]+)\ lost ]] && ((BASH_REMATCH[1] == 0)) ||
+			dp_fail "core $core lost chat lines: $line"
 	done
 	echo "dp_httpd ($lcores): passed in ${SECONDS}s"
 	exit 0
@@ -189,8 +199,8 @@ fi
 line=$(grep '^httpd: [0-9]* connections' "$DP_TMP/httpd.out") || dp_fail "no counters line"
 [[ $line =~ 5xx\ ([0-9]+) ]] && ((BASH_REMATCH[1] == 1)) ||
 	dp_fail "want one 5xx (the 505): $line"
-[[ $line =~ websocket\ ([0-9]+)\ sessions ]] && ((BASH_REMATCH[1] == 3)) ||
-	dp_fail "want 3 websocket sessions: $line"
+[[ $line =~ websocket\ ([0-9]+)\ sessions ]] && ((BASH_REMATCH[1] == 19)) ||
+	dp_fail "want 19 websocket sessions (echo, chat, room): $line"
 [[ $line =~ timeouts\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) || dp_fail "no timeout counted: $line"
 [[ $line =~ refused\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) || dp_fail "none refused: $line"
 echo "dp_httpd: passed in ${SECONDS}s"

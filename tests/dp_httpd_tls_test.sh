@@ -17,7 +17,7 @@
 #     that never starts its handshake closed after --request-timeout;
 #   wrk over https for 3 s: no socket errors, no non-2xx;
 #   python3-websockets over wss://: /ws/echo text and binary and a ping,
-#     (one lcore) /ws/chat between two;
+#     /ws/chat between two (two lcores: and a room of 8 over both cores);
 #   SIGINT: exit 0, no leaked mbufs, "tls handshakes N ok M failed" with
 #     the failures counted (the plain-HTTP client, the silent one).
 # Bad --tls options first (no EAL): exit 2 with a message.
@@ -178,9 +178,12 @@ echo "wrk (https): $rps requests/s, no errors"
 
 step "websocket over wss"
 nsrun ws_echo "$py" "$client" --ca "$CERT" ws-echo "$ECHO_ADDR" 8443 || dp_fail "wss echo: see above"
-if ! $multi; then
-	nsrun ws_chat "$py" "$client" --ca "$CERT" ws-chat "$ECHO_ADDR" 8443 ||
-		dp_fail "wss chat: see above"
+nsrun ws_chat "$py" "$client" --ca "$CERT" ws-chat "$ECHO_ADDR" 8443 ||
+	dp_fail "wss chat: see above"
+if $multi; then
+	# The room spans the cores: 8 members over TLS, on both cores.
+	nsrun ws_room "$py" "$client" --ca "$CERT" ws-room "$ECHO_ADDR" 8443 8 10 ||
+		dp_fail "wss chat room: see above"
 fi
 
 step "SIGINT"

@@ -431,6 +431,94 @@ static void test_websocket(void **state)
 	assert_non_null(strstr(o, "Sec-WebSocket-Version: 13\r\n"));
 }
 
+/* The chat's way to other cores (srv.chat_out, http_chat.c in the
+ * server): a fake whose rings are full for the first tries of each line
+ * (or for good).  Each line leaves whole before the reader takes the
+ * member's next one, every copy is given back, and the member still
+ * hears its own lines. */
+struct fake_line {
+	char data[16];
+	size_t len;
+	unsigned tries, puts;
+	bool sent;
+};
+static struct fake_line flines[4];
+static unsigned nflines, full_tries;
+static bool fail_for_good;
+
+static void *fake_line_new(int opcode, const void *msg, size_t len)
+{
+	struct fake_line *l = &flines[nflines++];
+
+	assert_int_equal(opcode, 1);
+	assert_true(len < sizeof(l->data));
+	/* The member's earlier line has left (or been given up) first. */
+	for (unsigned i = 0; i + 1 < nflines; i++)
+		assert_int_equal(flines[i].puts, 1);
+	memcpy(l->data, msg, len);
+	l->len = len;
+	return l;
+}
+
+static int fake_line_send(void *p)
+{
+	struct fake_line *l = p;
+
+	if (fail_for_good)
+		return -EPIPE;
+	if (++l->tries <= full_tries)
+		return -ENOBUFS;
+	l->sent = true;
+	return 0;
+}
+
+static void fake_line_put(void *p)
+{
+	((struct fake_line *)p)->puts++;
+}
+
+static const struct http_chat_ops fake_chat = { fake_line_new, fake_line_send, fake_line_put };
+
+static void test_ws_chat_out(void **state)
+{
+	static const char req[] = "GET /ws/chat HTTP/1.1\r\nUpgrade: websocket\r\n"
+				  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+				  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+				  "\x81\x83\0\0\0\0one\x81\x83\0\0\0\0two\x88\x80\0\0\0\0";
+	const char *o;
+
+	(void)state;
+	srv.chat_out = &fake_chat;
+	memset(flines, 0, sizeof(flines));
+	nflines = 0;
+	full_tries = 3;
+	fail_for_good = false;
+	o = run(req, sizeof(req) - 1, 0, false);
+	assert_int_equal(serve_rc, 0);
+	assert_int_equal(nflines, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_true(flines[i].sent);
+		assert_int_equal(flines[i].tries, 4);
+		assert_int_equal(flines[i].puts, 1);
+	}
+	assert_memory_equal(flines[0].data, "one", 3);
+	assert_memory_equal(flines[1].data, "two", 3);
+	assert_non_null(strstr(o, "\x81\x03one\x81\x03two"));
+	assert_int_equal(srv.st.ws_xcore_lost, 0);
+
+	/* Rings that refuse for good: each line counted lost, given back. */
+	memset(flines, 0, sizeof(flines));
+	nflines = 0;
+	fail_for_good = true;
+	o = run(req, sizeof(req) - 1, 0, false);
+	assert_int_equal(serve_rc, 0);
+	assert_int_equal(nflines, 2);
+	assert_int_equal(flines[0].puts + flines[1].puts, 2);
+	assert_int_equal(srv.st.ws_xcore_lost, 2);
+	assert_non_null(strstr(o, "\x81\x03one\x81\x03two"));
+	srv.chat_out = NULL;
+}
+
 /* Seeded mutations of valid requests (a WebSocket session among them),
  * fed in random pieces: every run ends, and what comes out is HTTP.
  * (The sanitizer build turns any memory error into a failure.) */
@@ -613,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_static, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_chat_out, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_head_bound, setup, tn_test_teardown),
 		cmocka_unit_test(test_tokens),
