@@ -163,6 +163,8 @@ r = [json.loads(l)["/tern/stack"] for l in open(sys.argv[1]) if l.strip().starts
 print(r[1]["udp_tx"], r[2]["udp_tx"])' "$DP_TMP/tel.json") || dp_fail "telemetry: no udp_tx"
 read -r tx_before0 tx_before1 <<<"$before"
 
+ksent_before=$(ip netns exec "$ns" nstat -asz IcmpOutDestUnreachs 2>/dev/null |
+	awk '$1 == "IcmpOutDestUnreachs" { v = $2 } END { print v + 0 }')
 # Refused echoes: datagrams from 40 ports no socket has (a raw socket
 # writes them), so every echo meets a closed port.
 nsrun refused python3 - <<'EOF' || dp_fail "could not send the refused datagrams"
@@ -189,11 +191,28 @@ icmp_seen() {
 		python3 -c 'import json, sys
 print(next(json.loads(l)["/tern/stack"]["icmp_errors_rx"] for l in sys.stdin if l.strip().startswith("{")))'
 }
+# The kernel's own count of the port unreachables it sent: the stacks
+# must get every one.  The kernel may, rarely, hold one back (CI once saw
+# 39 of 40 arrive with nothing dropped on Tern's side), so the bar is its
+# count, not 40, as long as it sent nearly all.
+kernel_sent() {
+	ip netns exec "$ns" nstat -asz IcmpOutDestUnreachs 2>/dev/null |
+		awk '$1 == "IcmpOutDestUnreachs" { print $2; found = 1 } END { if (!found) print 0 }'
+}
 deadline=$((SECONDS + 10))
 while n=$(icmp_seen) && ((${n:-0} < 40 && SECONDS < deadline)); do :; done
-if ((${n:-0} != 40)); then
+ksent=$(($(kernel_sent) - ksent_before))
+echo "refused echoes: the kernel sent $ksent port unreachables, the stacks got ${n:-no}"
+if ((${n:-0} != ksent || ksent < 36)); then
 	printf '%s\n' /tern/stack,0 /tern/stack,1 | "$client" -f "$(dp_prefix echo)" 2>&1
-	dp_fail "the stacks got ${n:-no} ICMP errors for the 40 refused echoes"
+	# A port unreachable the kernel held back shows as a rate limit, one it
+	# never made as a missing UdpNoPorts; the tap's TX drops are the link's.
+	echo "the namespace's kernel counters:"
+	ip netns exec "$ns" nstat -asz 2>&1 |
+		grep -E 'UdpNoPorts|UdpInCsumErrors|UdpInErrors|IcmpOutDestUnreachs|IcmpOutMsgs|RateLimit|IcmpOutErrors|IpInDiscards|IpInHdrErrors|IpInAddrErrors'
+	ip -n "$ns" -s link show "$kdev"
+	((ksent < 36)) && dp_fail "the kernel sent only $ksent port unreachables for 40 refused echoes"
+	dp_fail "the stacks got ${n:-no} of the kernel's $ksent ICMP errors for the 40 refused echoes"
 fi
 
 kill -INT "${DP_PID[echo]}"
@@ -225,9 +244,11 @@ done
 ((total == 8 + 64 * 4 + 40)) ||
 	dp_fail "the cores echoed $total datagrams, want $((8 + 64 * 4 + 40))"
 
-# Each core's socket heard of exactly its own refused echoes.  (net_tap's
-# queues are the kernel's choice, by a hash of its own: no core can tell
-# where an error belongs, so there only the sum is checked.)
+# Each core's socket heard of exactly its own refused echoes, less any the
+# kernel held back (never more, and the misses add up to the kernel's).
+# (net_tap's queues are the kernel's choice, by a hash of its own: no core
+# can tell where an error belongs, so there only the sum is checked.)
+missed=0
 for core in 0 1; do
 	n=$(sed -nE "s/^udp 7: echoed ([0-9]+) datagrams .* \(core $core\)$/\1/p" "$DP_TMP/echo.out")
 	errs=$(sed -nE "s/^udp 7: echoed .*icmp errors ([0-9]+) \(core $core\)$/\1/p" "$DP_TMP/echo.out")
@@ -235,9 +256,12 @@ for core in 0 1; do
 	echo "core $core: $((n - before)) refused echoes, $errs ICMP errors on its socket," \
 		"$(ctr "$core" icmp_steered) rung to the other core"
 	[[ $mode == rss ]] && continue
-	((${errs:-0} == n - before)) ||
+	((${errs:-0} <= n - before)) ||
 		dp_fail "core $core's socket counted ${errs:-no} ICMP errors for its $((n - before)) refused echoes"
+	missed=$((missed + n - before - ${errs:-0}))
 done
+[[ $mode == rss ]] || ((missed == 40 - ksent)) ||
+	dp_fail "the sockets missed $missed ICMP errors; the kernel held back $((40 - ksent))"
 if [[ $mode == steer ]]; then
 	(($(ctr 0 icmp_steered) + $(ctr 1 icmp_steered) > 0)) ||
 		dp_fail "no ICMP error had to change cores: the test proves nothing"
