@@ -2,7 +2,11 @@
  * fast as it can) and counts what comes back.  Each frame carries a
  * sequence number and its send time, so with a reflecting peer
  * (tern-reflect, testpmd macswap) it reports round-trip percentiles.
- * A live line per second, a summary at the end. */
+ * With --window N it runs closed-loop instead: at most N frames in
+ * flight, each reply answered by a new frame from the RX handler in the
+ * same loop turn, so --window 1 against a raw reflector measures the
+ * link's round-trip floor.  A live line per second, a summary at the
+ * end. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +39,18 @@ struct pktgen {
 	double duration;     /* seconds, 0: until --count or a signal */
 	uint64_t count;      /* frames to send, 0: no limit */
 	unsigned burst;
+	unsigned window;     /* frames in flight, 0: open loop (--rate) */
+	uint64_t timeout_ns; /* closed loop: frames in flight given up after this */
 	double drain;        /* seconds to wait for stragglers at the end */
 	struct rte_ether_addr dst;
 	bool quiet;
 	uint32_t gen;
 	/* run state, core 0 only */
 	uint64_t sent, recv, bad, ooo;
+	uint64_t given_up;   /* closed loop: frames no reply came for in time */
+	uint64_t max_flight; /* closed loop: the most frames ever in flight */
+	uint64_t wait_since; /* closed loop: the last send or reply, loop clock */
+	bool running;        /* closed loop: the RX handler may send */
 	uint64_t last_seq;
 	uint64_t tsc_hz;
 	struct tn_hist rtt, rtt_sec;
@@ -50,6 +60,7 @@ struct pktgen {
 static struct pktgen pg = {
 	.size = 64,
 	.burst = 32,
+	.timeout_ns = 100 * TN_NS_PER_MS,
 	.drain = 0.2,
 	.dst = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 };
@@ -57,6 +68,10 @@ static struct pktgen pg = {
 static const char usage[] =
 	"  --size N        frame size in bytes without FCS, 64..1514 (default 64)\n"
 	"  --rate PPS      frames per second (default 0: as fast as possible)\n"
+	"  --window N      closed loop: at most N frames in flight, a new one sent for\n"
+	"                  each reply (1..4096; excludes --rate)\n"
+	"  --timeout MS    closed loop: give up on the frames in flight after this\n"
+	"                  long without a reply (default 100)\n"
 	"  --duration S    seconds to send (default 5 unless --count)\n"
 	"  --count N       frames to send\n"
 	"  --pkt-burst N   frames per burst, 1..64 (default 32)\n"
@@ -64,7 +79,7 @@ static const char usage[] =
 	"  --quiet         no live line\n";
 
 static const char *const value_opts[] = {
-	"size", "rate", "duration", "count", "pkt-burst", "dst-mac", NULL,
+	"size", "rate", "window", "timeout", "duration", "count", "pkt-burst", "dst-mac", NULL,
 };
 
 static int parse_num(const char *name, const char *v, double lo, double hi, double *out)
@@ -84,6 +99,22 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		if (parse_num(name, v, 0, 1e9, &x))
 			return -EINVAL;
 		pg.rate = (uint64_t)x;
+		if (pg.rate && pg.window) {
+			fprintf(stderr, "tern-pktgen: --rate and --window exclude each other\n");
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "window") == 0) {
+		if (parse_num(name, v, 1, 4096, &x))
+			return -EINVAL;
+		pg.window = (unsigned)x;
+		if (pg.rate) {
+			fprintf(stderr, "tern-pktgen: --rate and --window exclude each other\n");
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "timeout") == 0) {
+		if (parse_num(name, v, 1, 60000, &x))
+			return -EINVAL;
+		pg.timeout_ns = (uint64_t)(x * TN_NS_PER_MS);
 	} else if (strcmp(name, "duration") == 0) {
 		if (parse_num(name, v, 0, 86400, &pg.duration))
 			return -EINVAL;
@@ -138,6 +169,39 @@ static void build_template(uint16_t port)
 #define HDRS (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
 _Static_assert(HDRS + sizeof(struct stamp) <= 64, "the stamp fits a minimum frame");
 
+static int send_burst(struct tn_core *c, uint16_t port, unsigned n);
+
+/* Closed loop: frames in flight, not counting those given up on. */
+static uint64_t in_flight(void)
+{
+	uint64_t done = pg.recv + pg.given_up;
+
+	return pg.sent > done ? pg.sent - done : 0;
+}
+
+/* Closed loop: tops the window up (within --count), from the RX handler
+ * as replies arrive and from the main task to start and after a timeout. */
+static void refill(struct tn_core *c, uint16_t port)
+{
+	uint64_t room;
+
+	if (!pg.running || in_flight() >= pg.window)
+		return;
+	room = pg.window - in_flight();
+	if (pg.count && pg.sent + room > pg.count)
+		room = pg.count - pg.sent;
+	while (room) {
+		unsigned k = room > 64 ? 64 : (unsigned)room;
+
+		if (send_burst(c, port, k) == 0)
+			break;
+		room -= k;
+	}
+	if (in_flight() > pg.max_flight)
+		pg.max_flight = in_flight();
+	pg.wait_since = tn_now();
+}
+
 static uint16_t on_rx(struct tn_core *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
 		      void *arg)
 {
@@ -165,6 +229,8 @@ static uint16_t on_rx(struct tn_core *c, uint16_t port, struct rte_mbuf **pkts, 
 		tn_hist_record(&pg.rtt_sec, ns);
 	}
 	rte_pktmbuf_free_bulk(pkts, n);
+	if (pg.window)
+		refill(c, port);
 	return n;
 }
 
@@ -227,7 +293,33 @@ static intptr_t gen_main(void *arg)
 	credit_t = t0;
 	next_line = t0 + TN_NS_PER_S;
 	end = pg.duration ? t0 + (uint64_t)(pg.duration * 1e9) : UINT64_MAX;
-	while (!tn_stopping() && tn_now() < end && (!pg.count || pg.sent < pg.count)) {
+	if (pg.window) {
+		/* The RX handler keeps the window full; this task starts it,
+		 * gives up on frames lost for --timeout, prints the live line. */
+		pg.running = true;
+		refill(c, 0);
+	}
+	while (pg.window && !tn_stopping() && tn_now() < end &&
+	       (!pg.count || pg.sent < pg.count || in_flight())) {
+		if (in_flight() && tn_now() - pg.wait_since > pg.timeout_ns) {
+			pg.given_up += in_flight();
+			refill(c, 0);
+		} else if (!in_flight()) {
+			refill(c, 0); /* a send that found the pool empty */
+		}
+		if (tn_now() >= next_line) {
+			if (!pg.quiet)
+				live_line((double)(tn_now() - t0) / 1e9, pg.sent - last_sent,
+					  pg.recv - last_recv);
+			last_sent = pg.sent;
+			last_recv = pg.recv;
+			next_line += TN_NS_PER_S;
+		}
+		if (tn_sleep(TN_NS_PER_MS))
+			break;
+	}
+	pg.running = false;
+	while (!pg.window && !tn_stopping() && tn_now() < end && (!pg.count || pg.sent < pg.count)) {
 		unsigned n = pg.burst;
 
 		if (pg.count && pg.sent + n > pg.count)
@@ -274,6 +366,11 @@ static intptr_t gen_main(void *arg)
 	       (unsigned long long)(pg.sent - pg.recv), (unsigned long long)pg.bad,
 	       (unsigned long long)pg.ooo, secs, secs > 0 ? pg.sent / secs / 1e6 : 0,
 	       secs > 0 ? pg.recv / secs / 1e6 : 0);
+	if (pg.window)
+		printf("closed loop: window %u, at most %llu in flight, %llu given up after %llu ms\n",
+		       pg.window, (unsigned long long)pg.max_flight,
+		       (unsigned long long)pg.given_up,
+		       (unsigned long long)(pg.timeout_ns / TN_NS_PER_MS));
 	printf("rtt_ns p50=%llu p99=%llu p999=%llu max=%llu\n",
 	       (unsigned long long)tn_hist_quantile(&pg.rtt, 0.5),
 	       (unsigned long long)tn_hist_quantile(&pg.rtt, 0.99),

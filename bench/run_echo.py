@@ -24,6 +24,10 @@ tern-echo client (`--ip 10.0.0.2/24 --client 10.0.0.1:7 --udp`) on
               fast as it can, as bench/run_dataplane.py does (its rx
               Mpps).  The medians of the rounds and the round-by-round
               ratios are reported.
+  floor       in the first round, tern-pktgen closed-loop (`--window 1`,
+              frames of --size + 42 bytes) against raw-reflect for
+              --duration s: the link's round trip with no stack at
+              either end, and what two stacks add to it.
   kernel      `sockperf server` on 127.0.0.1 (--refl-cpu) and
               `sockperf ping-pong --full-rtt` (--gen-cpu), --size-byte
               messages for --duration s: its RTT percentiles.
@@ -68,6 +72,9 @@ TARGET_P50_NS = 1000
 TARGET_P99_NS = 2000
 TARGET_KERNEL_X = 40
 TARGET_TPUT_RATIO = 0.60
+# Ethernet, IPv4 and UDP headers: a UDP payload of N bytes is a frame of
+# N + 42 bytes (without FCS), the size the floor's frames get.
+ETH_IP_UDP = 42
 
 SERVER_IP, CLIENT_IP, ECHO_PORT = "10.0.0.1", "10.0.0.2", 7
 # Throughput runs: a request still unanswered after this is lost, and
@@ -270,7 +277,7 @@ class EchoBench(DataplaneBench):
 def run_link(b, link):
     """Round trip, then --rounds of (echo windows, raw reflector)."""
     a = b.args
-    runs = {"rtt": None, "echo": [], "raw": []}
+    runs = {"rtt": None, "floor": None, "echo": [], "raw": []}
     for rnd in range(a.rounds):
         srv = b.start_server(link)
         try:
@@ -287,6 +294,13 @@ def run_link(b, link):
         r = b.raw(link, a.tput_duration)
         r["round"] = rnd
         runs["raw"].append(r)
+        if rnd == 0:
+            # The link's own round trip: tern-pktgen closed-loop, one frame
+            # of the echo's size in flight, against raw-reflect (no stack
+            # at either end): what is left for two stacks is the rest.
+            runs["floor"] = b.run_one(link, "raw", [
+                "--window", "1", "--size", str(ETH_IP_UDP + a.size),
+                "--duration", str(a.duration)], a.duration)
 
     best = []  # per round: the best window's rate
     for rnd in range(a.rounds):
@@ -296,6 +310,8 @@ def run_link(b, link):
     s = {
         "rtt": {k: runs["rtt"][k] for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns",
                                             "recv", "lost", "others_cpu")},
+        "floor": {k: runs["floor"].get(k) for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns",
+                                                    "recv", "lost", "others_cpu")},
         "echo_rate_rounds": best,
         "echo_rate_median": median(best),
         "echo_rate_by_window": {w: median([r["rate"] for r in runs["echo"]
@@ -346,6 +362,12 @@ def tables(results, kernel, a):
         lines.append(f"| tern-echo, {LINK_TITLE[link]} | {us(r['p50_ns'])} | "
                      f"{us(r['p99_ns'])} | {us(r['p999_ns'])} | {us(r['max_ns'])} | "
                      f"{r['recv']:,} | {r['lost']} |")
+    for link, s in results.items():
+        r = s["floor"]
+        lines.append(f"| the link's floor: raw-reflect, tern-pktgen `--window 1`, "
+                     f"{LINK_TITLE[link]} | {us(r['p50_ns'])} | {us(r['p99_ns'])} | "
+                     f"{us(r['p999_ns'])} | {us(r['max_ns'])} | {r['recv'] or 0:,} | "
+                     f"{r['lost'] or 0} |")
     if kernel:
         lines.append(f"| kernel UDP, loopback (sockperf) | {us(kernel['p50_ns'])} | "
                      f"{us(kernel['p99_ns'])} | {us(kernel['p999_ns'])} | "
@@ -380,6 +402,11 @@ def notes(results, kernel, a):
         if s["others_cpu_max"] > a.max_disturb:
             out.append(f"{link}: other load took up to {100 * s['others_cpu_max']:.0f}% "
                        f"of the two CPUs in some run")
+        f, e = s["floor"].get("p50_ns"), s["rtt"]["p50_ns"]
+        if f and kernel:
+            out.append(f"{link}: the link's floor p50 {f / 1e3:.2f} µs; two stacks and their "
+                       f"loops add {(e - f) / 1e3:.2f} µs; the kernel's p50 / 40 is "
+                       f"{kernel['p50_ns'] / 40 / 1e3:.2f} µs")
         rr = s["ratio_rounds"]
         if len(rr) > 1:
             out.append(f"{link}: echo / raw round by round {min(rr) * 100:.0f}% .. "

@@ -55,7 +55,7 @@ for app in "$reflect" "$pktgen"; do
 	passed=$((passed + 1))
 done
 run help "$pktgen" --help
-for opt in --size --rate --duration --count --pkt-burst --dst-mac --quiet; do
+for opt in --size --rate --window --timeout --duration --count --pkt-burst --dst-mac --quiet; do
 	grep -q -- "^ *$opt\b" <<<"$out" || { show; dp_fail "tern-pktgen --help lacks $opt"; }
 done
 passed=$((passed + 1))
@@ -101,6 +101,10 @@ bad "$pktgen" "--size wants a number in 64\.\.1514, not '10'" --size 10
 bad "$pktgen" "--size wants a number in 64\.\.1514, not 'nan'" --size nan
 bad "$pktgen" "--pkt-burst wants a number in 1\.\.64, not 'nan'" --pkt-burst nan
 bad "$pktgen" "--dst-mac wants aa:bb:cc:dd:ee:ff, not 'zz'" --dst-mac zz
+bad "$pktgen" "--window wants a number in 1\.\.4096, not '0'" --window 0
+bad "$pktgen" "--rate and --window exclude each other" --rate 1000 --window 1
+bad "$pktgen" "--rate and --window exclude each other" --window 1 --rate 1000
+bad "$pktgen" "--timeout wants a number in 1\.\.60000, not '0'" --window 1 --timeout 0
 bad "$pktgen" "--burst wants a number in 1\.\.64, not '0'" --count 10 --burst 0
 bad "$pktgen" "unknown option '--bogus'" --count 10 --bogus
 

@@ -9,6 +9,9 @@
 # (Over memif it first checks that pktgen without a peer refuses to send.)
 # Both links are lossless at this rate, so pktgen must get every frame
 # back (recv == sent, lost 0, bad 0) and print its RTT percentiles.  Then
+# pktgen closed-loop (--window 1 and 8: every frame back, the window
+# full and never exceeded; --window 1 with 5% of frames dropped by its
+# own --fault: the lost ones given up after --timeout, the run ends).  Then
 # SIGTERM stops the reflector: exit 0, and its exit counters show every
 # frame received and sent back, none dropped (and for vhost, closing the
 # port removed the socket file).
@@ -76,6 +79,39 @@ dp_start pktgen "$pktgen" -l 0 "${eal[@]}" --file-prefix "$(dp_prefix "${mode}_p
 	--vdev="$client" -- --count "$count" --rate "$rate" --quiet
 dp_wait_exit pktgen 60 || dp_fail "pktgen still running after 60 s"
 ((DP_RC == 0)) || dp_fail "pktgen exited with $DP_RC"
+
+# Closed loop (--window: a new frame for each reply, from the RX
+# handler): every frame back, never more than the window in flight, and
+# with frames lost on the way (pktgen's own --fault) the ones given up
+# after --timeout are exactly the lost ones, and the run still ends.
+closed_loop() { # NAME WINDOW COUNT TIMEOUT-MS [TERN-OPTIONS...]
+	local name=$1 window=$2 n=$3 timeout=$4 out
+	shift 4
+	dp_start "$name" "$pktgen" -l 0 "${eal[@]}" --file-prefix "$(dp_prefix "${mode}_$name")" \
+		--vdev="$client" -- "$@" --count "$n" --window "$window" --quiet --timeout "$timeout"
+	dp_wait_exit "$name" 60 || dp_fail "pktgen --window $window still running after 60 s"
+	((DP_RC == 0)) || dp_fail "pktgen --window $window exited with $DP_RC"
+	out=$(grep -E '^(summary|closed loop|rtt_ns)' "$DP_TMP/$name.out")
+	echo "pktgen --window $window $*: $out"
+	[[ $out =~ summary:\ sent\ ([0-9]+)\ recv\ ([0-9]+)\ lost\ ([0-9]+)\ bad\ ([0-9]+) ]] ||
+		dp_fail "no summary from pktgen --window $window"
+	cl_sent=${BASH_REMATCH[1]} cl_recv=${BASH_REMATCH[2]} cl_lost=${BASH_REMATCH[3]}
+	((cl_sent == n && BASH_REMATCH[4] == 0)) ||
+		dp_fail "pktgen --window $window: sent $cl_sent (want $n), bad ${BASH_REMATCH[4]}"
+	[[ $out =~ closed\ loop:\ window\ $window,\ at\ most\ ([0-9]+)\ in\ flight,\ ([0-9]+)\ given\ up ]] ||
+		dp_fail "no closed-loop line from pktgen --window $window"
+	cl_max=${BASH_REMATCH[1]} cl_given=${BASH_REMATCH[2]}
+	((cl_max == window)) || dp_fail "pktgen --window $window had at most $cl_max in flight"
+}
+closed_loop closed1 1 2000 5000
+((cl_lost == 0 && cl_given == 0)) || dp_fail "closed loop: lost $cl_lost, gave up on $cl_given"
+closed_loop closed8 8 5000 5000
+((cl_lost == 0 && cl_given == 0)) || dp_fail "closed loop: lost $cl_lost, gave up on $cl_given"
+# (A reply later than 5 ms, a descheduled reflector, counts as received
+# and given up both: hence >=.)
+closed_loop closedlossy 1 2000 5 --fault drop=0.05,seed=3
+((cl_lost > 0 && cl_given >= cl_lost && cl_recv + cl_lost == 2000)) ||
+	dp_fail "lossy closed loop: recv $cl_recv lost $cl_lost given up $cl_given"
 
 # SIGTERM: a clean exit with the counters.
 kill -TERM "${DP_PID[reflect]}"
