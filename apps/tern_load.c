@@ -60,6 +60,7 @@
 #define IN_LEN 16384
 #define RETRY_NS (10 * TN_NS_PER_MS) /* between failed connects */
 #define WARMUP_NS (5 * TN_NS_PER_S)  /* for the first connects */
+#define CLOSE_WAIT_NS TN_NS_PER_S    /* for the server's FIN at the end */
 
 static struct {
 	uint32_t dst; /* network order */
@@ -208,6 +209,7 @@ struct load {
 	const char *req;   /* one request (core 0's, read only) */
 	size_t req_len;
 	uint64_t t0, end;
+	uint64_t done_at; /* the last connection's last response: the run's end */
 	double period_ns; /* between one connection's requests, with --rate */
 	unsigned running, connecting;
 	struct tn_event go; /* the warm-up is over: t0 and end are set */
@@ -316,6 +318,27 @@ static void drop_conn(struct conn *k, bool abort)
 	k->c = NULL;
 }
 
+/* The end of a run: our FIN, then the server's (within CLOSE_WAIT_NS), so
+ * the close handshake is over before the process exits.  Closed at once,
+ * the server's FIN (and its retransmissions) would reach a stack that no
+ * longer has the connection, or the next process on the same address and
+ * port, and be answered with resets. */
+static void close_conn(struct conn *k)
+{
+	struct tn_timeout to;
+	ssize_t n = 0;
+
+	if (tn_tcp_shutdown(k->c) == 0) {
+		tn_timeout_enter(&to, tn_now() + CLOSE_WAIT_NS);
+		do
+			n = tn_tcp_read(k->c, k->in, sizeof(k->in));
+		while (n > 0);
+		(void)tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+	}
+	tn_tcp_close(k->c);
+	k->c = NULL;
+}
+
 /* One connection's life: requests and responses until the end (0), or
  * until it fails or the server ends it (-errno, counted; the caller
  * opens another). */
@@ -340,8 +363,16 @@ static int run_conn(struct conn *k)
 			return err;
 		}
 		if ((stopping || k->closing) && !k->inflight) {
-			drop_conn(k, false);
-			return stopping ? 0 : -ECONNRESET;
+			if (!stopping) {
+				drop_conn(k, false);
+				return -ECONNRESET;
+			}
+			/* The close handshake is not the run's: its time
+			 * stops with the last response. */
+			if (tn_now() > g->done_at)
+				g->done_at = tn_now();
+			close_conn(k);
+			return 0;
 		}
 		deadline = k->inflight ? k->sent_at[k->head] + opt.timeout_ns : UINT64_MAX;
 		if (!stopping && !k->closing) {
@@ -604,6 +635,8 @@ static void load_add(struct load *dst, const struct load *src)
 	dst->err_parse += src->err_parse;
 	dst->timeouts += src->timeouts;
 	dst->lost += src->lost;
+	if (src->done_at > dst->done_at)
+		dst->done_at = src->done_at;
 	tn_hist_merge(&dst->lat, &src->lat);
 }
 
@@ -754,7 +787,9 @@ static intptr_t load_main(void *arg)
 			       (unsigned long long)loads[i].requests,
 			       (unsigned long long)errors_of(&loads[i]));
 	}
-	report(&total, (double)(tn_now() - t0) / 1e9);
+	/* The cores share one clock (the TSC); without a finished
+	 * connection (a signal), the run ends now. */
+	report(&total, (double)((total.done_at > t0 ? total.done_at : tn_now()) - t0) / 1e9);
 	free(req);
 	return err;
 }

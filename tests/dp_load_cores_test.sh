@@ -12,7 +12,8 @@
 #     requests, their per-core lines add up to the summary, no error,
 #     percentiles in order, a merged live line at 1 s; each core's
 #     stack opened its own connections and no segment reached a core
-#     without its connection.
+#     without its connection; the server's sockets closed (none left in
+#     LAST-ACK: tern-load waits for the server's FIN before it exits).
 #  2. --rate 300 over 4 connections for 2 s: about 600 requests, the
 #     schedule's share on each core (every one due is sent).
 #  3. SIGINT in a 60 s run: a merged summary, exit 0.
@@ -72,6 +73,12 @@ finish() {
 		sed "s/^/$name: /"
 	((DP_RC == 0)) || { cat "$DP_TMP/$name.err"; dp_fail "$name: exit $DP_RC, want 0"; }
 	grep -q 'mbufs in use at exit' "$DP_TMP/$name.err" && dp_fail "$name leaked mbufs"
+	# Closed gracefully: the server's FIN was acknowledged before the
+	# exit (a kernel socket left in LAST-ACK would retransmit its FIN to
+	# the next run's stack, which answers with a reset).
+	local lastack
+	lastack=$(ip netns exec "$ns" ss -Htan state last-ack '( sport = :8080 )' | wc -l)
+	((lastack == 0)) || dp_fail "$name: $lastack server sockets left in LAST-ACK"
 	grep -Eq 'live objects|stopped before' "$DP_TMP/$name.err" &&
 		dp_fail "$name: $(grep -E 'live objects|stopped before' "$DP_TMP/$name.err")"
 	sum=$(grep '^summary:' "$DP_TMP/$name.out")
