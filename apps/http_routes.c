@@ -39,6 +39,16 @@ static bool url_path(const struct http_req *r, const char **path, size_t *len)
 	const char *url = r->arena + r->url_off;
 	struct http_parser_url u;
 
+	/* The usual origin form, "/path" without a query or fragment: the
+	 * path is the URL, whose bytes the request parser has checked
+	 * with the same rules (parse_url_char) as http_parser_parse_url,
+	 * which cost 240 instructions a request. */
+	if (r->url_len && url[0] == '/' && r->p.method != HTTP_CONNECT &&
+	    !memchr(url, '?', r->url_len) && !memchr(url, '#', r->url_len)) {
+		*path = url;
+		*len = r->url_len;
+		return true;
+	}
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(url, r->url_len, r->p.method == HTTP_CONNECT, &u) != 0 ||
 	    !(u.field_set & (1 << UF_PATH)))

@@ -251,12 +251,25 @@ static uint64_t due(const struct conn *k, uint64_t seq)
 	return k->g->t0 + k->offset_ns + (uint64_t)((double)seq * k->g->period_ns);
 }
 
+/* The clock now, not as of the loop turn's start (tn_now): a turn
+ * answers up to a burst of responses, one after another, so the turn's
+ * time is late for a request written at its end and early for a
+ * response parsed there.  Latency as wrk measures it: from the write
+ * of the request to the parse of its response.  The loop time moves on
+ * with it (never backwards), so the next request, written by the same
+ * task right after the parse, takes its time from tn_now(): one clock
+ * read per request. */
+static uint64_t fresh_now(void)
+{
+	return tn_sched_update_clock(tn_sched_self());
+}
+
 /* A response, in request order. */
 static void on_response(void *arg, unsigned status, bool keep_alive)
 {
 	struct conn *k = arg;
 	struct load *g = k->g;
-	uint64_t now = tn_now(), t;
+	uint64_t now = fresh_now(), t;
 
 	if (!k->inflight) {
 		k->unasked = true;
@@ -286,6 +299,8 @@ static bool done_sending(const struct conn *k)
 static int send_due(struct conn *k)
 {
 	struct load *g = k->g;
+	/* (Without --rate: on_response has just read the clock, and the
+	 * loop time is that: the request's time, a parse's tail early.) */
 	uint64_t now = tn_now();
 	size_t olen = 0;
 

@@ -170,6 +170,70 @@ static void test_hello(void **state)
 	assert_int_equal(srv.st.status[2], 8);
 }
 
+/* The request target's forms: the origin form without a query or a
+ * fragment is its own path (http_routes.c's shortcut), the others go
+ * through http_parser_parse_url; both route alike. */
+static void test_url_forms(void **state)
+{
+	static const char *const ok[] = {
+		"GET /hello HTTP/1.1\r\n\r\n",
+		"GET /hello?x=1&y=/z HTTP/1.1\r\n\r\n",
+		"GET /hello#frag HTTP/1.1\r\n\r\n",
+		"GET /hello?#x HTTP/1.1\r\n\r\n",
+		"GET http://example.com/hello HTTP/1.1\r\n\r\n",
+		"GET http://example.com:8080/hello?q HTTP/1.1\r\n\r\n",
+	};
+	static const char *const missing[] = {
+		"GET /hellox HTTP/1.1\r\n\r\n",
+		"GET /hello/ HTTP/1.1\r\n\r\n",
+		"GET /hell?o HTTP/1.1\r\n\r\n",
+		"GET //hello HTTP/1.1\r\n\r\n",
+		"GET http://example.com/hellox HTTP/1.1\r\n\r\n",
+	};
+	const char *o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		o = runs(ok[i]);
+		if (strncmp(o, "HTTP/1.1 200 OK\r\n", 17) || !strstr(o, "Hello, world!\n"))
+			fail_msg("'%s': '%s'", ok[i], o);
+	}
+	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+		o = runs(missing[i]);
+		if (strncmp(o, "HTTP/1.1 404 ", 13))
+			fail_msg("'%s': '%s'", missing[i], o);
+	}
+	o = runs("GET * HTTP/1.1\r\n\r\n");
+	assert_true(strncmp(o, "HTTP/1.1 400 ", 13) == 0);
+}
+
+/* The fields kept (http_conn.c) match in any case, and only by their
+ * whole name: Accept and User-Agent have Expect's and Connection's
+ * lengths. */
+static void test_kept_fields(void **state)
+{
+	const char *o;
+
+	(void)state;
+	o = runs("POST /echo HTTP/1.1\r\nCONTENT-type: text/x-a\r\nContent-Length: 2\r\n\r\nab");
+	assert_non_null(strstr(o, "Content-Type: text/x-a\r\n"));
+	o = runs("POST /echo HTTP/1.1\r\nContent-Typo: text/x-a\r\nContent-Length: 2\r\n\r\nab");
+	assert_null(strstr(o, "text/x-a"));
+	assert_non_null(strstr(o, "Content-Type: application/octet-stream\r\n"));
+	o = runs("POST /echo HTTP/1.1\r\nAccept: 100-continue\r\nContent-Length: 2\r\n\r\nab");
+	assert_null(strstr(o, "100 Continue"));
+	o = runs("POST /echo HTTP/1.1\r\neXpEcT: 100-continue\r\nContent-Length: 2\r\n\r\nab");
+	assert_true(strncmp(o, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+	/* Upgrade and Connection in capitals: still a WebSocket request
+	 * (426 without the key: the fields were seen); User-Agent in
+	 * Connection's place is no Connection. */
+	o = runs("GET /ws/echo HTTP/1.1\r\nUPGRADE: websocket\r\nCONNECTION: Upgrade\r\n\r\n");
+	assert_true(strncmp(o, "HTTP/1.1 426 ", 13) == 0 || strncmp(o, "HTTP/1.1 400 ", 13) == 0);
+	o = runs("GET /hello HTTP/1.1\r\nUser-Agent: close\r\n\r\n");
+	assert_true(strncmp(o, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_false(fk.shut);
+}
+
 /* Two requests in one read, and the same a byte at a time: both answered,
  * in order, on one connection. */
 static void test_pipelined(void **state)
@@ -694,6 +758,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_url_forms, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_kept_fields, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_batch, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_chunked_echo, setup, tn_test_teardown),
