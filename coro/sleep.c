@@ -84,6 +84,12 @@ static void timeout_fire(struct tn_timer *tm, void *arg)
 {
 	struct tn_timeout *to = arg;
 
+	/* Moved later since it was filed (tn_timeout_reschedule): file it
+	 * again rather than cancel. */
+	if (to->deadline > tm->deadline) {
+		tn_timer_start(tm, to->deadline);
+		return;
+	}
 	to->expired = true;
 	tn_task_cancel(to->task);
 }
@@ -96,8 +102,18 @@ void tn_timeout_enter(struct tn_timeout *to, uint64_t deadline_ns)
 	to->task = s->current;
 	to->cancelling_at_entry = s->current->cancelling;
 	to->expired = false;
+	to->deadline = deadline_ns;
 	tn_timer_init(&to->timer, timeout_fire, to);
 	tn_timer_start(&to->timer, deadline_ns);
+}
+
+void tn_timeout_reschedule(struct tn_timeout *to, uint64_t deadline_ns)
+{
+	if (to->expired)
+		return;
+	to->deadline = deadline_ns;
+	if (deadline_ns < to->timer.deadline)
+		tn_timer_start(&to->timer, deadline_ns);
 }
 
 int tn_timeout_exit(struct tn_timeout *to, int err)

@@ -279,6 +279,54 @@ static void test_nested_timeouts(void **state)
 	assert_int_equal(tn_test_run(nested_main, NULL, NULL), 0);
 }
 
+/* tn_timeout_reschedule: a later deadline outlives the first one (the
+ * timer fires there, finds the deadline moved and files itself again),
+ * expiry comes at the last deadline set, not before; an earlier one
+ * expires early; and an expired timeout stays expired. */
+static intptr_t reschedule_main(void *arg)
+{
+	struct tn_timeout to;
+	uint64_t t0 = tn_now();
+	int err;
+
+	tn_timeout_enter(&to, t0 + 10 * TN_NS_PER_MS);
+	/* Pushed past the first deadline twice: sleeping through both the
+	 * original and the first pushed deadline is not a timeout. */
+	tn_timeout_reschedule(&to, t0 + 30 * TN_NS_PER_MS);
+	err = tn_sleep(20 * TN_NS_PER_MS);
+	if (err)
+		return -EPROTO;
+	tn_timeout_reschedule(&to, tn_now() + 30 * TN_NS_PER_MS); /* t0 + 50 ms */
+	err = tn_sleep(25 * TN_NS_PER_MS);
+	if (err)
+		return -EPROTO;
+	/* Now t0 + 45 ms: the next sleep is cut at t0 + 50 ms, not later. */
+	err = tn_sleep(TN_NS_PER_S);
+	if (tn_timeout_exit(&to, err) != -ETIMEDOUT)
+		return -EPROTO;
+	if (tn_now() < t0 + 50 * TN_NS_PER_MS || tn_now() > t0 + 52 * TN_NS_PER_MS)
+		return -ERANGE;
+	if (tn_task_cancelling() != 0)
+		return -EPROTO;
+
+	/* Earlier than it was: expires at the new deadline. */
+	t0 = tn_now();
+	tn_timeout_enter(&to, t0 + TN_NS_PER_S);
+	tn_timeout_reschedule(&to, t0 + 5 * TN_NS_PER_MS);
+	err = tn_sleep(TN_NS_PER_S);
+	tn_timeout_reschedule(&to, tn_now() + TN_NS_PER_S); /* too late: expired */
+	if (tn_timeout_exit(&to, err) != -ETIMEDOUT)
+		return -EPROTO;
+	if (tn_now() < t0 + 5 * TN_NS_PER_MS || tn_now() > t0 + 7 * TN_NS_PER_MS)
+		return -ERANGE;
+	return tn_task_cancelling() == 0 ? 0 : -EPROTO;
+}
+
+static void test_timeout_reschedule(void **state)
+{
+	assert_int_equal(tn_test_run(reschedule_main, NULL, NULL), 0);
+}
+
 /* Completion and cancellation in the same turn: the value is not lost. */
 static intptr_t race_waiter(void *arg)
 {
@@ -360,6 +408,7 @@ int main(void)
 		T(test_uncancel_drops_request),
 		T(test_timeout_keeps_outer_cancel),
 		T(test_nested_timeouts),
+		T(test_timeout_reschedule),
 		T(test_completion_wins_race),
 		T(test_join_completion_wins_race),
 	};

@@ -60,11 +60,21 @@ int tn_sleep_until(uint64_t deadline_ns);
 struct tn_timeout {
 	struct tn_timer timer;
 	struct tn_task *task;
+	uint64_t deadline; /* may be later than the timer's (reschedule) */
 	unsigned cancelling_at_entry;
 	bool expired;
 };
 void tn_timeout_enter(struct tn_timeout *to, uint64_t deadline_ns);
 int tn_timeout_exit(struct tn_timeout *to, int err);
+
+/* Moves an entered timeout's deadline (asyncio's Timeout.reschedule).
+ * Later is a store: the timer stays filed where it was and, when it
+ * fires before the new deadline, files itself again; so a loop of
+ * requests can keep one scope and push its deadline per request
+ * instead of entering and leaving one (a wheel insertion and removal,
+ * ~180 instructions, on every round trip).  Earlier files the timer
+ * again at once.  A timeout that already expired stays expired. */
+void tn_timeout_reschedule(struct tn_timeout *to, uint64_t deadline_ns);
 
 #ifdef __cplusplus
 }
