@@ -402,6 +402,9 @@ void tn__arp_learn(struct tn_stack *s, uint32_t ip, const struct rte_ether_addr 
 	    e->deadline > s->now) {
 		e->deadline = s->now + s->cfg.arp_ttl_ns;
 		e->used = s->now;
+		s->arp_fresh_ip = ip;
+		s->arp_fresh_gen = s->arp_gen;
+		s->arp_fresh_until = s->now + (s->cfg.arp_ttl_ns >> 10);
 	}
 }
 

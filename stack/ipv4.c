@@ -116,7 +116,7 @@ void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m)
 	rte_pktmbuf_adj(m, l2);
 	m->l2_len = 0;
 	m->l3_len = v.hlen;
-	if (tn__ip_on_link(s, v.src))
+	if (!tn__arp_fresh(s, v.src) && tn__ip_on_link(s, v.src))
 		tn__arp_learn(s, v.src, &smac);
 	if (tn__ipv4_view_is_frag(&v)) {
 		m = tn__reass_input(s, m);

@@ -256,6 +256,50 @@ static void test_refresh_on_traffic(void **state)
 	st_destroy(s);
 }
 
+/* Busy traffic refreshes the entry at most once per 1/1024 of the TTL
+ * (tn__arp_fresh), but it still refreshes: the expiry follows the last
+ * refresh, not the first. */
+static void test_refresh_rate_limited(void **state)
+{
+	struct tn_stack_config cfg;
+	struct st_ip ip = { .proto = IPPROTO_ICMP };
+	struct tn_stack *s;
+	uint64_t t0 = st_now;
+	uint8_t b[64];
+	int n;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	cfg.arp_ttl_ns = 10 * ST_SEC; /* refreshes at most every ~9.8 ms */
+	s = st_create(&cfg, 0);
+	learn_peer(s, &st_mac_peer, ST_IP_PEER);
+	/* Refreshed at 8 s, skipped 1 ms later, refreshed again at 9 s. */
+	st_advance_to(s, t0 + 8 * ST_SEC);
+	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 1, "xy", 2)));
+	n = st_pop(s, f, sizeof(f));
+	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	st_advance_to(s, t0 + 8 * ST_SEC + ST_SEC / 1000);
+	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 2, "xy", 2)));
+	n = st_pop(s, f, sizeof(f));
+	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	st_advance_to(s, t0 + 9 * ST_SEC);
+	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 3, "xy", 2)));
+	n = st_pop(s, f, sizeof(f));
+	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	/* Past the first refresh's expiry (18 s), before the last's (19 s). */
+	st_advance_to(s, t0 + 18 * ST_SEC + ST_SEC / 2);
+	assert_int_equal(ping(s, ST_IP_PEER, 1), 0);
+	n = st_pop(s, f, sizeof(f));
+	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	assert_int_equal(st_stats(s).arp_requests_sent, 0);
+	st_advance_to(s, t0 + 19 * ST_SEC + ST_SEC / 2);
+	assert_int_equal(ping(s, ST_IP_PEER, 2), 0);
+	n = st_pop(s, f, sizeof(f));
+	st_assert_arp(f, n, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_PEER, NULL);
+	assert_int_equal(st_stats(s).arp_requests_sent, 1);
+	st_destroy(s);
+}
+
 static void test_gateway_and_no_route(void **state)
 {
 	struct tn_stack_config cfg;
@@ -399,6 +443,7 @@ int main(void)
 		cmocka_unit_test_setup(test_retries_then_give_up, setup),
 		cmocka_unit_test_setup(test_aging, setup),
 		cmocka_unit_test_setup(test_refresh_on_traffic, setup),
+		cmocka_unit_test_setup(test_refresh_rate_limited, setup),
 		cmocka_unit_test_setup(test_gateway_and_no_route, setup),
 		cmocka_unit_test_setup(test_broadcast_no_arp, setup),
 		cmocka_unit_test_setup(test_flood_keeps_gateway, setup),
