@@ -4,7 +4,7 @@ throughput against the kernel's UDP over loopback and the raw-DPDK
 reflector, over vhost-user/virtio-user and memif.
 
     python3 bench/run_echo.py [--build-dir build] [--no-build]
-        [--links vhost,memif] [--duration 5] [--size 64]
+        [--links vhost,memif] [--duration 3] [--size 64]
         [--windows 32,128,256] [--tput-duration 2] [--rounds 3]
         [--gen-cpu 0] [--refl-cpu 1] [--mem 256] [--budget 60]
         [--no-kernel] [--no-results] [--keep-logs]
@@ -14,8 +14,11 @@ UDP server (`--ip 10.0.0.1/24 --udp 7`) runs on --refl-cpu and the
 tern-echo client (`--ip 10.0.0.2/24 --client 10.0.0.1:7 --udp`) on
 --gen-cpu, each with its own --in-memory hugepages:
 
-  round trip  one client run of --duration s with one request of --size
-              bytes in flight: its rtt_ns p50/p99/p999/max.
+  round trip  in each of --rounds rounds (a new server and client each:
+              on this VM a link's round trip differs by up to 3x from
+              one pair of processes to the next), one client run of
+              --duration s with one request of --size bytes in flight;
+              each percentile's median over the rounds, the largest max.
   throughput  --rounds rounds; in each, one client run of --tput-duration
               s per --windows value (requests in flight), whose
               `rate=` (replies per second) is read, the best window
@@ -24,10 +27,11 @@ tern-echo client (`--ip 10.0.0.2/24 --client 10.0.0.1:7 --udp`) on
               fast as it can, as bench/run_dataplane.py does (its rx
               Mpps).  The medians of the rounds and the round-by-round
               ratios are reported.
-  floor       in the first round, tern-pktgen closed-loop (`--window 1`,
+  floor       in each round, tern-pktgen closed-loop (`--window 1`,
               frames of --size + 42 bytes) against raw-reflect for
               --duration s: the link's round trip with no stack at
-              either end, and what two stacks add to it.
+              either end, and what two stacks add to it (medians as
+              for the round trip).
   kernel      `sockperf server` on 127.0.0.1 (--refl-cpu) and
               `sockperf ping-pong --full-rtt` (--gen-cpu), --size-byte
               messages for --duration s: its RTT percentiles.
@@ -274,15 +278,30 @@ class EchoBench(DataplaneBench):
         return res
 
 
+def rtt_summary(rs):
+    """Round-trip runs of several rounds: each percentile's median over
+    the rounds (a new pair of processes each: on this VM a link's round
+    trip differs by up to 3x from one pair to the next), the largest max,
+    the sums, and the rounds' p50s."""
+    out = {k: median([r.get(k) for r in rs]) for k in ("p50_ns", "p99_ns", "p999_ns")}
+    out["max_ns"] = max((r.get("max_ns") or 0) for r in rs)
+    out["recv"] = sum((r.get("recv") or 0) for r in rs)
+    out["lost"] = sum((r.get("lost") or 0) for r in rs)
+    out["others_cpu"] = max((r.get("others_cpu") or 0) for r in rs)
+    out["p50_rounds"] = [r.get("p50_ns") for r in rs]
+    return out
+
+
 def run_link(b, link):
     """Round trip, then --rounds of (echo windows, raw reflector)."""
     a = b.args
-    runs = {"rtt": None, "floor": None, "echo": [], "raw": []}
+    runs = {"rtt": [], "floor": [], "echo": [], "raw": []}
     for rnd in range(a.rounds):
         srv = b.start_server(link)
         try:
-            if rnd == 0:
-                runs["rtt"] = b.client(link, srv, 1, a.duration, "rtt")
+            r = b.client(link, srv, 1, a.duration, "rtt")
+            r["round"] = rnd
+            runs["rtt"].append(r)
             for w in a.windows:
                 r = b.client(link, srv, w, a.tput_duration, "throughput")
                 r["round"] = rnd
@@ -294,13 +313,14 @@ def run_link(b, link):
         r = b.raw(link, a.tput_duration)
         r["round"] = rnd
         runs["raw"].append(r)
-        if rnd == 0:
-            # The link's own round trip: tern-pktgen closed-loop, one frame
-            # of the echo's size in flight, against raw-reflect (no stack
-            # at either end): what is left for two stacks is the rest.
-            runs["floor"] = b.run_one(link, "raw", [
-                "--window", "1", "--size", str(ETH_IP_UDP + a.size),
-                "--duration", str(a.duration)], a.duration)
+        # The link's own round trip: tern-pktgen closed-loop, one frame
+        # of the echo's size in flight, against raw-reflect (no stack at
+        # either end): what is left for two stacks is the rest.
+        r = b.run_one(link, "raw", [
+            "--window", "1", "--size", str(ETH_IP_UDP + a.size),
+            "--duration", str(a.duration)], a.duration)
+        r["round"] = rnd
+        runs["floor"].append(r)
 
     best = []  # per round: the best window's rate
     for rnd in range(a.rounds):
@@ -308,10 +328,8 @@ def run_link(b, link):
         best.append(max(r["rate"] for r in rs))
     raw = [r["rx_mpps"] * 1e6 for r in runs["raw"]]
     s = {
-        "rtt": {k: runs["rtt"][k] for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns",
-                                            "recv", "lost", "others_cpu")},
-        "floor": {k: runs["floor"].get(k) for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns",
-                                                    "recv", "lost", "others_cpu")},
+        "rtt": rtt_summary(runs["rtt"]),
+        "floor": rtt_summary(runs["floor"]),
         "echo_rate_rounds": best,
         "echo_rate_median": median(best),
         "echo_rate_by_window": {w: median([r["rate"] for r in runs["echo"]
@@ -322,7 +340,7 @@ def run_link(b, link):
         "raw_rate_median": median(raw),
         "ratio_rounds": [e / r for e, r in zip(best, raw) if r],
         "others_cpu_max": max(r["others_cpu"] for r in
-                              runs["echo"] + runs["raw"] + [runs["rtt"]]),
+                              runs["echo"] + runs["raw"] + runs["rtt"]),
         "server_exits": runs.get("server_exits", []),
     }
     s["ratio"] = (s["echo_rate_median"] / s["raw_rate_median"]
@@ -354,7 +372,9 @@ def tables(results, kernel, a):
         return "-" if ns is None else f"{ns / 1e3:.2f}"
 
     lines = [f"Round trip: {a.size}-byte UDP payloads, one request in flight, "
-             f"{a.duration:g} s per path; microseconds.", "",
+             f"{a.duration:g} s per path and round, {a.rounds} rounds (tern-echo and "
+             f"the floor: each percentile's median over the rounds, the largest max); "
+             f"microseconds.", "",
              "| path | p50 | p99 | p999 | max | replies | lost |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for link, s in results.items():
@@ -407,6 +427,11 @@ def notes(results, kernel, a):
             out.append(f"{link}: the link's floor p50 {f / 1e3:.2f} µs; two stacks and their "
                        f"loops add {(e - f) / 1e3:.2f} µs; the kernel's p50 / 40 is "
                        f"{kernel['p50_ns'] / 40 / 1e3:.2f} µs")
+        for what, r in (("tern-echo", s["rtt"]), ("floor", s["floor"])):
+            if len(r["p50_rounds"]) > 1:
+                out.append(f"{link}: {what} RTT p50 round by round: " +
+                           ", ".join("-" if x is None else f"{x / 1e3:.2f}"
+                                     for x in r["p50_rounds"]) + " µs")
         rr = s["ratio_rounds"]
         if len(rr) > 1:
             out.append(f"{link}: echo / raw round by round {min(rr) * 100:.0f}% .. "
@@ -430,7 +455,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--links", default="vhost,memif",
                     help="comma-separated, in this order: vhost, memif (default both)")
-    ap.add_argument("--duration", type=float, default=5,
+    ap.add_argument("--duration", type=float, default=3,
                     help="seconds of the round-trip runs, Tern's and the kernel's "
                     "(default 5)")
     ap.add_argument("--size", type=int, default=64, help="UDP payload bytes (default 64)")
