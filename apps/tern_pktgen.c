@@ -51,6 +51,7 @@ struct pktgen {
 	uint64_t max_flight; /* closed loop: the most frames ever in flight */
 	uint64_t wait_since; /* closed loop: the last send or reply, loop clock */
 	bool running;        /* closed loop: the RX handler may send */
+	uint64_t t0, next_line, last_sent, last_recv; /* the live line's */
 	uint64_t last_seq;
 	uint64_t tsc_hz;
 	struct tn_hist rtt, rtt_sec;
@@ -266,11 +267,24 @@ static void live_line(double t, uint64_t dsent, uint64_t drecv)
 	tn_hist_reset(&pg.rtt_sec);
 }
 
+/* The live line, once a second of the run (and its counts' baseline,
+ * even with --quiet). */
+static void live_tick(void)
+{
+	if (tn_now() < pg.next_line)
+		return;
+	if (!pg.quiet)
+		live_line((double)(tn_now() - pg.t0) / 1e9, pg.sent - pg.last_sent,
+			  pg.recv - pg.last_recv);
+	pg.last_sent = pg.sent;
+	pg.last_recv = pg.recv;
+	pg.next_line += TN_NS_PER_S;
+}
+
 static intptr_t gen_main(void *arg)
 {
 	struct tn_core *c = tn_core_self();
-	uint64_t t0, next_line, end, credit_t;
-	uint64_t last_sent = 0, last_recv = 0;
+	uint64_t end, credit_t;
 	double credit = 0;
 
 	if (tn_port_count() == 0) {
@@ -289,10 +303,10 @@ static intptr_t gen_main(void *arg)
 	if (!pg.duration && !pg.count)
 		pg.duration = 5;
 	build_template(0);
-	t0 = tn_now();
-	credit_t = t0;
-	next_line = t0 + TN_NS_PER_S;
-	end = pg.duration ? t0 + (uint64_t)(pg.duration * 1e9) : UINT64_MAX;
+	pg.t0 = tn_now();
+	credit_t = pg.t0;
+	pg.next_line = pg.t0 + TN_NS_PER_S;
+	end = pg.duration ? pg.t0 + (uint64_t)(pg.duration * 1e9) : UINT64_MAX;
 	if (pg.window) {
 		/* The RX handler keeps the window full; this task starts it,
 		 * gives up on frames lost for --timeout, prints the live line. */
@@ -307,14 +321,7 @@ static intptr_t gen_main(void *arg)
 		} else if (!in_flight()) {
 			refill(c, 0); /* a send that found the pool empty */
 		}
-		if (tn_now() >= next_line) {
-			if (!pg.quiet)
-				live_line((double)(tn_now() - t0) / 1e9, pg.sent - last_sent,
-					  pg.recv - last_recv);
-			last_sent = pg.sent;
-			last_recv = pg.recv;
-			next_line += TN_NS_PER_S;
-		}
+		live_tick();
 		if (tn_sleep(TN_NS_PER_MS))
 			break;
 	}
@@ -341,20 +348,13 @@ static intptr_t gen_main(void *arg)
 			credit -= n;
 		}
 		send_burst(c, 0, n);
-		if (tn_now() >= next_line) {
-			if (!pg.quiet)
-				live_line((double)(tn_now() - t0) / 1e9, pg.sent - last_sent,
-					  pg.recv - last_recv);
-			last_sent = pg.sent;
-			last_recv = pg.recv;
-			next_line += TN_NS_PER_S;
-		}
+		live_tick();
 		/* Wait for the next loop turn, which sends the burst and polls
 		 * for replies (tn_yield would only let other tasks run). */
 		if (tn_sleep(0))
 			break;
 	}
-	double secs = (double)(tn_now() - t0) / 1e9;
+	double secs = (double)(tn_now() - pg.t0) / 1e9;
 	/* Wait a little for replies still in flight. */
 	uint64_t drain_end = tn_now() + (uint64_t)(pg.drain * 1e9);
 	while (pg.recv < pg.sent && tn_now() < drain_end && !tn_stopping())
