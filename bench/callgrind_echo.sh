@@ -45,50 +45,15 @@ cli=("$echo_bin" -l 0 --no-pci --no-huge -m 256 --file-prefix "tncgc$$"
 	"--vdev=net_memif0,role=client,socket=$sock" -- --ip 10.0.0.2/24
 	--client 10.0.0.1:7 --udp --size 64 --duration $((secs + 60)) --window "$window")
 if [[ $who == server ]]; then srv=("${vg[@]}" "${srv[@]}"); else cli=("${vg[@]}" "${cli[@]}"); fi
-sp="" cp=""
-cleanup() {
-	[[ -n $cp ]] && kill -INT "$cp" 2>/dev/null && wait "$cp" 2>/dev/null
-	[[ -n $sp ]] && kill -INT "$sp" 2>/dev/null && wait "$sp" 2>/dev/null
-	rm -rf "$tmp" "/var/run/dpdk/tncgs$$" "/var/run/dpdk/tncgc$$"
-}
-trap cleanup EXIT
-wait_for() { # FILE PATTERN: at most 60 s
-	local i
-	for ((i = 0; i < 600; i++)); do
-		grep -q "$2" "$1" && return 0
-		sleep 0.1
-	done
-	echo "$0: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-"${srv[@]}" >"$tmp/server.log" 2>&1 &
-sp=$!
-wait_for "$tmp/server.log" "echo: udp port"
-"${cli[@]}" >"$tmp/client.log" 2>&1 &
-cp=$!
-wait_for "$tmp/client.log" "^ready"
-sleep 12
-if [[ $who == server ]]; then vp=$sp; else vp=$cp; fi
-callgrind_control -i on "$vp" >/dev/null
-sleep "$secs"
-callgrind_control -i off "$vp" >/dev/null
-kill -INT "$cp"
-wait "$cp" || true
-cp=""
-kill -INT "$sp"
-wait "$sp" || true
-sp=""
+cg_prefixes=("tncgs$$" "tncgc$$")
+source "$(dirname "$0")/cglib.sh"
+cg_run "echo: udp port" "^ready" 12 60
 grep -h -E "^summary|^udp 7: echoed" "$tmp/client.log" "$tmp/server.log"
-callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | python3 -c '
+callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | PYTHONPATH="$(dirname "$0")" python3 -c '
 import re, sys
-t = sys.stdin.read()
-def calls(fn):
-    m = re.search(r"([\d,]+) \([^)]*\)\s+>\s+\S*:" + re.escape(fn) + r" \(([\d,]+)x\)", t)
-    return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else (0, 0)
-def incl(fn):
-    m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\*\s+\S*:" + re.escape(fn) + r" \[", t, re.M)
-    return int(m.group(1).replace(",", "")) if m else 0
+from cglib import tree
+t = tree()
+calls, incl = t.calls, t.incl
 e = calls("tn__udp_input")[1]
 if not e:
     sys.exit("no echoes in the profile")

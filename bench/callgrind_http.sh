@@ -44,50 +44,15 @@ cli=("$build/apps/tern-load" -l 0 --no-pci --no-huge -m 256 --file-prefix "tncgh
 	--single-file-segments "--vdev=net_virtio_user0,path=$sock,queues=1" -- --ip 10.0.0.2/24
 	--url http://10.0.0.1:80/hello --connections "$conns" --duration $((secs + 60)) --quiet)
 if [[ $who == server ]]; then srv=("${vg[@]}" "${srv[@]}"); else cli=("${vg[@]}" "${cli[@]}"); fi
-sp="" cp=""
-cleanup() {
-	[[ -n $cp ]] && kill -INT "$cp" 2>/dev/null && wait "$cp" 2>/dev/null
-	[[ -n $sp ]] && kill -INT "$sp" 2>/dev/null && wait "$sp" 2>/dev/null
-	rm -rf "$tmp" "/var/run/dpdk/tncghs$$" "/var/run/dpdk/tncghc$$"
-}
-trap cleanup EXIT
-wait_for() { # FILE PATTERN: at most 120 s
-	local i
-	for ((i = 0; i < 1200; i++)); do
-		grep -q "$2" "$1" && return 0
-		sleep 0.1
-	done
-	echo "$0: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-"${srv[@]}" >"$tmp/server.log" 2>&1 &
-sp=$!
-wait_for "$tmp/server.log" "httpd: listening"
-"${cli[@]}" >"$tmp/client.log" 2>&1 &
-cp=$!
-wait_for "$tmp/client.log" "^connected"
-sleep 8
-if [[ $who == server ]]; then vp=$sp; else vp=$cp; fi
-callgrind_control -i on "$vp" >/dev/null
-sleep "$secs"
-callgrind_control -i off "$vp" >/dev/null
-kill -INT "$cp"
-wait "$cp" || true
-cp=""
-kill -INT "$sp"
-wait "$sp" || true
-sp=""
+cg_prefixes=("tncghs$$" "tncghc$$")
+source "$(dirname "$0")/cglib.sh"
+cg_run "httpd: listening" "^connected" 8 120
 grep -h -E "^summary" "$tmp/client.log" || true
-callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | WHO=$who python3 -c '
+callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | WHO=$who PYTHONPATH="$(dirname "$0")" python3 -c '
 import os, re, sys
-t = sys.stdin.read()
-def calls(fn):
-    m = re.search(r"([\d,]+) \([^)]*\)\s+>\s+\S*:" + re.escape(fn) + r" \(([\d,]+)x\)", t)
-    return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else (0, 0)
-def incl(fn):
-    m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\*\s+\S*:" + re.escape(fn) + r" \[", t, re.M)
-    return int(m.group(1).replace(",", "")) if m else 0
+from cglib import tree
+t = tree()
+calls, incl = t.calls, t.incl
 server = os.environ["WHO"] == "server"
 n = incl("http_route") and calls("http_route")[1] if server else calls("on_response")[1]
 if not n:

@@ -58,53 +58,18 @@ cli=("$echo_bin" -l 0 --no-pci --no-huge -m 256 --file-prefix "tncgtc$$"
 	"${cvdev[@]}" -- --ip 10.0.0.2/24 --client 10.0.0.1:7 "--$proto" --size 64
 	--timeout 10000 --duration $((secs + 60)))
 if [[ $who == server ]]; then srv=("${vg[@]}" "${srv[@]}"); else cli=("${vg[@]}" "${cli[@]}"); fi
-sp="" cp=""
-cleanup() {
-	[[ -n $cp ]] && kill -INT "$cp" 2>/dev/null && wait "$cp" 2>/dev/null
-	[[ -n $sp ]] && kill -INT "$sp" 2>/dev/null && wait "$sp" 2>/dev/null
-	rm -rf "$tmp" "/var/run/dpdk/tncgts$$" "/var/run/dpdk/tncgtc$$"
-}
-trap cleanup EXIT
-wait_for() { # FILE PATTERN: at most 60 s
-	local i
-	for ((i = 0; i < 600; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "$0: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-"${srv[@]}" >"$tmp/server.log" 2>&1 &
-sp=$!
-wait_for "$tmp/server.log" "echo: $proto port"
-"${cli[@]}" >"$tmp/client.log" 2>&1 &
-cp=$!
-wait_for "$tmp/client.log" "^ready"
-sleep 12
-if [[ $who == server ]]; then vp=$sp; else vp=$cp; fi
-callgrind_control -i on "$vp" >/dev/null
-sleep "$secs"
-callgrind_control -i off "$vp" >/dev/null
-kill -INT "$cp"
-wait "$cp" || true
-cp=""
-kill -INT "$sp"
-wait "$sp" || true
-sp=""
+cg_prefixes=("tncgts$$" "tncgtc$$")
+source "$(dirname "$0")/cglib.sh"
+cg_run "echo: $proto port" "^ready" 12 60
 grep -h -E "^summary|^(tcp|udp) 7: |^port 0|^stack:" "$tmp/client.log" "$tmp/server.log"
 seg=tn__tcp_conn_input
 [[ $proto == udp ]] && seg=tn__udp_input
-callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | SEG=$seg python3 -c '
+callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | SEG=$seg PYTHONPATH="$(dirname "$0")" python3 -c '
 import os
 import re, sys
-t = sys.stdin.read()
-def calls(fn):
-    m = re.search(r"([\d,]+) \([^)]*\)\s+>\s+\S*:" + re.escape(fn) + r" \(([\d,]+)x\)", t)
-    return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else (0, 0)
-def incl(fn):
-    m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\*\s+\S*:" + re.escape(fn) + r" \[", t, re.M)
-    return int(m.group(1).replace(",", "")) if m else 0
+from cglib import tree
+t = tree()
+calls, incl = t.calls, t.incl
 e = calls(os.environ["SEG"])[1]
 if not e:
     sys.exit("no round trips in the profile")
