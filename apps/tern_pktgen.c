@@ -100,18 +100,10 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		if (parse_num(name, v, 0, 1e9, &x))
 			return -EINVAL;
 		pg.rate = (uint64_t)x;
-		if (pg.rate && pg.window) {
-			fprintf(stderr, "tern-pktgen: --rate and --window exclude each other\n");
-			return -EINVAL;
-		}
 	} else if (strcmp(name, "window") == 0) {
 		if (parse_num(name, v, 1, 4096, &x))
 			return -EINVAL;
 		pg.window = (unsigned)x;
-		if (pg.rate) {
-			fprintf(stderr, "tern-pktgen: --rate and --window exclude each other\n");
-			return -EINVAL;
-		}
 	} else if (strcmp(name, "timeout") == 0) {
 		if (parse_num(name, v, 1, 60000, &x))
 			return -EINVAL;
@@ -136,6 +128,10 @@ static int parse_opt(void *arg, const char *name, const char *v)
 		pg.quiet = true;
 	} else {
 		return -ENOENT;
+	}
+	if (pg.rate && pg.window) { /* whichever came second */
+		fprintf(stderr, "tern-pktgen: --rate and --window exclude each other\n");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -281,39 +277,14 @@ static void live_tick(void)
 	pg.next_line += TN_NS_PER_S;
 }
 
-static intptr_t gen_main(void *arg)
+/* Closed loop (--window): the RX handler keeps the window full; this
+ * task starts it, gives up on frames lost for --timeout, prints the live
+ * line. */
+static void run_closed(struct tn_core *c, uint64_t end)
 {
-	struct tn_core *c = tn_core_self();
-	uint64_t end, credit_t;
-	double credit = 0;
-
-	if (tn_port_count() == 0) {
-		fprintf(stderr, "tern-pktgen: no port (pass e.g. --vdev=net_memif0 to the EAL)\n");
-		return -ENODEV;
-	}
-	/* A generator on a dead link would count every frame as lost; the
-	 * usual cause is a peer that is not running (memif, vhost-user). */
-	if (tn_port_link_up(0) != 1) {
-		fprintf(stderr, "tern-pktgen: port 0: link is down (is the peer running?); "
-				"not sending\n");
-		return -ENETDOWN;
-	}
-	pg.tsc_hz = rte_get_tsc_hz();
-	pg.gen = (uint32_t)rte_rdtsc();
-	if (!pg.duration && !pg.count)
-		pg.duration = 5;
-	build_template(0);
-	pg.t0 = tn_now();
-	credit_t = pg.t0;
-	pg.next_line = pg.t0 + TN_NS_PER_S;
-	end = pg.duration ? pg.t0 + (uint64_t)(pg.duration * 1e9) : UINT64_MAX;
-	if (pg.window) {
-		/* The RX handler keeps the window full; this task starts it,
-		 * gives up on frames lost for --timeout, prints the live line. */
-		pg.running = true;
-		refill(c, 0);
-	}
-	while (pg.window && !tn_stopping() && tn_now() < end &&
+	pg.running = true;
+	refill(c, 0);
+	while (!tn_stopping() && tn_now() < end &&
 	       (!pg.count || pg.sent < pg.count || in_flight())) {
 		if (in_flight() && tn_now() - pg.wait_since > pg.timeout_ns) {
 			pg.given_up += in_flight();
@@ -326,7 +297,15 @@ static intptr_t gen_main(void *arg)
 			break;
 	}
 	pg.running = false;
-	while (!pg.window && !tn_stopping() && tn_now() < end && (!pg.count || pg.sent < pg.count)) {
+}
+
+/* Open loop: bursts as fast as the link takes them, or at --rate. */
+static void run_open(struct tn_core *c, uint64_t end)
+{
+	uint64_t credit_t = tn_now();
+	double credit = 0;
+
+	while (!tn_stopping() && tn_now() < end && (!pg.count || pg.sent < pg.count)) {
 		unsigned n = pg.burst;
 
 		if (pg.count && pg.sent + n > pg.count)
@@ -354,6 +333,36 @@ static intptr_t gen_main(void *arg)
 		if (tn_sleep(0))
 			break;
 	}
+}
+
+static intptr_t gen_main(void *arg)
+{
+	struct tn_core *c = tn_core_self();
+	uint64_t end;
+
+	if (tn_port_count() == 0) {
+		fprintf(stderr, "tern-pktgen: no port (pass e.g. --vdev=net_memif0 to the EAL)\n");
+		return -ENODEV;
+	}
+	/* A generator on a dead link would count every frame as lost; the
+	 * usual cause is a peer that is not running (memif, vhost-user). */
+	if (tn_port_link_up(0) != 1) {
+		fprintf(stderr, "tern-pktgen: port 0: link is down (is the peer running?); "
+				"not sending\n");
+		return -ENETDOWN;
+	}
+	pg.tsc_hz = rte_get_tsc_hz();
+	pg.gen = (uint32_t)rte_rdtsc();
+	if (!pg.duration && !pg.count)
+		pg.duration = 5;
+	build_template(0);
+	pg.t0 = tn_now();
+	pg.next_line = pg.t0 + TN_NS_PER_S;
+	end = pg.duration ? pg.t0 + (uint64_t)(pg.duration * 1e9) : UINT64_MAX;
+	if (pg.window)
+		run_closed(c, end);
+	else
+		run_open(c, end);
 	double secs = (double)(tn_now() - pg.t0) / 1e9;
 	/* Wait a little for replies still in flight. */
 	uint64_t drain_end = tn_now() + (uint64_t)(pg.drain * 1e9);

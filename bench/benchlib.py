@@ -51,6 +51,20 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def rtt_rounds(rs, sums):
+    """Round-trip runs of several rounds, each on a new pair of processes
+    (on this VM a link's round trip differs by up to 3x from one pair to
+    the next): each percentile's median over the rounds, the largest max
+    and other load, the sums of the keys in sums, and the rounds' p50s."""
+    out = {k: median([r.get(k) for r in rs]) for k in ("p50_ns", "p99_ns", "p999_ns")}
+    out["max_ns"] = max((r.get("max_ns") or 0) for r in rs)
+    out["others_cpu"] = max((r.get("others_cpu") or 0) for r in rs)
+    for k in sums:
+        out[k] = sum((r.get(k) or 0) for r in rs)
+    out["p50_rounds"] = [r.get("p50_ns") for r in rs]
+    return out
+
+
 def free_port(kind=socket.SOCK_STREAM):
     """A loopback port free for now (TCP by default, or SOCK_DGRAM)."""
     with socket.socket(socket.AF_INET, kind) as s:

@@ -69,7 +69,8 @@ import time
 
 from benchlib import (LINKS, LINK_TITLE, OUT_DIR, RESULTS_MD, ROOT, SOCKPERF_MAX_RE, SOCKPERF_N_RE,
                       SOCKPERF_PCT_RE, BenchError, cpu_busy, cpu_seconds, free_port,
-                      hugepages_free_mib, machine_name, median, tail, update_results_md)
+                      hugepages_free_mib, machine_name, median, rtt_rounds, tail,
+                      update_results_md)
 from run_dataplane import Bench as DataplaneBench  # raw-reflect + tern-pktgen
 
 TARGET_P50_NS = 1000
@@ -278,20 +279,6 @@ class EchoBench(DataplaneBench):
         return res
 
 
-def rtt_summary(rs):
-    """Round-trip runs of several rounds: each percentile's median over
-    the rounds (a new pair of processes each: on this VM a link's round
-    trip differs by up to 3x from one pair to the next), the largest max,
-    the sums, and the rounds' p50s."""
-    out = {k: median([r.get(k) for r in rs]) for k in ("p50_ns", "p99_ns", "p999_ns")}
-    out["max_ns"] = max((r.get("max_ns") or 0) for r in rs)
-    out["recv"] = sum((r.get("recv") or 0) for r in rs)
-    out["lost"] = sum((r.get("lost") or 0) for r in rs)
-    out["others_cpu"] = max((r.get("others_cpu") or 0) for r in rs)
-    out["p50_rounds"] = [r.get("p50_ns") for r in rs]
-    return out
-
-
 def run_link(b, link):
     """Round trip, then --rounds of (echo windows, raw reflector)."""
     a = b.args
@@ -328,8 +315,8 @@ def run_link(b, link):
         best.append(max(r["rate"] for r in rs))
     raw = [r["rx_mpps"] * 1e6 for r in runs["raw"]]
     s = {
-        "rtt": rtt_summary(runs["rtt"]),
-        "floor": rtt_summary(runs["floor"]),
+        "rtt": rtt_rounds(runs["rtt"], ("recv", "lost")),
+        "floor": rtt_rounds(runs["floor"], ("recv", "lost")),
         "echo_rate_rounds": best,
         "echo_rate_median": median(best),
         "echo_rate_by_window": {w: median([r["rate"] for r in runs["echo"]

@@ -70,7 +70,8 @@ import time
 
 from benchlib import (LINKS, OUT_DIR, RESULTS_MD, ROOT, SOCKPERF_MAX_RE, SOCKPERF_N_RE,
                       SOCKPERF_PCT_RE, BenchError, Runner, busy_between, cpu_busy, cpu_seconds,
-                      free_port, hugepages_free_mib, machine_name, median, tail, update_results_md)
+                      free_port, hugepages_free_mib, machine_name, median, rtt_rounds, tail,
+                      update_results_md)
 
 TARGET_P50_NS = 1500
 TARGET_KERNEL_X = 30
@@ -531,18 +532,6 @@ def notes(s, a):
     return out
 
 
-def rtt_median(rs):
-    """Round-trip rounds: each percentile's median, the largest max and
-    other load, the sums; the rounds' p50s."""
-    out = {k: median([r[k] for r in rs]) for k in ("p50_ns", "p99_ns", "p999_ns")}
-    out["max_ns"] = max(r["max_ns"] for r in rs)
-    out["others_cpu"] = max(r["others_cpu"] for r in rs)
-    for k in ("round_trips", "lost", "bad"):
-        out[k] = sum(r[k] for r in rs)
-    out["p50_rounds"] = [r["p50_ns"] for r in rs]
-    return out
-
-
 def run(b, a):
     s = {"server_exits": []}
     srv = b.start_server()
@@ -561,7 +550,7 @@ def run(b, a):
                 if rc != 0:
                     s["server_exits"].append(rc)
         s["tern_rtt_rounds"] = rtts
-        s["tern_rtt"] = rtt_median(rtts)
+        s["tern_rtt"] = rtt_rounds(rtts, ("round_trips", "lost", "bad"))
         if not a.no_kernel:
             s["kernel_rtt"] = b.kernel_rtt()
         print("run_tcp: bulk", file=sys.stderr, flush=True)
