@@ -163,8 +163,12 @@ r = [json.loads(l)["/tern/stack"] for l in open(sys.argv[1]) if l.strip().starts
 print(r[1]["udp_tx"], r[2]["udp_tx"])' "$DP_TMP/tel.json") || dp_fail "telemetry: no udp_tx"
 read -r tx_before0 tx_before1 <<<"$before"
 
-ksent_before=$(ip netns exec "$ns" nstat -asz IcmpOutDestUnreachs 2>/dev/null |
-	awk '$1 == "IcmpOutDestUnreachs" { v = $2 } END { print v + 0 }')
+# The kernel's own count of the port unreachables it has sent.
+kernel_sent() {
+	ip netns exec "$ns" nstat -asz IcmpOutDestUnreachs 2>/dev/null |
+		awk '$1 == "IcmpOutDestUnreachs" { v = $2 } END { print v + 0 }'
+}
+ksent_before=$(kernel_sent)
 # Refused echoes: datagrams from 40 ports no socket has (a raw socket
 # writes them), so every echo meets a closed port.
 nsrun refused python3 - <<'EOF' || dp_fail "could not send the refused datagrams"
@@ -191,14 +195,10 @@ icmp_seen() {
 		python3 -c 'import json, sys
 print(next(json.loads(l)["/tern/stack"]["icmp_errors_rx"] for l in sys.stdin if l.strip().startswith("{")))'
 }
-# The kernel's own count of the port unreachables it sent: the stacks
-# must get every one.  The kernel may, rarely, hold one back (CI once saw
-# 39 of 40 arrive with nothing dropped on Tern's side), so the bar is its
-# count, not 40, as long as it sent nearly all.
-kernel_sent() {
-	ip netns exec "$ns" nstat -asz IcmpOutDestUnreachs 2>/dev/null |
-		awk '$1 == "IcmpOutDestUnreachs" { print $2; found = 1 } END { if (!found) print 0 }'
-}
+# The stacks must get every port unreachable the kernel sent.  The
+# kernel may, rarely, hold one back (CI once saw 39 of 40 arrive with
+# nothing dropped on Tern's side), so the bar is its count, not 40, as
+# long as it sent nearly all.
 deadline=$((SECONDS + 10))
 while n=$(icmp_seen) && ((${n:-0} < 40 && SECONDS < deadline)); do :; done
 ksent=$(($(kernel_sent) - ksent_before))
