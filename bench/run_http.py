@@ -100,12 +100,14 @@ class Bench(Runner):
         seal, sprefix = self.eal(["-l", str(a.refl_cpu)], "s", link["refl_vdev"].format(sock=sock))
         scmd = [self.app("tern-httpd")] + seal + ["--", "--ip", f"{SERVER_IP}/24", "--port",
                                                   str(HTTP_PORT), "--link-timeout", "0"]
+        batch = ["--task-batch", str(a.task_batch)] if a.task_batch else []
+        scmd += batch
         slog = os.path.join(self.logdir, f"{self.next_name('httpd')}.log")
         ceal, cprefix = self.eal(["-l", str(a.gen_cpu)], "c", link["gen_vdev"].format(sock=sock),
                                  link["gen_eal"])
         ccmd = [self.app("tern-load")] + ceal + [
             "--", "--ip", f"{CLIENT_IP}/24", "--url", f"http://{SERVER_IP}:{HTTP_PORT}/hello",
-            "--connections", str(a.connections), "--duration", str(a.duration)]
+            "--connections", str(a.connections), "--duration", str(a.duration)] + batch
         clog = os.path.join(self.logdir, f"{self.next_name('load')}.log")
         try:
             p = self.start(scmd, slog, "httpd: listening", "tern-httpd")
@@ -188,6 +190,8 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--task-batch", type=int, default=0,
+                    help="tern's --task-batch for both processes (0: its default)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--gen-cpu", type=int, default=0)
     ap.add_argument("--refl-cpu", type=int, default=1)

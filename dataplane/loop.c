@@ -359,6 +359,7 @@ static int core_setup(struct tn_core *c)
 		.clock = tsc_ns,
 		.clock_arg = rt,
 		.clock_real = true,
+		.batch = rt->cfg.task_batch,
 	};
 	uint16_t p;
 

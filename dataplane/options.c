@@ -16,6 +16,7 @@ void tn_config_defaults(struct tn_config *cfg)
 	cfg->idle = TN_IDLE_POLL;
 	cfg->link_timeout_ms = 5000;
 	cfg->burst = 32;
+	cfg->task_batch = TN_TASK_BATCH;
 	cfg->nb_rxd = 1024;
 	cfg->nb_txd = 1024;
 	cfg->nb_mbufs = 16383;
@@ -35,6 +36,8 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app)
 		"                       drop=0.05,dup=0.01,reorder=0.05,delay_us=200,corrupt=0.001,seed=7\n"
 		"  --link-timeout MS    wait this long for links to come up (default 5000)\n"
 		"  --burst N            RX/TX burst size, 1..%d (default 32)\n"
+		"  --task-batch N       task resumptions per loop turn, 1..1024 (default %d):\n"
+		"                       what they sent leaves before more tasks run\n"
 		"  --rxd N, --txd N     descriptors per queue (default 1024)\n"
 		"  --mbufs N            mbufs in the pool (default 16383)\n"
 		"  --no-stats           do not print the counters at exit\n"
@@ -44,7 +47,7 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app)
 		"                       net_af_xdp, all traffic to it, ARP included, is steered)\n"
 		"  --gw A.B.C.D         default gateway\n"
 		"  --mac MAC            port 0's MAC for the stack (default: the port's)\n",
-		prog, TN_TXBUF);
+		prog, TN_TXBUF, TN_TASK_BATCH);
 	if (app && app->usage)
 		fprintf(out, "\n%s options:\n%s", app->name ? app->name : prog, app->usage);
 }
@@ -79,7 +82,7 @@ static bool app_takes_value(const struct tn_app *app, const char *name)
 }
 
 static const char *const tern_value_opts[] = {
-	"idle", "pcap", "fault", "link-timeout", "burst", "rxd", "txd", "mbufs", "steer", "ip", "gw", "mac", NULL,
+	"idle", "pcap", "fault", "link-timeout", "burst", "task-batch", "rxd", "txd", "mbufs", "steer", "ip", "gw", "mac", NULL,
 };
 
 static bool tern_takes_value(const char *name)
@@ -196,6 +199,8 @@ static int tern_opt(const char *prog, struct tn_config *cfg, const char *name, c
 		return parse_uint(prog, name, val, 0, 600000, &cfg->link_timeout_ms);
 	if (strcmp(name, "burst") == 0)
 		return parse_uint(prog, name, val, 1, TN_TXBUF, &cfg->burst);
+	if (strcmp(name, "task-batch") == 0)
+		return parse_uint(prog, name, val, 1, 1024, &cfg->task_batch);
 	if (strcmp(name, "rxd") == 0)
 		return parse_uint(prog, name, val, 64, 16384, &cfg->nb_rxd);
 	if (strcmp(name, "txd") == 0)

@@ -17,6 +17,11 @@
 #pragma GCC visibility push(hidden)
 
 #define TN_TXBUF 64          /* per core and port; flushed each loop turn */
+/* Task resumptions per loop turn (--task-batch).  What the tasks of a
+ * turn sent leaves in that turn's TX phase, so a smaller batch lets the
+ * peer start on the first replies while later tasks still run (see
+ * docs/ARCHITECTURE.md, "The loop"). */
+#define TN_TASK_BATCH 8
 #define TN_CALLS_PER_CORE 4096 /* tn_submit_to records a core can run at once */
 #define TN_MAIL_RING 1024    /* messages per ordered pair of cores */
 #define TN_MAIL_BATCH 16     /* drained per ring per loop turn (Seastar's 16) */

@@ -47,7 +47,7 @@ for app in "$reflect" "$pktgen"; do
 	name=$(basename "$app")
 	run help "$app" --help
 	[[ $rc -eq 0 ]] || { show; dp_fail "$name --help: exit $rc, want 0"; }
-	for opt in --help --idle --pcap --fault --link-timeout --burst --rxd --txd --mbufs \
+	for opt in --help --idle --pcap --fault --link-timeout --burst --task-batch --rxd --txd --mbufs \
 		--no-stats --steer; do
 		grep -q -- "^ *$opt\b\|, $opt\b" <<<"$out" || { show; dp_fail "$name --help lacks $opt"; }
 	done
@@ -88,6 +88,8 @@ bad "$reflect" "--burst wants a number in 1\.\.64, not '0'" --burst 0
 bad "$reflect" "--burst wants a number in 1\.\.64, not '65'" --burst=65
 bad "$reflect" "--burst wants a number in 1\.\.64, not 'x'" --burst x
 bad "$reflect" "--burst needs a value" --burst
+bad "$reflect" "--task-batch wants a number in 1\.\.1024, not '0'" --task-batch 0
+bad "$reflect" "--task-batch wants a number in 1\.\.1024, not '1025'" --task-batch=1025
 bad "$reflect" "--rxd wants a number in 64\.\.16384, not '10'" --rxd 10
 bad "$reflect" "--idle wants poll or sleep, not 'fast'" --idle fast
 bad "$reflect" "--no-stats takes no value" --no-stats=1

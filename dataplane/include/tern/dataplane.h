@@ -61,6 +61,7 @@ struct tn_config {
 	enum tn_idle_mode idle;  /* --idle poll|sleep */
 	unsigned link_timeout_ms; /* --link-timeout MS (default 5000) */
 	unsigned burst;          /* --burst N: RX/TX burst size (default 32) */
+	unsigned task_batch;     /* --task-batch N: task resumptions per turn */
 	unsigned nb_rxd, nb_txd; /* --rxd/--txd N descriptors (default 1024) */
 	unsigned nb_mbufs;       /* --mbufs N per socket (default 16383) */
 	bool stats_exit;         /* print the counters at exit (default on) */
