@@ -62,6 +62,7 @@
 #define SP_BURST 32
 #define ECHO_BURST 64 /* the loop's RX burst is 32 */
 #define CLI_BURST 64
+#define WARMUP_NS (10 * TN_NS_PER_S) /* UDP client: the longest wait for a first reply */
 
 /* The head of every request; the rest is a pattern of seq. */
 struct stamp {
@@ -152,7 +153,8 @@ static const char usage[] =
 	"                  connects from ports whose replies reach it)\n"
 	"  --size N        payload bytes, 24..65507 (default 64)\n"
 	"  --count N       requests to send\n"
-	"  --duration S    seconds to send (default 5 unless --count)\n"
+	"  --duration S    seconds to send (default 5 unless --count); UDP: from\n"
+	"                  the first reply (given up 10 s without one)\n"
 	"  --window N      requests in flight, 1..4096 (default 1)\n"
 	"  --timeout MS    a request without a reply by then is lost (default 100)\n"
 	"  --hist FILE     UDP: write the RTT histogram (\"ns count\" per bucket)\n"
@@ -803,8 +805,10 @@ static void take_replies(struct client *c)
 
 static int client_run(struct client *c)
 {
-	uint64_t end = opt.count_set ? UINT64_MAX : tn_now() + (uint64_t)(opt.duration * 1e9);
-	bool stopped = false;
+	uint64_t dur = (uint64_t)(opt.duration * 1e9);
+	/* Until the first reply: the duration, but at least WARMUP_NS. */
+	uint64_t end = opt.count_set ? UINT64_MAX : tn_now() + RTE_MAX(dur, WARMUP_NS);
+	bool stopped = false, timed = false;
 	unsigned win;
 
 	for (;;) {
@@ -824,8 +828,15 @@ static int client_run(struct client *c)
 			}
 			c->lo++;
 		}
-		if (opt.count_set ? c->next >= opt.count : tn_now() >= end)
-			stopped = true;
+		/* --duration counts from the first reply: the first request
+		 * waits for the link and ARP, which on a loaded machine can
+		 * take longer than a short run (sockperf warms up likewise).
+		 * No reply within WARMUP_NS: it ends there, all lost. */
+		if (!timed && c->recv && !opt.count_set) {
+			timed = true;
+			end = tn_now() + dur;
+		}
+		stopped = opt.count_set ? c->next >= opt.count : tn_now() >= end;
 		/* One request in flight until the first reply: the first
 		 * one waits for ARP, which holds only a few frames meanwhile
 		 * (the rest of a full window would be lost). */

@@ -405,6 +405,31 @@ def udp_echo(host, port, n, seed):
     return bad == 0
 
 
+def udp_late_echo(port, hold):
+    """Echoes UDP on port, but only datagrams that come hold seconds or
+    more after the first one; ends 2 s after the last."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(30)
+    ignored = echoed = 0
+    first = None
+    while True:
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            break
+        now = time.monotonic()
+        first = now if first is None else first
+        if now - first < hold:
+            ignored += 1
+            continue
+        s.sendto(data, peer)
+        echoed += 1
+        s.settimeout(2)
+    out(f"late echo: ignored {ignored}, echoed {echoed}")
+    return echoed > 0
+
+
 def udp_refused(host, port):
     c = udp_sock(host, port, 2)
     c.send(b"anyone?")
@@ -502,6 +527,8 @@ def main(argv):
         return tcp_short(argv[2], int(argv[3]), int(argv[4]))
     if mode == "udp-echo":
         return udp_echo(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if mode == "udp-late-echo":
+        return udp_late_echo(int(argv[2]), float(argv[3]))
     if mode == "udp-refused":
         return udp_refused(argv[2], int(argv[3]))
     if mode == "udp-blast":
