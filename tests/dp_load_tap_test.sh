@@ -8,7 +8,8 @@
 #  1. Bad command lines exit 2 with a message (no EAL started).
 #  2. 4 connections, pipeline 2, 3 s on /: requests > 0, no non-2xx, no
 #     error or timeout, live lines at 1 s and 2 s, percentiles in order,
-#     bytes > requests x the body.
+#     bytes > requests x the body; the requests are wrk's, byte for byte
+#     (the request line and Host: 10.95.0.1:8080 only).
 #  3. /chunked at --rate 200 over 2 connections for 2 s: about 400
 #     requests (every one due is sent), no error.
 #  4. /missing: every response a 404, counted as non-2xx, no error.
@@ -101,6 +102,9 @@ grep -Eq '^requests [0-9]+ in [0-9.]+ s, [0-9.]+ requests/s, [0-9]+ bytes' "$DP_
 	dp_fail "plain: no requests line"
 bytes=$(sed -nE 's/^requests [0-9]+ in [0-9.]+ s, [0-9.]+ requests\/s, ([0-9]+) bytes.*/\1/p' "$DP_TMP/plain.out")
 ((bytes > requests * 13)) || dp_fail "plain: $bytes bytes for $requests responses of 13+ bytes"
+want="first request: 'GET / HTTP/1.1\\r\\nHost: 10.95.0.1:8080\\r\\n\\r\\n'"
+got=$(grep '^first request: ' "$DP_TMP/http.out")
+[[ $got == "$want" ]] || dp_fail "plain: the server got $got, want wrk's: $want"
 
 # 3. On a schedule, chunked bodies.
 run rate tnload2$$ --url http://10.95.0.1:8080/chunked --connections 2 --rate 200 --duration 2 \

@@ -20,8 +20,10 @@
       /  200 with a fixed 13-byte body ("hello, tern!\\n", Content-Length),
       /chunked 200 with a chunked body, /close 200 and Connection: close,
       anything else 404.  Prints
-      "listening" once bound, serves until SIGTERM, then prints
-      "served N".
+      "listening" once bound, the first request's head as
+      "first request: " and its Python repr (the request line and the
+      fields as received, each line ending in \\r\\n), serves until
+      SIGTERM, then prints "served N".
 """
 import signal
 import socket
@@ -133,6 +135,7 @@ def http(addr, port):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     served = [0]
+    lock = threading.Lock()
 
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -141,7 +144,13 @@ def http(addr, port):
         wbufsize = -1
 
         def do_GET(self):
-            served[0] += 1
+            with lock:
+                served[0] += 1
+                first = served[0] == 1
+            if first:
+                head = self.requestline + "\r\n" + "".join(
+                    f"{k}: {v}\r\n" for k, v in self.headers.items()) + "\r\n"
+                print(f"first request: {head!r}", flush=True)
             if self.path == "/":
                 body = b"hello, tern!\n"
                 self.send_response(200)
