@@ -358,18 +358,38 @@ static void close_conn(struct conn *k)
 	k->c = NULL;
 }
 
-/* One connection's life: requests and responses until the end (0), or
- * until it fails or the server ends it (-errno, counted; the caller
- * opens another). */
-static int run_conn(struct conn *k)
+/* conn_loop's end when every request sent is answered: the close
+ * handshake, out of its timeout scope. */
+#define CONN_DONE 1
+
+/* Reads under the connection's scope (to), its deadline moved first: a
+ * store when later, as it is from one request to the next.  The scope
+ * expired only if its timer fired during this read (nothing else under
+ * it awaits: a request never waits for room, see MAX_PIPELINE): it is
+ * left and entered again, which turns that into -ETIMEDOUT, or drops it
+ * when the read finished first, as a scope of the read's own would. */
+static ssize_t read_by(struct conn *k, struct tn_timeout *to, uint64_t deadline)
+{
+	ssize_t n;
+	int err;
+
+	tn_timeout_reschedule(to, deadline);
+	n = tn_tcp_read(k->c, k->in, sizeof(k->in));
+	if (!to->expired)
+		return n;
+	err = tn_timeout_exit(to, n < 0 ? (int)n : 0);
+	tn_timeout_enter(to, tn_now() + opt.timeout_ns);
+	return err ?: n;
+}
+
+/* run_conn's loop, under its timeout scope: 0 or -errno as run_conn,
+ * or CONN_DONE. */
+static int conn_loop(struct conn *k, struct tn_timeout *to)
 {
 	struct load *g = k->g;
 
-	tn_http_resp_init(&k->r, on_response, k);
-	k->closing = k->unasked = false;
 	for (;;) {
 		bool stopping = done_sending(k);
-		struct tn_timeout to;
 		uint64_t deadline;
 		ssize_t n;
 		int err;
@@ -390,8 +410,7 @@ static int run_conn(struct conn *k)
 			 * stops with the last response. */
 			if (tn_now() > g->done_at)
 				g->done_at = tn_now();
-			close_conn(k);
-			return 0;
+			return CONN_DONE;
 		}
 		deadline = k->inflight ? k->sent_at[k->head] + opt.timeout_ns : UINT64_MAX;
 		if (!stopping && !k->closing) {
@@ -400,9 +419,8 @@ static int run_conn(struct conn *k)
 			if (g->end < deadline)
 				deadline = g->end;
 		}
-		tn_timeout_enter(&to, deadline);
-		n = tn_tcp_read(k->c, k->in, sizeof(k->in));
-		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		n = read_by(k, to, deadline);
+		err = n < 0 ? (int)n : 0;
 		if (err == -ETIMEDOUT) {
 			if (k->inflight && tn_now() >= k->sent_at[k->head] + opt.timeout_ns) {
 				g->timeouts += k->inflight;
@@ -434,6 +452,26 @@ static int run_conn(struct conn *k)
 			return stopping ? 0 : -ECONNRESET;
 		}
 	}
+}
+
+/* One connection's life: requests and responses until the end (0), or
+ * until it fails or the server ends it (-errno, counted; the caller
+ * opens another).  One timeout scope covers its reads, its deadline
+ * moved per read (read_by): a scope per read filed and removed a wheel
+ * timer on every response. */
+static int run_conn(struct conn *k)
+{
+	struct tn_timeout to;
+	int err;
+
+	tn_http_resp_init(&k->r, on_response, k);
+	k->closing = k->unasked = false;
+	tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
+	err = tn_timeout_exit(&to, conn_loop(k, &to));
+	if (err != CONN_DONE)
+		return err;
+	close_conn(k);
+	return 0;
 }
 
 static int connect_once(struct conn *k)
