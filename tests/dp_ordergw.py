@@ -19,6 +19,7 @@
       A keep-alive HTTP/1.1 server (http.server, threaded) on ADDR:PORT:
       /  200 with a fixed 13-byte body ("hello, tern!\\n", Content-Length),
       /chunked 200 with a chunked body, /close 200 and Connection: close,
+      /stall no answer (the connection held until the client ends it),
       anything else 404.  Prints
       "listening" once bound, the first request's head as
       "first request: " and its Python repr (the request line and the
@@ -162,6 +163,14 @@ def http(addr, port):
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self.wfile.write(b"5\r\nhello\r\n7;x=1\r\n, tern!\r\n0\r\n\r\n")
+            elif self.path == "/stall":
+                served[0] -= 1  # (not answered)
+                try:
+                    while self.rfile.read(1):
+                        pass
+                except OSError:
+                    pass
+                self.close_connection = True
             elif self.path == "/close":
                 body = b"bye\n"
                 self.send_response(200)
