@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 
 #include <http_parser.h>
+#include <tern/timer.h>
 
 /* A byte stream.  Each call may await; all return -errno on failure. */
 struct http_io_ops {
@@ -167,6 +168,11 @@ struct http_req {
 	char *out;
 	uint32_t out_len;
 	bool batch;
+	/* While scoped (the request loop, not a WebSocket session or the
+	 * lingering close), every read and write runs under this one
+	 * timeout scope, its deadline moved before each (http_conn.c). */
+	bool scoped;
+	struct tn_timeout to;
 };
 
 /* A kept header's value (NUL-terminated in the arena), or NULL. */

@@ -91,10 +91,29 @@ bool http_has_token(const char *v, const char *token)
 	return false;
 }
 
+/* The end of a read or write under the connection's scope (r->to): what
+ * a scope of the operation's own would have returned.  The scope
+ * expired only if its timer fired during this operation (nothing else
+ * awaits under it): it is left and entered again, which turns our
+ * cancellation into -ETIMEDOUT, or drops it when the operation
+ * finished first, as the scope's exit would have. */
+static int scoped_end(struct http_req *r, int err)
+{
+	if (!r->to.expired)
+		return err;
+	err = tn_timeout_exit(&r->to, err);
+	tn_timeout_enter(&r->to, tn_now() + r->srv->cfg->idle_ns);
+	return err;
+}
+
 static int write_now(struct http_req *r, const struct iovec *iov, int iovcnt)
 {
 	struct tn_timeout to;
 
+	if (r->scoped) {
+		tn_timeout_reschedule(&r->to, tn_now() + r->srv->cfg->idle_ns);
+		return scoped_end(r, r->io->ops->writev(r->io->ctx, iov, iovcnt));
+	}
 	tn_timeout_enter(&to, tn_now() + r->srv->cfg->idle_ns);
 	return tn_timeout_exit(&to, r->io->ops->writev(r->io->ctx, iov, iovcnt));
 }
@@ -522,15 +541,15 @@ static void req_reset(struct http_req *r)
 }
 
 /* Reads into buf with the request's deadline while one is under way,
- * else the idle timeout. */
+ * else the idle timeout (under the connection's scope). */
 static ssize_t read_some(struct http_req *r, uint8_t *buf, size_t len)
 {
-	struct tn_timeout to;
 	ssize_t n;
 
-	tn_timeout_enter(&to, r->deadline ? r->deadline : tn_now() + r->srv->cfg->idle_ns);
+	tn_timeout_reschedule(&r->to, r->deadline ? r->deadline
+						  : tn_now() + r->srv->cfg->idle_ns);
 	n = r->io->ops->read(r->io->ctx, buf, len);
-	return tn_timeout_exit(&to, n < 0 ? (int)n : 0) ?: n;
+	return scoped_end(r, n < 0 ? (int)n : 0) ?: n;
 }
 
 /* After the last response (an error's, or Connection: close): what is
@@ -569,9 +588,13 @@ static int parse_error_status(const struct http_req *r)
 	return 400;
 }
 
+/* What the request loop leaves to do once out of the connection's
+ * scope, as it returns: positive, unlike its errors. */
+enum { NEXT_LINGER = 1, NEXT_UPGRADE };
+
 /* The parser stopped on an error: answer it (unless the connection is
- * gone), then close.  Returns what http_conn_serve does. */
-static int fail(struct http_req *r, uint8_t *buf)
+ * gone), then linger: NEXT_LINGER or -errno. */
+static int fail(struct http_req *r)
 {
 	int status = parse_error_status(r);
 	int err;
@@ -583,10 +606,12 @@ static int fail(struct http_req *r, uint8_t *buf)
 	r->p.http_minor = 1;
 	r->p.method = HTTP_GET;
 	err = http_error(r, status, NULL);
-	return err ? err : linger(r, buf);
+	return err ? err : NEXT_LINGER;
 }
 
-static int serve(struct http_req *r, uint8_t *buf)
+/* Requests until the connection ends (0 or -errno), needs a lingering
+ * close (NEXT_LINGER), or changes protocol (NEXT_UPGRADE). */
+static int requests(struct http_req *r, uint8_t *buf)
 {
 	size_t pos = 0, len = 0;
 
@@ -609,7 +634,7 @@ static int serve(struct http_req *r, uint8_t *buf)
 				if (!r->deadline)
 					return 0; /* idle: close quietly */
 				r->status = 408;
-				return fail(r, buf);
+				return fail(r);
 			}
 			if (n <= 0)
 				return (int)n; /* the end (mid-request too), or an error */
@@ -620,7 +645,7 @@ static int serve(struct http_req *r, uint8_t *buf)
 		pos += used;
 		e = HTTP_PARSER_ERRNO(&r->p);
 		if (e != HPE_OK && e != HPE_PAUSED)
-			return fail(r, buf);
+			return fail(r);
 		if (r->p.upgrade) {
 			/* The rest of the stream is another protocol's (or
 			 * nobody's): this is the last request either way. */
@@ -632,9 +657,7 @@ static int serve(struct http_req *r, uint8_t *buf)
 				return err;
 			r->rest = buf + pos;
 			r->rest_len = len - pos;
-			if ((err = http_route(r)) == 0)
-				err = linger(r, buf);
-			return err;
+			return NEXT_UPGRADE;
 		}
 		if (e != HPE_PAUSED)
 			continue; /* all of it parsed: read on */
@@ -644,9 +667,30 @@ static int serve(struct http_req *r, uint8_t *buf)
 		if ((err = http_route(r)) < 0)
 			return err;
 		if (!r->keep_alive)
-			return linger(r, buf);
+			return NEXT_LINGER;
 		req_reset(r);
 	}
+}
+
+/* The request loop runs under one timeout scope for the connection,
+ * its deadline moved before each read and write (tn_timeout_reschedule:
+ * a store when later, as it is from one request to the next): a scope
+ * per read and per write filed and removed a wheel timer twice a
+ * request (~300 instructions of ~7,600).  What follows the loop runs
+ * outside it: a WebSocket session keeps its own timeouts, and the
+ * lingering close its bound. */
+static int serve(struct http_req *r, uint8_t *buf)
+{
+	int next;
+
+	tn_timeout_enter(&r->to, tn_now() + r->srv->cfg->idle_ns);
+	r->scoped = true;
+	next = requests(r, buf);
+	r->scoped = false;
+	next = tn_timeout_exit(&r->to, next);
+	if (next == NEXT_UPGRADE && (next = http_route(r)) == 0)
+		next = NEXT_LINGER;
+	return next == NEXT_LINGER ? linger(r, buf) : next;
 }
 
 int http_conn_serve(struct http_server *srv, const struct http_io *io)

@@ -29,6 +29,13 @@ struct tn_http_resp {
 	unsigned status; /* ... and its status */
 	bool in_msg;     /* between a response's first byte and its end */
 	bool fresh;      /* http-parser has seen nothing of the next response */
+	/* The last fast-framed header, byte for byte, and its framing: a
+	 * server's responses to the same request repeat it but for the
+	 * Date, once a second (http_resp.c). */
+	uint16_t memo_len; /* 0: none */
+	unsigned memo_status;
+	uint64_t memo_clen;
+	char memo[256];
 };
 
 /* Starts a connection's framing. */

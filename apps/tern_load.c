@@ -4,7 +4,10 @@
  *                        --connections 10 --duration 10 [--pipeline 4] [--rate 5000]
  *
  * --connections keep-alive connections, each with up to --pipeline GET
- * requests in flight.  Without --rate each connection sends a request
+ * requests in flight.  A request is wrk's, byte for byte: "GET PATH
+ * HTTP/1.1\r\nHost: AUTHORITY\r\n\r\n", the authority as the URL has
+ * it (a port only if given), no other field; so tern-httpd + tern-load
+ * and nginx + wrk (bench/run_http.py) parse the same requests.  Without --rate each connection sends a request
  * whenever one of its slots is free (closed loop: the latency of a
  * request runs from its write).  With --rate R the requests are due on a
  * schedule, R per second over all connections (each connection has an
@@ -89,6 +92,8 @@ static const char usage[] =
 	"  --timeout MS     a request unanswered this long ends its connection\n"
 	"                   (default 2000)\n"
 	"  --quiet          no live line\n"
+	"  Each request is wrk's: GET PATH HTTP/1.1 with only a Host field (the\n"
+	"  URL's A.B.C.D[:PORT] as given).\n"
 	"  Needs --ip for port 0.  On several lcores the connections are spread\n"
 	"  over them (a port whose replies are steered back to each core: RSS or\n"
 	"  software steering) and the results merged.\n";
@@ -142,6 +147,9 @@ static int parse_url(const char *v)
 		opt.dport = (uint16_t)x;
 		end += 1 + pl;
 	}
+	/* The Host field is the URL's authority as written, a port only if
+	 * the URL has one: wrk's (wrk.lua's init). */
+	snprintf(opt.host, sizeof(opt.host), "%.*s", (int)(end - p), p);
 	if (*end == '\0')
 		end = "/";
 	if (strlen(end) > MAX_PATH) {
@@ -155,10 +163,6 @@ static int parse_url(const char *v)
 			return -EINVAL;
 		}
 	strcpy(opt.path, end);
-	if (opt.dport == 80)
-		snprintf(opt.host, sizeof(opt.host), "%s", host);
-	else
-		snprintf(opt.host, sizeof(opt.host), "%s:%u", host, opt.dport);
 	return 0;
 bad_host:
 	fprintf(stderr, PROG ": --url wants an IPv4 address as the host (no resolver), "
@@ -354,18 +358,38 @@ static void close_conn(struct conn *k)
 	k->c = NULL;
 }
 
-/* One connection's life: requests and responses until the end (0), or
- * until it fails or the server ends it (-errno, counted; the caller
- * opens another). */
-static int run_conn(struct conn *k)
+/* conn_loop's end when every request sent is answered: the close
+ * handshake, out of its timeout scope. */
+#define CONN_DONE 1
+
+/* Reads under the connection's scope (to), its deadline moved first: a
+ * store when later, as it is from one request to the next.  The scope
+ * expired only if its timer fired during this read (nothing else under
+ * it awaits: a request never waits for room, see MAX_PIPELINE): it is
+ * left and entered again, which turns that into -ETIMEDOUT, or drops it
+ * when the read finished first, as a scope of the read's own would. */
+static ssize_t read_by(struct conn *k, struct tn_timeout *to, uint64_t deadline)
+{
+	ssize_t n;
+	int err;
+
+	tn_timeout_reschedule(to, deadline);
+	n = tn_tcp_read(k->c, k->in, sizeof(k->in));
+	if (!to->expired)
+		return n;
+	err = tn_timeout_exit(to, n < 0 ? (int)n : 0);
+	tn_timeout_enter(to, tn_now() + opt.timeout_ns);
+	return err ?: n;
+}
+
+/* run_conn's loop, under its timeout scope: 0 or -errno as run_conn,
+ * or CONN_DONE. */
+static int conn_loop(struct conn *k, struct tn_timeout *to)
 {
 	struct load *g = k->g;
 
-	tn_http_resp_init(&k->r, on_response, k);
-	k->closing = k->unasked = false;
 	for (;;) {
 		bool stopping = done_sending(k);
-		struct tn_timeout to;
 		uint64_t deadline;
 		ssize_t n;
 		int err;
@@ -386,8 +410,7 @@ static int run_conn(struct conn *k)
 			 * stops with the last response. */
 			if (tn_now() > g->done_at)
 				g->done_at = tn_now();
-			close_conn(k);
-			return 0;
+			return CONN_DONE;
 		}
 		deadline = k->inflight ? k->sent_at[k->head] + opt.timeout_ns : UINT64_MAX;
 		if (!stopping && !k->closing) {
@@ -396,9 +419,8 @@ static int run_conn(struct conn *k)
 			if (g->end < deadline)
 				deadline = g->end;
 		}
-		tn_timeout_enter(&to, deadline);
-		n = tn_tcp_read(k->c, k->in, sizeof(k->in));
-		err = tn_timeout_exit(&to, n < 0 ? (int)n : 0);
+		n = read_by(k, to, deadline);
+		err = n < 0 ? (int)n : 0;
 		if (err == -ETIMEDOUT) {
 			if (k->inflight && tn_now() >= k->sent_at[k->head] + opt.timeout_ns) {
 				g->timeouts += k->inflight;
@@ -430,6 +452,26 @@ static int run_conn(struct conn *k)
 			return stopping ? 0 : -ECONNRESET;
 		}
 	}
+}
+
+/* One connection's life: requests and responses until the end (0), or
+ * until it fails or the server ends it (-errno, counted; the caller
+ * opens another).  One timeout scope covers its reads, its deadline
+ * moved per read (read_by): a scope per read filed and removed a wheel
+ * timer on every response. */
+static int run_conn(struct conn *k)
+{
+	struct tn_timeout to;
+	int err;
+
+	tn_http_resp_init(&k->r, on_response, k);
+	k->closing = k->unasked = false;
+	tn_timeout_enter(&to, tn_now() + opt.timeout_ns);
+	err = tn_timeout_exit(&to, conn_loop(k, &to));
+	if (err != CONN_DONE)
+		return err;
+	close_conn(k);
+	return 0;
 }
 
 static int connect_once(struct conn *k)
@@ -707,9 +749,11 @@ static intptr_t load_main(void *arg)
 	}
 	if (!(req = malloc(MAX_PATH + 256)))
 		return -ENOMEM;
-	req_len = (size_t)snprintf(req, MAX_PATH + 256,
-				   "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tern-load\r\n"
-				   "Accept: */*\r\n\r\n",
+	/* wrk's request, byte for byte (wrk.format: the request line and
+	 * only a Host field), so the benchmark against wrk compares like
+	 * with like: User-Agent and Accept fields were ~40 more bytes for
+	 * the server to parse per request than wrk's. */
+	req_len = (size_t)snprintf(req, MAX_PATH + 256, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
 				   opt.path, opt.host);
 	printf("tern-load: http://%s%s, %u connections, pipeline %u, %.3f s", opt.host, opt.path,
 	       opt.conns, opt.pipeline, opt.duration);

@@ -8,13 +8,18 @@
 #  1. Bad command lines exit 2 with a message (no EAL started).
 #  2. 4 connections, pipeline 2, 3 s on /: requests > 0, no non-2xx, no
 #     error or timeout, live lines at 1 s and 2 s, percentiles in order,
-#     bytes > requests x the body.
+#     bytes > requests x the body; the requests are wrk's, byte for byte
+#     (the request line and Host: 10.95.0.1:8080 only).
 #  3. /chunked at --rate 200 over 2 connections for 2 s: about 400
 #     requests (every one due is sent), no error.
 #  4. /missing: every response a 404, counted as non-2xx, no error.
 #  5. /close (Connection: close on every response): a new connection per
 #     request, no error.
 #  6. SIGINT in the middle of a 60 s run: a summary, exit 0.
+#  7. /stall (never answered) with --timeout 300 over 2 connections for
+#     1 s: no response, every timeout counted (at least one a
+#     connection, at most one per 300 ms each), connections reopened
+#     after them, no other error.
 #  Every run exits 0 without leaked mbufs; the server served at least
 #  the requests the runs counted.
 #
@@ -101,6 +106,9 @@ grep -Eq '^requests [0-9]+ in [0-9.]+ s, [0-9.]+ requests/s, [0-9]+ bytes' "$DP_
 	dp_fail "plain: no requests line"
 bytes=$(sed -nE 's/^requests [0-9]+ in [0-9.]+ s, [0-9.]+ requests\/s, ([0-9]+) bytes.*/\1/p' "$DP_TMP/plain.out")
 ((bytes > requests * 13)) || dp_fail "plain: $bytes bytes for $requests responses of 13+ bytes"
+want="first request: 'GET / HTTP/1.1\\r\\nHost: 10.95.0.1:8080\\r\\n\\r\\n'"
+got=$(grep '^first request: ' "$DP_TMP/http.out")
+[[ $got == "$want" ]] || dp_fail "plain: the server got $got, want wrk's: $want"
 
 # 3. On a schedule, chunked bodies.
 run rate tnload2$$ --url http://10.95.0.1:8080/chunked --connections 2 --rate 200 --duration 2 \
@@ -129,6 +137,20 @@ dp_wait_for "$DP_TMP/sigint.out" '^t=1s ' 30 "${DP_PID[sigint]}" || dp_fail "sig
 kill -INT "${DP_PID[sigint]}"
 finish sigint
 ((requests > 0)) || dp_fail "sigint: no requests before the signal"
+
+# 7. Unanswered requests time out.
+run stall tnload6$$ --url http://10.95.0.1:8080/stall --connections 2 --duration 1 --timeout 300
+dp_wait_exit stall 60 || dp_fail "stall: still running after 60 s"
+((DP_RC == 0)) || dp_fail "stall: exit $DP_RC, want 0"
+grep -q 'mbufs in use at exit' "$DP_TMP/stall.err" && dp_fail "stall leaked mbufs"
+grep -E '^(requests|non-2xx|summary)' "$DP_TMP/stall.out" | sed "s/^/stall: /"
+sum=$(grep '^summary:' "$DP_TMP/stall.out")
+[[ $sum =~ ^summary:\ requests\ ([0-9]+)\ non2xx\ ([0-9]+)\ errors\ ([0-9]+)\ timeouts\ ([0-9]+)\  ]] ||
+	dp_fail "stall: no summary line: $sum"
+requests=${BASH_REMATCH[1]} errors=${BASH_REMATCH[3]} timeouts=${BASH_REMATCH[4]}
+opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/stall.out")
+((requests == 0 && timeouts >= 2 && timeouts <= 8 && errors == timeouts && opened >= timeouts)) ||
+	dp_fail "stall: requests $requests timeouts $timeouts errors $errors opened $opened"
 
 kill -TERM "${DP_PID[http]}"
 dp_wait_exit http 20 || dp_fail "the HTTP server did not stop"

@@ -19,9 +19,12 @@
       A keep-alive HTTP/1.1 server (http.server, threaded) on ADDR:PORT:
       /  200 with a fixed 13-byte body ("hello, tern!\\n", Content-Length),
       /chunked 200 with a chunked body, /close 200 and Connection: close,
+      /stall no answer (the connection held until the client ends it),
       anything else 404.  Prints
-      "listening" once bound, serves until SIGTERM, then prints
-      "served N".
+      "listening" once bound, the first request's head as
+      "first request: " and its Python repr (the request line and the
+      fields as received, each line ending in \\r\\n), serves until
+      SIGTERM, then prints "served N".
 """
 import signal
 import socket
@@ -133,6 +136,7 @@ def http(addr, port):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     served = [0]
+    lock = threading.Lock()
 
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -141,7 +145,13 @@ def http(addr, port):
         wbufsize = -1
 
         def do_GET(self):
-            served[0] += 1
+            with lock:
+                served[0] += 1
+                first = served[0] == 1
+            if first:
+                head = self.requestline + "\r\n" + "".join(
+                    f"{k}: {v}\r\n" for k, v in self.headers.items()) + "\r\n"
+                print(f"first request: {head!r}", flush=True)
             if self.path == "/":
                 body = b"hello, tern!\n"
                 self.send_response(200)
@@ -153,6 +163,14 @@ def http(addr, port):
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self.wfile.write(b"5\r\nhello\r\n7;x=1\r\n, tern!\r\n0\r\n\r\n")
+            elif self.path == "/stall":
+                served[0] -= 1  # (not answered)
+                try:
+                    while self.rfile.read(1):
+                        pass
+                except OSError:
+                    pass
+                self.close_connection = True
             elif self.path == "/close":
                 body = b"bye\n"
                 self.send_response(200)

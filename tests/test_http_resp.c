@@ -318,7 +318,55 @@ static void test_fast_vs_parser(void **state)
 		}
 		compare(buf, len, (size_t)rand_r(&seed) % (len + 1));
 		compare(buf, len, len);
+		/* After a response whose header the fast framing keeps
+		 * (its memo): a header with the same bytes is framed from
+		 * the memo, any other scanned or parsed. */
+		{
+			char two[1024];
+			size_t l0 = strlen(corpus[0]);
+
+			memcpy(two, corpus[0], l0);
+			memcpy(two + l0, buf, len);
+			compare(two, l0 + len, l0 + (size_t)rand_r(&seed) % (len + 1));
+			compare(two, l0 + len, l0 + len);
+		}
 	}
+}
+
+/* The memo: a repeated header is framed as before, a changed one (a
+ * new Date, another Content-Length of as many digits, a Connection
+ * field) is framed anew. */
+static void test_memo(void **state)
+{
+	static const char a[] = "HTTP/1.1 200 OK\r\nDate: Thu, 26 Nov 2026 16:41:53 GMT\r\n"
+				"Content-Length: 3\r\n\r\nabc";
+	static const char b[] = "HTTP/1.1 200 OK\r\nDate: Thu, 26 Nov 2026 16:41:54 GMT\r\n"
+				"Content-Length: 5\r\n\r\nabcde";
+	static const char c[] = "HTTP/1.1 404 OK\r\nDate: Thu, 26 Nov 2026 16:41:54 GMT\r\n"
+				"Content-Length: 5\r\n\r\nabcde";
+	static const char d[] = "HTTP/1.1 404 OK\r\nDate: Thu, 26 Nov 2026 16:41:54 GMT\r\n"
+				"Content-Length: 5\r\nConnection: close\r\n\r\nabcde";
+	struct seen s = {0};
+	struct tn_http_resp r;
+
+	(void)state;
+	tn_http_resp_init(&r, on_resp, &s);
+	assert_int_equal(tn_http_resp_feed(&r, a, sizeof(a) - 1), 0);
+	assert_int_equal(r.memo_len, sizeof(a) - 1 - 3);
+	assert_int_equal(tn_http_resp_feed(&r, a, sizeof(a) - 1), 0);
+	assert_int_equal(tn_http_resp_feed(&r, b, sizeof(b) - 1), 0);
+	assert_int_equal(tn_http_resp_feed(&r, b, sizeof(b) - 1), 0);
+	assert_int_equal(tn_http_resp_feed(&r, c, sizeof(c) - 1), 0);
+	assert_int_equal(tn_http_resp_feed(&r, d, sizeof(d) - 1), 0);
+	assert_int_equal(s.n, 6);
+	assert_true(tn_http_resp_idle(&r));
+	for (unsigned i = 0; i < 6; i++) {
+		assert_int_equal(s.status[i], i < 4 ? 200 : 404);
+		assert_int_equal(s.keep_alive[i], i < 5);
+	}
+	/* (d, unframed by the fast scan, left the memo c's.) */
+	assert_int_equal(r.memo_len, sizeof(c) - 1 - 5);
+	assert_memory_equal(r.memo, c, r.memo_len);
 }
 
 int main(void)
@@ -331,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_fast_vs_parser),
+		cmocka_unit_test(test_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

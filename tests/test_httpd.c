@@ -20,6 +20,9 @@ struct fake {
 	size_t in_len, pos;
 	size_t chunk; /* most bytes per read (0: all there is) */
 	bool hang;    /* at the end of the input: wait instead of EOF */
+	size_t cut;   /* reads end here; chunk applies only past it */
+	uint64_t read_delay;  /* ns each read but the first waits (virtual clock) */
+	uint64_t write_delay; /* ns each writev waits before it takes the bytes */
 	char out[64 * 1024];
 	size_t out_len;
 	unsigned writes; /* writev calls */
@@ -31,13 +34,21 @@ static ssize_t fake_read(void *ctx, void *buf, size_t len)
 	struct fake *f = ctx;
 	size_t n = f->in_len - f->pos;
 
+	if (f->pos && f->read_delay) {
+		int err = tn_sleep(f->read_delay);
+
+		if (err)
+			return err;
+	}
 	if (!n) {
 		if (!f->hang)
 			return 0;
 		int err = tn_sleep(1000ull * 1000000000); /* a timeout ends it */
 		return err ? err : 0;
 	}
-	if (f->chunk && n > f->chunk)
+	if (f->pos < f->cut)
+		n = n < f->cut - f->pos ? n : f->cut - f->pos;
+	else if (f->chunk && n > f->chunk)
 		n = f->chunk;
 	if (n > len)
 		n = len;
@@ -51,6 +62,12 @@ static int fake_writev(void *ctx, const struct iovec *iov, int iovcnt)
 	struct fake *f = ctx;
 
 	f->writes++;
+	if (f->write_delay) {
+		int err = tn_sleep(f->write_delay);
+
+		if (err)
+			return err;
+	}
 	for (int i = 0; i < iovcnt; i++) {
 		assert_true(f->out_len + iov[i].iov_len < sizeof(f->out));
 		memcpy(f->out + f->out_len, iov[i].iov_base, iov[i].iov_len);
@@ -370,6 +387,80 @@ static void test_timeouts(void **state)
 	assert_int_equal(serve_rc, 0);
 	assert_true(tn_test_clock_ns - t0 >= cfg.idle_ns);
 	assert_int_equal(srv.st.timeouts, 2);
+}
+
+/* Every read and write has its own bound, though one timeout scope
+ * covers the connection's request loop: reads and writes that each
+ * take most of idle_ns still succeed one after another, a write that
+ * never ends times out after idle_ns, a later request that stalls
+ * still gets its 408 after request_ns; and a WebSocket session is not
+ * under the request loop's bound (its reads have their own). */
+static void test_timeout_each_op(void **state)
+{
+	static const char req[] = "GET /hello HTTP/1.1\r\n\r\n";
+	static const char three[] = "GET /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"
+				    "GET /hello HTTP/1.1\r\n\r\n";
+	static const char ws[] = "GET /ws/echo HTTP/1.1\r\nUpgrade: websocket\r\n"
+				 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+				 "Sec-WebSocket-Version: 13\r\n\r\n"
+				 "\x89\x80\x01\x02\x03\x04"
+				 "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
+				 "\x88\x80\x01\x02\x03\x04";
+	uint64_t step = cfg.idle_ns * 4 / 5, t0 = tn_test_clock_ns;
+	const char *o;
+
+	(void)state;
+	/* Three requests, one a read, each read 4 s after the last began;
+	 * the fourth read waits 4 s too and then for ever: the idle close,
+	 * idle_ns after it began (2 x 4 + 5 s in all, idle_ns 5 s). */
+	fk.read_delay = step;
+	o = run(three, sizeof(three) - 1, sizeof(req) - 1, true);
+	assert_int_equal(count(o, "200 OK"), 3);
+	assert_int_equal(serve_rc, 0);
+	assert_int_equal(srv.st.timeouts, 1);
+	assert_true(tn_test_clock_ns - t0 >= 2 * step + cfg.idle_ns);
+	assert_true(tn_test_clock_ns - t0 < 2 * step + cfg.idle_ns + cfg.request_ns);
+
+	/* Three responses, each write 4 s long, each after a read 4 s
+	 * long (but the first). */
+	fk.write_delay = step;
+	t0 = tn_test_clock_ns;
+	o = run(three, sizeof(three) - 1, sizeof(req) - 1, false);
+	assert_int_equal(count(o, "200 OK"), 3);
+	assert_int_equal(serve_rc, 0);
+	assert_true(tn_test_clock_ns - t0 >= 6 * step);
+	fk.read_delay = 0;
+
+	/* A write that never ends: -ETIMEDOUT after idle_ns. */
+	fk.write_delay = 1000ull * 1000000000;
+	t0 = tn_test_clock_ns;
+	run(req, sizeof(req) - 1, 0, false);
+	assert_int_equal(serve_rc, -ETIMEDOUT);
+	assert_true(tn_test_clock_ns - t0 >= cfg.idle_ns);
+	assert_true(tn_test_clock_ns - t0 < cfg.idle_ns + cfg.request_ns);
+	fk.write_delay = 0;
+
+	/* A keep-alive connection's second request stalls: 408 request_ns
+	 * after it began, its first answered. */
+	{
+		static const char two[] = "GET /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n";
+
+		t0 = tn_test_clock_ns;
+		o = run(two, sizeof(two) - 1, sizeof(req) - 1, true);
+		assert_int_equal(count(o, "200 OK"), 1);
+		assert_non_null(strstr(o, "HTTP/1.1 408 Request Timeout\r\n"));
+		assert_true(tn_test_clock_ns - t0 >= cfg.request_ns);
+		assert_true(tn_test_clock_ns - t0 < cfg.idle_ns);
+	}
+
+	/* A WebSocket session whose frames come 4 s apart (12 s after the
+	 * handshake in all): every one answered. */
+	fk.read_delay = step;
+	fk.cut = strstr(ws, "\r\n\r\n") + 4 - ws; /* the handshake in one read */
+	o = run(ws, sizeof(ws) - 1, 6, false);
+	assert_true(strncmp(o, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+	assert_non_null(memmem(o, fk.out_len, "\x81\x05Hello\x88\x00", 9));
+	assert_int_equal(serve_rc, 0);
 }
 
 static void test_static(void **state)
@@ -765,6 +856,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chunked_echo, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, tn_test_teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_each_op, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_static, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_websocket, setup, tn_test_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_chat_out, setup, tn_test_teardown),
