@@ -102,7 +102,9 @@ finish() {
 		eval "c$core=$req"
 		(($(ctr "$name" "$core" tcp_active_opens) >= n)) ||
 			dp_fail "$name: core $core's stack opened $(ctr "$name" "$core" tcp_active_opens) connections, want $n"
-		(($(ctr "$name" "$core" tcp_no_conn) == 0)) ||
+		# (After SIGINT the connections are aborted: what the server
+		# had in flight then finds none, on either core.)
+		[[ $name == sigint ]] || (($(ctr "$name" "$core" tcp_no_conn) == 0)) ||
 			dp_fail "$name: core $core got $(ctr "$name" "$core" tcp_no_conn) segments of another core's connections"
 	done
 	((sumreq == requests && sumerr == errors)) ||
