@@ -803,7 +803,26 @@ static void take_replies(struct client *c)
 	} while (n == CLI_BURST);
 }
 
-static int client_run(struct client *c)
+/* Waits for replies under client_loop's timeout scope, its deadline
+ * moved first: a store when later, as it is from one request to the
+ * next (a scope per wait filed and removed a wheel timer on every
+ * round trip).  The scope expired only if it fired during this wait:
+ * it is left and entered again, which turns that into -ETIMEDOUT, or
+ * drops it when the wait finished first, as a scope of its own would. */
+static int wait_replies(struct client *c, struct tn_timeout *to, uint64_t deadline)
+{
+	int err;
+
+	tn_timeout_reschedule(to, deadline);
+	err = tn_udp_wait_readable(c->u);
+	if (!to->expired)
+		return err;
+	err = tn_timeout_exit(to, err);
+	tn_timeout_enter(to, UINT64_MAX);
+	return err;
+}
+
+static int client_loop(struct client *c, struct tn_timeout *to)
 {
 	uint64_t dur = (uint64_t)(opt.duration * 1e9);
 	/* Until the first reply: the duration, but at least WARMUP_NS. */
@@ -812,7 +831,6 @@ static int client_run(struct client *c)
 	unsigned win;
 
 	for (;;) {
-		struct tn_timeout to;
 		struct slot *old;
 		uint64_t k;
 		int err;
@@ -856,15 +874,16 @@ static int client_run(struct client *c)
 		if (c->lo == c->next) {
 			if (stopped || (opt.count_set && c->next >= opt.count))
 				return 0; /* all answered or lost, nothing more to send */
-			/* Out of mbufs with nothing in flight: try again soon. */
+			/* Out of mbufs with nothing in flight: try again soon
+			 * (the scope's deadline, an old request's, moved out
+			 * of the way). */
+			tn_timeout_reschedule(to, UINT64_MAX);
 			if ((err = tn_sleep(10 * TN_NS_PER_US)) < 0)
 				return err;
 			continue;
 		}
 		old = &c->slots[c->lo & c->slot_mask];
-		tn_timeout_enter(&to, old->deadline);
-		err = tn_udp_wait_readable(c->u);
-		err = tn_timeout_exit(&to, err);
+		err = wait_replies(c, to, old->deadline);
 		if (err == -ETIMEDOUT)
 			continue;
 		if (err == -ECONNREFUSED) {
@@ -878,6 +897,16 @@ static int client_run(struct client *c)
 			return err; /* -ECANCELED: a signal */
 		take_replies(c);
 	}
+}
+
+/* The requests and their replies, under one timeout scope (see
+ * wait_replies). */
+static int client_run(struct client *c)
+{
+	struct tn_timeout to;
+
+	tn_timeout_enter(&to, UINT64_MAX);
+	return tn_timeout_exit(&to, client_loop(c, &to));
 }
 
 static intptr_t client_main(struct tn_stack *st)
