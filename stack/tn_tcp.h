@@ -122,7 +122,33 @@ struct tn__tcp_seg {
 };
 
 /* 0, or -EINVAL (bad option length: the segment is dropped). */
-int tn__tcp_parse_opts(const uint8_t *o, unsigned len, bool syn, struct tn__tcp_seg *g);
+int tn__tcp_parse_opts_all(const uint8_t *o, unsigned len, bool syn, struct tn__tcp_seg *g);
+
+/* tn__tcp_parse_opts_all, with the layout of nearly every segment
+ * (Linux's and ours: NOP, NOP, timestamps) recognized inline by one
+ * 32-bit compare: every segment received asks (a call and four byte
+ * compares were ~25 instructions of the round trip; callgrind). */
+static inline int tn__tcp_parse_opts(const uint8_t *o, unsigned len, bool syn,
+				     struct tn__tcp_seg *g)
+{
+	rte_be32_t w, tsval, tsecr;
+
+	if (len != 12)
+		return tn__tcp_parse_opts_all(o, len, syn, g);
+	memcpy(&w, o, sizeof(w));
+	if (w != RTE_BE32(0x0101080au)) /* NOP, NOP, kind 8, length 10 */
+		return tn__tcp_parse_opts_all(o, len, syn, g);
+	memcpy(&tsval, o + 4, sizeof(tsval));
+	memcpy(&tsecr, o + 8, sizeof(tsecr));
+	g->mss = 0;
+	g->ws = 0xff;
+	g->sack_ok = false;
+	g->has_ts = true;
+	g->nsack = 0;
+	g->tsval = rte_be_to_cpu_32(tsval);
+	g->tsecr = rte_be_to_cpu_32(tsecr);
+	return 0;
+}
 
 struct tn_tcp_listener {
 	struct tn_stack *s;
