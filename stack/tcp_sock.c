@@ -519,7 +519,10 @@ int tn_tcp_send_mbuf(struct tn_tcp_conn *c, struct rte_mbuf *m)
 		return err;
 	}
 	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-	tn__tcp_q_append(&c->sndq, m);
+	if (!m->next && m->data_len) /* one segment (an echo's): no call */
+		tn__tcp_q_push(&c->sndq, m);
+	else
+		tn__tcp_q_append(&c->sndq, m);
 	sync_now(c->s);
 	tn__tcp_output(c);
 	return 0;

@@ -410,6 +410,23 @@ unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max);
 void tn__tcp_q_free(struct tn__tcp_q *q);
 /* Appends every segment of chain m (empty ones freed). */
 void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m);
+
+/* Appends one segment m (its data_len bytes), inline: the zero-copy
+ * send of a one-segment mbuf (tn_tcp_send_mbuf) and the queues' own
+ * appends. */
+static inline void tn__tcp_q_push(struct tn__tcp_q *q, struct rte_mbuf *m)
+{
+	m->next = NULL;
+	m->nb_segs = 1;
+	m->pkt_len = m->data_len;
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->bytes += m->data_len;
+	q->nsegs++;
+}
 /* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release). */
 void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n);
 /* Copies n bytes from q's front from offset off (q holds them). */
