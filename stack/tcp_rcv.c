@@ -71,7 +71,7 @@ void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
 	}
 }
 
-void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
+void tn__tcp_q_trim_all(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
 {
 	while (n && q->head) {
 		struct rte_mbuf *m = q->head;

@@ -427,8 +427,9 @@ static inline void tn__tcp_q_push(struct tn__tcp_q *q, struct rte_mbuf *m)
 	q->bytes += m->data_len;
 	q->nsegs++;
 }
-/* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release). */
-void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n);
+/* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release);
+ * tn__tcp_q_trim below is the one to call. */
+void tn__tcp_q_trim_all(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n);
 /* Copies n bytes from q's front from offset off (q holds them). */
 void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n);
 
@@ -483,6 +484,24 @@ static inline void tn__tcp_mbuf_release(struct tn_stack *s, struct rte_mbuf *m)
 		return;
 	}
 	rte_pktmbuf_free_seg(m);
+}
+
+/* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release).
+ * Inline when they are all q holds, in one mbuf: a request/response
+ * exchange's every ACK of a message and every read of one (the call and
+ * tn__tcp_q_trim_all's loop were ~60 instructions each; callgrind). */
+static inline void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
+{
+	struct rte_mbuf *m = q->head;
+
+	if (n && m && m == q->tail && n == q->bytes && n == m->data_len) {
+		q->head = q->tail = NULL;
+		q->bytes = 0;
+		q->nsegs = 0;
+		tn__tcp_mbuf_release(s, m);
+		return;
+	}
+	tn__tcp_q_trim_all(s, q, n);
 }
 
 /* ---- tcp_timer.c ---- */
