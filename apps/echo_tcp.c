@@ -43,6 +43,7 @@
 #include <tern/tcp.h>
 #include <tern/tls.h>
 
+#include "echo_pattern.h"
 #include "latency_hist.h"
 #include "mt_stream.h"
 
@@ -318,6 +319,7 @@ struct client {
 	struct tn_stack *st;
 	struct tn_tcp_conn *c;
 	uint8_t *req, *rep;
+	uint8_t *pat; /* ECHO_PATTERN_LEN(size) bytes (echo_pattern.h) */
 	uint32_t gen;
 	uint64_t tsc_hz, end;
 	uint64_t started, sent, recv, bad, conns;
@@ -328,10 +330,11 @@ struct client {
 	struct tn_hist rtt;
 };
 
-static void fill(uint8_t *p, unsigned size, uint64_t seq)
+/* Request seq's payload after its stamp, into p. */
+static void fill(const struct client *k, uint8_t *p, uint64_t seq)
 {
-	for (unsigned i = sizeof(struct stamp); i < size; i++)
-		p[i] = (uint8_t)(seq * 131 + i * 7);
+	memcpy(p + sizeof(struct stamp), echo_pattern_at(k->pat, seq, sizeof(struct stamp)),
+	       k->cfg->size - sizeof(struct stamp));
 }
 
 static bool more(const struct client *k)
@@ -344,7 +347,7 @@ static void build(struct client *k, uint64_t seq)
 {
 	struct stamp sp = { MAGIC, k->gen, seq, 0 };
 
-	fill(k->req, k->cfg->size, seq);
+	fill(k, k->req, seq);
 	sp.tsc = rte_rdtsc(); /* the round trip starts once the request is built */
 	memcpy(k->req, &sp, sizeof(sp));
 }
@@ -361,8 +364,8 @@ static void check(struct client *k, uint64_t seq)
 		k->bad++;
 		return;
 	}
-	fill(k->req, k->cfg->size, seq);
-	if (memcmp(k->req + sizeof(sp), k->rep + sizeof(sp), k->cfg->size - sizeof(sp)) != 0) {
+	if (memcmp(echo_pattern_at(k->pat, seq, sizeof(sp)), k->rep + sizeof(sp),
+		   k->cfg->size - sizeof(sp)) != 0) {
 		k->bad++;
 		return;
 	}
@@ -405,7 +408,7 @@ static intptr_t writer_task(void *arg)
 			k->werr = err;
 			break;
 		}
-		fill(req, k->cfg->size, k->sent);
+		fill(k, req, k->sent);
 		sp.tsc = rte_rdtsc();
 		memcpy(req, &sp, sizeof(sp));
 		k->started++;
@@ -797,10 +800,12 @@ int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 	k->st = st;
 	k->req = malloc(cfg->size);
 	k->rep = malloc(cfg->size);
-	if (!k->req || !k->rep) {
+	k->pat = malloc(ECHO_PATTERN_LEN(cfg->size));
+	if (!k->req || !k->rep || !k->pat) {
 		err = -ENOMEM;
 		goto out;
 	}
+	echo_pattern_init(k->pat, ECHO_PATTERN_LEN(cfg->size));
 	k->gen = (uint32_t)rte_rdtsc();
 	k->tsc_hz = rte_get_tsc_hz();
 	t0 = tn_now();
@@ -849,6 +854,7 @@ int echo_tcp_client(struct tn_stack *st, const struct echo_tcp_client_cfg *cfg)
 out:
 	free(k->req);
 	free(k->rep);
+	free(k->pat);
 	free(k);
 	return err;
 }

@@ -50,6 +50,7 @@
 #include <tern/udp.h>
 
 #include "app_opts.h"
+#include "echo_pattern.h"
 #include "echo_tcp.h"
 #include "latency_hist.h"
 #include "sockperf_msg.h"
@@ -655,22 +656,13 @@ struct client {
 	struct tn_hist rtt;
 };
 
-/* The payload after the stamp: byte i is seq * 131 + i * 7 (mod 256).
- * As 183 is 7's inverse mod 256, that is 7 * (t + i) with t = seq * 131
- * * 183: a copy from the pattern at offset t, not a loop per byte (which
- * cost ~10 instructions a byte, on the round trip's path in on_reply). */
-#define PAT_LEN (BUF_LEN + 256)
-
-static void pattern_init(uint8_t *pat)
-{
-	for (unsigned j = 0; j < PAT_LEN; j++)
-		pat[j] = (uint8_t)(j * 7);
-}
+/* The payload after the stamp: echo_pattern.h. */
+#define PAT_LEN ECHO_PATTERN_LEN(BUF_LEN)
 
 /* Where seq's payload after the stamp is in the pattern. */
 static const uint8_t *pat_of(const struct client *c, uint64_t seq)
 {
-	return c->pat + (uint8_t)(seq * 131 * 183) + sizeof(struct stamp);
+	return echo_pattern_at(c->pat, seq, sizeof(struct stamp));
 }
 
 static void fill(const struct client *c, uint8_t *p, unsigned size, uint64_t seq)
@@ -932,7 +924,7 @@ static intptr_t client_main(struct tn_stack *st)
 		fprintf(stderr, PROG ": connect: %s\n", strerror(-err));
 		goto out;
 	}
-	pattern_init(c.pat);
+	echo_pattern_init(c.pat, PAT_LEN);
 	c.mp = tn_core_mempool(tn_core_self());
 	c.zc = c.mp && RTE_PKTMBUF_HEADROOM + opt.size <= rte_pktmbuf_data_room_size(c.mp);
 	c.gen = (uint32_t)rte_rdtsc();

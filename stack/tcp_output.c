@@ -143,6 +143,17 @@ static inline void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &b, sizeof(b));
 }
 
+/* The timestamps option after two NOPs (RFC 7323 appendix A's layout,
+ * Linux's): 12 bytes at o. */
+static inline void put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+	rte_be32_t w = RTE_BE32(0x0101080au); /* NOP, NOP, kind 8, length 10 */
+
+	memcpy(o, &w, sizeof(w));
+	put32(o + 4, tsval);
+	put32(o + 8, tsecr);
+}
+
 /* The SYN's options, in Linux's order (MSS, SACK permitted, timestamps,
  * window scale), so middleboxes see what they are used to. */
 static unsigned syn_opts(uint8_t *o, uint16_t mss, bool sack, bool ts, uint32_t tsval,
@@ -217,7 +228,7 @@ static struct rte_mbuf *seg_alloc(struct tn_stack *s, const uint8_t *opt, unsign
 	th = (struct rte_tcp_hdr *)rte_pktmbuf_append(m, TN_TCP_HDR_LEN + optlen);
 	memset(th, 0, TN_TCP_HDR_LEN);
 	th->data_off = (uint8_t)(((TN_TCP_HDR_LEN + optlen) / 4) << 4);
-	if (optlen)
+	if (opt && optlen)
 		memcpy(th + 1, opt, optlen);
 	*thp = th;
 	return m;
@@ -293,8 +304,8 @@ static bool tpl_valid(struct tn_tcp_conn *c)
 }
 
 /* A segment on c's template: the frame's headers written in one go,
- * the TCP header zeroed after them, options copied.  NULL if no mbuf
- * (counted). */
+ * the TCP header zeroed after them, options copied (opt NULL: the
+ * caller writes them).  NULL if no mbuf (counted). */
 static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, unsigned optlen,
 				  struct rte_tcp_hdr **thp)
 {
@@ -313,9 +324,7 @@ static struct rte_mbuf *tpl_alloc(struct tn_tcp_conn *c, const uint8_t *opt, uns
 	th = (struct rte_tcp_hdr *)(p + TN_IP_TPL_LEN);
 	memset(th, 0, TN_TCP_HDR_LEN);
 	th->data_off = (uint8_t)(((TN_TCP_HDR_LEN + optlen) / 4) << 4);
-	if (optlen == 12)
-		memcpy(th + 1, opt, 12); /* timestamps alone: inline stores */
-	else
+	if (opt)
 		memcpy(th + 1, opt, optlen);
 	*thp = th;
 	return m;
@@ -358,7 +367,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m;
 	uint32_t tsval = tn__tcp_ts_now(c);
-	bool tpl;
+	bool tpl, ts_only = false;
 
 	if (flags & RTE_TCP_SYN_FLAG) {
 		bool synack = flags & RTE_TCP_ACK_FLAG;
@@ -369,20 +378,15 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 
 		optlen = syn_opts(opt, c->rcv_mss, sack, ts, tsval, c->ts_recent, ws, c->rcv_wscale);
 	} else {
-		if (c->f & TF_TS) {
-			opt[0] = 1;
-			opt[1] = 1;
-			opt[2] = 8;
-			opt[3] = 10;
-			put32(opt + 4, tsval);
-			put32(opt + 8, c->ts_recent);
+		if (c->f & TF_TS)
 			optlen = 12;
-		}
 		if ((c->f & TF_SACK) && c->ooo.head && !(flags & RTE_TCP_RST_FLAG)) {
 			/* (As many blocks as fit: tn__tcp_seg_mss counts them.) */
 			struct tn__tcp_sack b[4];
 			unsigned n = tn__tcp_sack_blocks(c, b, optlen ? 3 : 4), i;
 
+			if (optlen)
+				put_ts(opt, tsval, c->ts_recent);
 			opt[optlen++] = 1;
 			opt[optlen++] = 1;
 			opt[optlen++] = 5;
@@ -392,6 +396,10 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 				put32(opt + optlen + 4, b[i].end);
 				optlen += 8;
 			}
+		} else {
+			/* Timestamps alone (or nothing): written straight into
+			 * the header, not copied from opt. */
+			ts_only = optlen;
 		}
 	}
 	/* The template when the segment needs no fragmenting (an MSS above
@@ -399,9 +407,12 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	 * else tn__ip_output routes, resolves and fragments. */
 	tpl = sizeof(struct rte_ipv4_hdr) + TN_TCP_HDR_LEN + optlen + len <= s->cfg.mtu &&
 	      tpl_valid(c);
-	m = tpl ? tpl_alloc(c, opt, optlen, &th) : seg_alloc(s, opt, optlen, &th);
+	m = tpl ? tpl_alloc(c, ts_only ? NULL : opt, optlen, &th)
+		: seg_alloc(s, ts_only ? NULL : opt, optlen, &th);
 	if (!m)
 		return -ENOBUFS;
+	if (ts_only)
+		put_ts((uint8_t *)(th + 1), tsval, c->ts_recent);
 	if (len) {
 		uint32_t off, left = len;
 		struct rte_mbuf *d = sb_locate(c, seq, &off);

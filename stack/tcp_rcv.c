@@ -32,20 +32,6 @@ void tn__tcp_q_free(struct tn__tcp_q *q)
 	q->nsegs = 0;
 }
 
-static void q_push(struct tn__tcp_q *q, struct rte_mbuf *m)
-{
-	m->next = NULL;
-	m->nb_segs = 1;
-	m->pkt_len = m->data_len;
-	if (q->tail)
-		q->tail->next = m;
-	else
-		q->head = m;
-	q->tail = m;
-	q->bytes += m->data_len;
-	q->nsegs++;
-}
-
 /* Whether we may write into m's tailroom: ours alone. */
 static inline bool writable(const struct rte_mbuf *m)
 {
@@ -67,7 +53,7 @@ static void q_push_coalesce(struct tn__tcp_q *q, struct rte_mbuf *m)
 		rte_pktmbuf_free_seg(m);
 		return;
 	}
-	q_push(q, m);
+	tn__tcp_q_push(q, m);
 }
 
 void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
@@ -79,13 +65,13 @@ void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
 			m->next = NULL;
 			rte_pktmbuf_free_seg(m);
 		} else {
-			q_push(q, m);
+			tn__tcp_q_push(q, m);
 		}
 		m = n;
 	}
 }
 
-void tn__tcp_q_trim(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
+void tn__tcp_q_trim_all(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
 {
 	while (n && q->head) {
 		struct rte_mbuf *m = q->head;

@@ -180,7 +180,7 @@ int tn_tcp_connect(struct tn_stack *s, uint32_t addr, uint16_t port,
 
 /* After a read, or before a reader waits: a window update if one is
  * due (the test first, so that the usual read costs no call). */
-static void rcvd(struct tn_tcp_conn *c)
+static inline void rcvd(struct tn_tcp_conn *c)
 {
 	if (tn__tcp_rcvd_due(c)) {
 		sync_now(c->s);
@@ -192,7 +192,9 @@ static void rcvd(struct tn_tcp_conn *c)
 /* Consumes n bytes into buf (may be NULL: just drop them). */
 static void consume(struct tn_tcp_conn *c, void *buf, uint32_t n)
 {
-	if (buf)
+	if (buf && c->rcvq.head && n <= c->rcvq.head->data_len) /* (one mbuf: no call) */
+		memcpy(buf, rte_pktmbuf_mtod(c->rcvq.head, const void *), n);
+	else if (buf)
 		tn__tcp_q_copy(&c->rcvq, 0, buf, n);
 	tn__tcp_q_trim(c->s, &c->rcvq, n);
 	c->read_scan = 0;
@@ -519,7 +521,10 @@ int tn_tcp_send_mbuf(struct tn_tcp_conn *c, struct rte_mbuf *m)
 		return err;
 	}
 	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-	tn__tcp_q_append(&c->sndq, m);
+	if (!m->next && m->data_len) /* one segment (an echo's): no call */
+		tn__tcp_q_push(&c->sndq, m);
+	else
+		tn__tcp_q_append(&c->sndq, m);
 	sync_now(c->s);
 	tn__tcp_output(c);
 	return 0;

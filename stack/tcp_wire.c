@@ -29,7 +29,7 @@ static inline uint32_t be32(const uint8_t *p)
 	return rte_be_to_cpu_32(v);
 }
 
-int tn__tcp_parse_opts(const uint8_t *o, unsigned len, bool syn, struct tn__tcp_seg *g)
+int tn__tcp_parse_opts_all(const uint8_t *o, unsigned len, bool syn, struct tn__tcp_seg *g)
 {
 	unsigned i = 0;
 
@@ -38,14 +38,8 @@ int tn__tcp_parse_opts(const uint8_t *o, unsigned len, bool syn, struct tn__tcp_
 	g->sack_ok = false;
 	g->has_ts = false;
 	g->nsack = 0;
-	/* The layout of nearly every segment (Linux's and ours): NOP, NOP,
-	 * timestamps. */
-	if (len == 12 && o[0] == OPT_NOP && o[1] == OPT_NOP && o[2] == OPT_TS && o[3] == 10) {
-		g->has_ts = true;
-		g->tsval = be32(o + 4);
-		g->tsecr = be32(o + 8);
-		return 0;
-	}
+	/* (NOP, NOP, timestamps, nearly every segment's layout, is
+	 * tn__tcp_parse_opts's, inline in tn_tcp.h.) */
 	while (i < len) {
 		uint8_t kind = o[i], olen;
 
