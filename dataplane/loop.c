@@ -150,12 +150,16 @@ static bool stack_out_phase(struct tn_core *c, uint64_t now)
 		tn__tcp_conns_serve(c);
 	if (c->stack_tx || c->rt->port_tx_flat[0])
 		return stack_out_copy(c) || did;
-	/* The usual case: straight into port 0's TX buffer, no copy. */
+	/* The usual case: straight into port 0's TX buffer, no copy.  A
+	 * call that filled less than the room emptied the stack's queue:
+	 * no second call to learn that. */
 	while ((room = stack_tx_room(c)) != 0 &&
 	       (n = tn_stack_output(c->stack, b->pkts + b->n, room)) != 0) {
 		b->n = (uint16_t)(b->n + n);
 		c->tx_pending = true;
 		did = true;
+		if (n < room)
+			break;
 	}
 	return did;
 }
