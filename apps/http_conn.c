@@ -92,18 +92,11 @@ bool http_has_token(const char *v, const char *token)
 }
 
 /* The end of a read or write under the connection's scope (r->to): what
- * a scope of the operation's own would have returned.  The scope
- * expired only if its timer fired during this operation (nothing else
- * awaits under it): it is left and entered again, which turns our
- * cancellation into -ETIMEDOUT, or drops it when the operation
- * finished first, as the scope's exit would have. */
+ * a scope of the operation's own would have returned (nothing else
+ * awaits under it, so only this operation can have been cut). */
 static int scoped_end(struct http_req *r, int err)
 {
-	if (!r->to.expired)
-		return err;
-	err = tn_timeout_exit(&r->to, err);
-	tn_timeout_enter(&r->to, tn_now() + r->srv->cfg->idle_ns);
-	return err;
+	return tn_timeout_renew(&r->to, err, tn_now() + r->srv->cfg->idle_ns);
 }
 
 static int write_now(struct http_req *r, const struct iovec *iov, int iovcnt)

@@ -798,20 +798,11 @@ static void take_replies(struct client *c)
 /* Waits for replies under client_loop's timeout scope, its deadline
  * moved first: a store when later, as it is from one request to the
  * next (a scope per wait filed and removed a wheel timer on every
- * round trip).  The scope expired only if it fired during this wait:
- * it is left and entered again, which turns that into -ETIMEDOUT, or
- * drops it when the wait finished first, as a scope of its own would. */
+ * round trip); tn_timeout_renew keeps the scope when it cut the wait. */
 static int wait_replies(struct client *c, struct tn_timeout *to, uint64_t deadline)
 {
-	int err;
-
 	tn_timeout_reschedule(to, deadline);
-	err = tn_udp_wait_readable(c->u);
-	if (!to->expired)
-		return err;
-	err = tn_timeout_exit(to, err);
-	tn_timeout_enter(to, UINT64_MAX);
-	return err;
+	return tn_timeout_renew(to, tn_udp_wait_readable(c->u), UINT64_MAX);
 }
 
 static int client_loop(struct client *c, struct tn_timeout *to)

@@ -363,23 +363,17 @@ static void close_conn(struct conn *k)
 #define CONN_DONE 1
 
 /* Reads under the connection's scope (to), its deadline moved first: a
- * store when later, as it is from one request to the next.  The scope
- * expired only if its timer fired during this read (nothing else under
- * it awaits: a request never waits for room, see MAX_PIPELINE): it is
- * left and entered again, which turns that into -ETIMEDOUT, or drops it
- * when the read finished first, as a scope of the read's own would. */
+ * store when later, as it is from one request to the next.  Nothing
+ * else under the scope awaits (a request never waits for room, see
+ * MAX_PIPELINE), so only this read can be cut: tn_timeout_renew then
+ * gives -ETIMEDOUT and keeps the scope. */
 static ssize_t read_by(struct conn *k, struct tn_timeout *to, uint64_t deadline)
 {
 	ssize_t n;
-	int err;
 
 	tn_timeout_reschedule(to, deadline);
 	n = tn_tcp_read(k->c, k->in, sizeof(k->in));
-	if (!to->expired)
-		return n;
-	err = tn_timeout_exit(to, n < 0 ? (int)n : 0);
-	tn_timeout_enter(to, tn_now() + opt.timeout_ns);
-	return err ?: n;
+	return tn_timeout_renew(to, n < 0 ? (int)n : 0, tn_now() + opt.timeout_ns) ?: n;
 }
 
 /* run_conn's loop, under its timeout scope: 0 or -errno as run_conn,

@@ -116,6 +116,15 @@ void tn_timeout_reschedule(struct tn_timeout *to, uint64_t deadline_ns)
 		tn_timer_start(&to->timer, deadline_ns);
 }
 
+int tn_timeout_renew(struct tn_timeout *to, int err, uint64_t deadline_ns)
+{
+	if (!to->expired)
+		return err;
+	err = tn_timeout_exit(to, err);
+	tn_timeout_enter(to, deadline_ns);
+	return err;
+}
+
 int tn_timeout_exit(struct tn_timeout *to, int err)
 {
 	struct tn_task *t = to->task;

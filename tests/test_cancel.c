@@ -327,6 +327,40 @@ static void test_timeout_reschedule(void **state)
 	assert_int_equal(tn_test_run(reschedule_main, NULL, NULL), 0);
 }
 
+/* tn_timeout_renew: one scope kept over a loop of awaits.  An await the
+ * scope cut gives -ETIMEDOUT and the scope goes on (entered again at
+ * the deadline given); one it did not cut gives its own result; it
+ * cuts again at its next deadline; leaving it at the end is clean. */
+static intptr_t renew_main(void *arg)
+{
+	struct tn_timeout to;
+	uint64_t t0 = tn_now();
+	int err;
+
+	tn_timeout_enter(&to, t0 + 5 * TN_NS_PER_MS);
+	err = tn_timeout_renew(&to, tn_sleep(TN_NS_PER_S), tn_now() + TN_NS_PER_S);
+	if (err != -ETIMEDOUT || to.expired || tn_task_cancelling() != 0)
+		return -EPROTO;
+	if (tn_now() < t0 + 5 * TN_NS_PER_MS || tn_now() > t0 + 7 * TN_NS_PER_MS)
+		return -ERANGE;
+	tn_timeout_reschedule(&to, tn_now() + 10 * TN_NS_PER_MS);
+	if (tn_timeout_renew(&to, tn_sleep(2 * TN_NS_PER_MS), tn_now() + TN_NS_PER_S) != 0)
+		return -EPROTO;
+	t0 = tn_now();
+	tn_timeout_reschedule(&to, t0 + 5 * TN_NS_PER_MS);
+	err = tn_timeout_renew(&to, tn_sleep(TN_NS_PER_S), tn_now() + TN_NS_PER_S);
+	if (err != -ETIMEDOUT || tn_now() > t0 + 7 * TN_NS_PER_MS)
+		return -EPROTO;
+	if (tn_timeout_exit(&to, 0) != 0)
+		return -EPROTO;
+	return tn_task_cancelling() == 0 ? 0 : -EPROTO;
+}
+
+static void test_timeout_renew(void **state)
+{
+	assert_int_equal(tn_test_run(renew_main, NULL, NULL), 0);
+}
+
 /* Completion and cancellation in the same turn: the value is not lost. */
 static intptr_t race_waiter(void *arg)
 {
@@ -409,6 +443,7 @@ int main(void)
 		T(test_timeout_keeps_outer_cancel),
 		T(test_nested_timeouts),
 		T(test_timeout_reschedule),
+		T(test_timeout_renew),
 		T(test_completion_wins_race),
 		T(test_join_completion_wins_race),
 	};

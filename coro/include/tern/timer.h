@@ -75,6 +75,12 @@ int tn_timeout_exit(struct tn_timeout *to, int err);
  * ~180 instructions, on every round trip).  Earlier files the timer
  * again at once.  A timeout that already expired stays expired. */
 void tn_timeout_reschedule(struct tn_timeout *to, uint64_t deadline_ns);
+/* After an await under a kept scope (its deadline moved with
+ * tn_timeout_reschedule before the await): err, or, if the scope fired
+ * during the await, what a scope of the await's own would have given
+ * (-ETIMEDOUT, or err when the await finished first: tn_timeout_exit),
+ * the scope then entered again at deadline_ns, so the loop keeps it. */
+int tn_timeout_renew(struct tn_timeout *to, int err, uint64_t deadline_ns);
 
 #ifdef __cplusplus
 }
