@@ -152,13 +152,8 @@ static ssize_t tcp_read(void *c, void *buf, size_t len)
 	return tn_tcp_read(c, buf, len);
 }
 
-/* One piece (a batch of responses, mostly) through tn_tcp_write: what
- * fits in the send buffer goes in at once, without tn_tcp_writev's
- * gathering loop and room wait (~60 instructions a response). */
 static int tcp_writev(void *c, const struct iovec *iov, int iovcnt)
 {
-	if (iovcnt == 1)
-		return tn_tcp_write(c, iov[0].iov_base, iov[0].iov_len);
 	return tn_tcp_writev(c, iov, iovcnt);
 }
 

@@ -56,7 +56,7 @@ static void q_push_coalesce(struct tn__tcp_q *q, struct rte_mbuf *m)
 	tn__tcp_q_push(q, m);
 }
 
-void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
+void tn__tcp_q_append_all(struct tn__tcp_q *q, struct rte_mbuf *m)
 {
 	while (m) {
 		struct rte_mbuf *n = m->next;
@@ -94,7 +94,7 @@ void tn__tcp_q_trim_all(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n)
 	}
 }
 
-void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n)
+void tn__tcp_q_copy_all(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n)
 {
 	const struct rte_mbuf *m = q->head;
 	uint8_t *p = buf;

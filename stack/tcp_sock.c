@@ -192,9 +192,7 @@ static inline void rcvd(struct tn_tcp_conn *c)
 /* Consumes n bytes into buf (may be NULL: just drop them). */
 static void consume(struct tn_tcp_conn *c, void *buf, uint32_t n)
 {
-	if (buf && c->rcvq.head && n <= c->rcvq.head->data_len) /* (one mbuf: no call) */
-		memcpy(buf, rte_pktmbuf_mtod(c->rcvq.head, const void *), n);
-	else if (buf)
+	if (buf)
 		tn__tcp_q_copy(&c->rcvq, 0, buf, n);
 	tn__tcp_q_trim(c->s, &c->rcvq, n);
 	c->read_scan = 0;
@@ -406,6 +404,20 @@ static int wait_room(struct tn_tcp_conn *c, uint32_t need)
 	return err;
 }
 
+/* What fits in the send buffer now goes in at once (a message of a
+ * request/response protocol): no wait for room, no piecewise loop. */
+static inline int put_now(struct tn_tcp_conn *c, const struct iovec *iov, int iovcnt)
+{
+	int i;
+
+	for (i = 0; i < iovcnt; i++)
+		if (tn__tcp_sb_append(c, iov[i].iov_base, (uint32_t)iov[i].iov_len) < iov[i].iov_len)
+			break;
+	sync_now(c->s);
+	tn__tcp_output(c);
+	return i < iovcnt ? -ENOBUFS : 0;
+}
+
 int tn_tcp_writev(struct tn_tcp_conn *c, const struct iovec *iov, int iovcnt)
 {
 	size_t total = 0, left;
@@ -420,6 +432,8 @@ int tn_tcp_writev(struct tn_tcp_conn *c, const struct iovec *iov, int iovcnt)
 		total += iov[i].iov_len;
 	if ((err = send_check(c)) < 0)
 		return err;
+	if (total <= tn__tcp_sb_space(c))
+		return put_now(c, iov, iovcnt);
 	/* Up to the buffer's size, all at once (an interruption queues
 	 * nothing); beyond, in pieces of at least a quarter buffer. */
 	if ((err = wait_room(c, total <= c->o.sndbuf ? (uint32_t)total : c->o.sndbuf / 4)) < 0)
@@ -468,19 +482,13 @@ int tn_tcp_write(struct tn_tcp_conn *c, const void *buf, size_t len)
 	struct iovec v = { (void *)buf, len };
 	int err;
 
-	/* What fits in the buffer now goes in at once (a message of a
-	 * request/response protocol); tn_tcp_writev waits for room. */
+	/* tn_tcp_writev's, without its sum over the vector. */
 	if ((err = tn__udp_await_enter()) < 0)
 		return err;
 	if ((err = send_check(c)) < 0)
 		return err;
-	if (len <= tn__tcp_sb_space(c)) {
-		uint32_t got = tn__tcp_sb_append(c, buf, (uint32_t)len);
-
-		sync_now(c->s);
-		tn__tcp_output(c);
-		return got < len ? -ENOBUFS : 0;
-	}
+	if (len <= tn__tcp_sb_space(c))
+		return put_now(c, &v, 1);
 	return tn_tcp_writev(c, &v, 1);
 }
 
@@ -521,10 +529,7 @@ int tn_tcp_send_mbuf(struct tn_tcp_conn *c, struct rte_mbuf *m)
 		return err;
 	}
 	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-	if (!m->next && m->data_len) /* one segment (an echo's): no call */
-		tn__tcp_q_push(&c->sndq, m);
-	else
-		tn__tcp_q_append(&c->sndq, m);
+	tn__tcp_q_append(&c->sndq, m);
 	sync_now(c->s);
 	tn__tcp_output(c);
 	return 0;

@@ -408,12 +408,11 @@ unsigned tn__tcp_sack_blocks(const struct tn_tcp_conn *c, struct tn__tcp_sack *b
 /* How many blocks tn__tcp_sack_blocks(c, b, max) returns. */
 unsigned tn__tcp_sack_count(const struct tn_tcp_conn *c, unsigned max);
 void tn__tcp_q_free(struct tn__tcp_q *q);
-/* Appends every segment of chain m (empty ones freed). */
-void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m);
+/* Appends every segment of chain m (empty ones freed); tn__tcp_q_append
+ * below is the one to call. */
+void tn__tcp_q_append_all(struct tn__tcp_q *q, struct rte_mbuf *m);
 
-/* Appends one segment m (its data_len bytes), inline: the zero-copy
- * send of a one-segment mbuf (tn_tcp_send_mbuf) and the queues' own
- * appends. */
+/* Appends one segment m (its data_len bytes), inline. */
 static inline void tn__tcp_q_push(struct tn__tcp_q *q, struct rte_mbuf *m)
 {
 	m->next = NULL;
@@ -427,11 +426,31 @@ static inline void tn__tcp_q_push(struct tn__tcp_q *q, struct rte_mbuf *m)
 	q->bytes += m->data_len;
 	q->nsegs++;
 }
+/* Appends every segment of chain m (empty ones freed); a one-segment
+ * mbuf (a zero-copy send of a message: tn_tcp_send_mbuf) without a
+ * call. */
+static inline void tn__tcp_q_append(struct tn__tcp_q *q, struct rte_mbuf *m)
+{
+	if (!m->next && m->data_len)
+		tn__tcp_q_push(q, m);
+	else
+		tn__tcp_q_append_all(q, m);
+}
 /* Drops n bytes from q's front (its mbufs to tn__tcp_mbuf_release);
  * tn__tcp_q_trim below is the one to call. */
 void tn__tcp_q_trim_all(struct tn_stack *s, struct tn__tcp_q *q, uint32_t n);
-/* Copies n bytes from q's front from offset off (q holds them). */
-void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n);
+/* Copies n bytes from q's front from offset off (q holds them);
+ * tn__tcp_q_copy is the one to call. */
+void tn__tcp_q_copy_all(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n);
+/* The same, inline with one memcpy when the bytes are all in q's first
+ * mbuf (a read of a message that came in one segment). */
+static inline void tn__tcp_q_copy(const struct tn__tcp_q *q, uint32_t off, void *buf, uint32_t n)
+{
+	if (q->head && off + n <= q->head->data_len)
+		memcpy(buf, rte_pktmbuf_mtod_offset(q->head, const uint8_t *, off), n);
+	else
+		tn__tcp_q_copy_all(q, off, buf, n);
+}
 
 /* ---- tcp_output.c ---- */
 /* Sends what the state, windows, Nagle and pending ACK call for. */
