@@ -220,82 +220,89 @@ static void test_aging(void **state)
 	st_destroy(s);
 }
 
-/* IP traffic from a host we resolved keeps its entry alive. */
-static void test_refresh_on_traffic(void **state)
+/* The refresh tests' stack: ARP entries live 10 s, the peer resolved. */
+static struct tn_stack *ttl10_with_peer(void)
 {
 	struct tn_stack_config cfg;
-	struct st_ip ip = { .proto = IPPROTO_ICMP };
 	struct tn_stack *s;
-	uint64_t t0 = st_now;
-	uint8_t b[64];
-	int n;
 
-	(void)state;
 	st_default_cfg(&cfg);
 	cfg.arp_ttl_ns = 10 * ST_SEC;
 	s = st_create(&cfg, 0);
 	learn_peer(s, &st_mac_peer, ST_IP_PEER);
+	return s;
+}
+
+/* An echo request from ip's sender (seq): the reply goes to the peer's
+ * MAC, from its entry. */
+static void echo_via_peer(struct tn_stack *s, struct st_ip *ip, uint16_t seq)
+{
+	uint8_t b[64];
+	int n;
+
+	st_feed(s, st_ipv4(ip, b, st_echo(b, 1, seq, "xy", 2)));
+	n = st_pop(s, f, sizeof(f));
+	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+}
+
+/* Our ping to the peer (seq): sent to its MAC while the entry lives, an
+ * ARP request in its place once it expired. */
+static void ping_peer(struct tn_stack *s, uint16_t seq, bool expired)
+{
+	int n;
+
+	assert_int_equal(ping(s, ST_IP_PEER, seq), 0);
+	n = st_pop(s, f, sizeof(f));
+	if (expired)
+		st_assert_arp(f, n, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_PEER, NULL);
+	else
+		st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+}
+
+/* IP traffic from a host we resolved keeps its entry alive. */
+static void test_refresh_on_traffic(void **state)
+{
+	struct st_ip ip = { .proto = IPPROTO_ICMP };
+	uint64_t t0 = st_now;
+	struct tn_stack *s = ttl10_with_peer();
+
+	(void)state;
 	st_advance_to(s, t0 + 8 * ST_SEC);
-	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 1, "xy", 2)));
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	echo_via_peer(s, &ip, 1);
 	st_advance_to(s, t0 + 15 * ST_SEC);
-	assert_int_equal(ping(s, ST_IP_PEER, 1), 0);
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	ping_peer(s, 1, false);
 	/* A datagram with another source MAC neither refreshes nor moves it. */
 	ip.eth_src = &st_mac_gw;
-	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 2, "xy", 2)));
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	echo_via_peer(s, &ip, 2);
 	st_advance_to(s, t0 + 18 * ST_SEC);
-	assert_int_equal(ping(s, ST_IP_PEER, 2), 0);
-	n = st_pop(s, f, sizeof(f));
-	st_assert_arp(f, n, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_PEER, NULL);
+	ping_peer(s, 2, true);
 	assert_int_equal(st_stats(s).arp_requests_sent, 1);
 	st_destroy(s);
 }
 
 /* Busy traffic refreshes the entry at most once per 1/1024 of the TTL
- * (tn__arp_fresh), but it still refreshes: the expiry follows the last
- * refresh, not the first. */
+ * (tn__arp_fresh; ~9.8 ms here), but it still refreshes: the expiry
+ * follows the last refresh, not the first. */
 static void test_refresh_rate_limited(void **state)
 {
-	struct tn_stack_config cfg;
 	struct st_ip ip = { .proto = IPPROTO_ICMP };
-	struct tn_stack *s;
 	uint64_t t0 = st_now;
-	uint8_t b[64];
-	int n;
+	struct tn_stack *s = ttl10_with_peer();
 
 	(void)state;
-	st_default_cfg(&cfg);
-	cfg.arp_ttl_ns = 10 * ST_SEC; /* refreshes at most every ~9.8 ms */
-	s = st_create(&cfg, 0);
-	learn_peer(s, &st_mac_peer, ST_IP_PEER);
 	/* Refreshed at 8 s, skipped 1 ms later, refreshed again at 9 s. */
 	st_advance_to(s, t0 + 8 * ST_SEC);
-	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 1, "xy", 2)));
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	echo_via_peer(s, &ip, 1);
 	st_advance_to(s, t0 + 8 * ST_SEC + ST_SEC / 1000);
-	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 2, "xy", 2)));
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	echo_via_peer(s, &ip, 2);
 	st_advance_to(s, t0 + 9 * ST_SEC);
-	st_feed(s, st_ipv4(&ip, b, st_echo(b, 1, 3, "xy", 2)));
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	echo_via_peer(s, &ip, 3);
 	/* Past the first refresh's expiry (18 s), before the last's (19 s). */
 	st_advance_to(s, t0 + 18 * ST_SEC + ST_SEC / 2);
-	assert_int_equal(ping(s, ST_IP_PEER, 1), 0);
-	n = st_pop(s, f, sizeof(f));
-	st_assert_ip(f, n, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	ping_peer(s, 1, false);
 	assert_int_equal(st_stats(s).arp_requests_sent, 0);
 	st_advance_to(s, t0 + 19 * ST_SEC + ST_SEC / 2);
-	assert_int_equal(ping(s, ST_IP_PEER, 2), 0);
-	n = st_pop(s, f, sizeof(f));
-	st_assert_arp(f, n, RTE_ARP_OP_REQUEST, &st_mac_bcast, ST_IP_US, ST_IP_PEER, NULL);
+	ping_peer(s, 2, true);
 	assert_int_equal(st_stats(s).arp_requests_sent, 1);
 	st_destroy(s);
 }
