@@ -7,9 +7,10 @@
  * requests in flight.  A request is wrk's, byte for byte: "GET PATH
  * HTTP/1.1\r\nHost: AUTHORITY\r\n\r\n", the authority as the URL has
  * it (a port only if given), no other field; so tern-httpd + tern-load
- * and nginx + wrk (bench/run_http.py) parse the same requests.  Without --rate each connection sends a request
- * whenever one of its slots is free (closed loop: the latency of a
- * request runs from its write).  With --rate R the requests are due on a
+ * and nginx + wrk (bench/run_http.py) parse the same requests.  Without
+ * --rate each connection sends a request whenever one of its slots is
+ * free (closed loop: the latency of a request runs from its write).
+ * With --rate R the requests are due on a
  * schedule, R per second over all connections (each connection has an
  * equal share, phases spread over the period), and a request's latency
  * runs from when it was due, not from when it went out: a server that

@@ -399,7 +399,7 @@ int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 		} else {
 			/* Timestamps alone (or nothing): written straight into
 			 * the header, not copied from opt. */
-			ts_only = optlen;
+			ts_only = optlen != 0;
 		}
 	}
 	/* The template when the segment needs no fragmenting (an MSS above
