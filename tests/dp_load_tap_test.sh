@@ -71,8 +71,9 @@ run() {
 	ip -n "$ns" link set "$dev" up || dp_fail "cannot bring $dev up"
 }
 
-# finish NAME: exit 0, no leak; sets the summary's fields.
-finish() {
+# exited NAME: exit 0, no leak; sets the summary's fields (pcts: its
+# percentiles).
+exited() {
 	local name=$1
 	dp_wait_exit "$name" 60 || dp_fail "$name: still running after 60 s"
 	((DP_RC == 0)) || dp_fail "$name: exit $DP_RC, want 0"
@@ -83,11 +84,16 @@ finish() {
 		dp_fail "$name: no summary line: $sum"
 	requests=${BASH_REMATCH[1]} non2xx=${BASH_REMATCH[2]} errors=${BASH_REMATCH[3]}
 	timeouts=${BASH_REMATCH[4]}
+	pcts=("${BASH_REMATCH[@]:7:5}")
 	total=$((total + requests))
-	awk -v a="${BASH_REMATCH[7]}" -v b="${BASH_REMATCH[8]}" -v c="${BASH_REMATCH[9]}" \
-		-v d="${BASH_REMATCH[10]}" -v e="${BASH_REMATCH[11]}" \
-		'BEGIN { exit !(a > 0 && a <= b && b <= c && c <= d && d <= e) }' ||
-		dp_fail "$name: percentiles out of order: $sum"
+}
+
+# finish NAME: exited, with latency percentiles in order.
+finish() {
+	exited "$1"
+	awk -v a="${pcts[0]}" -v b="${pcts[1]}" -v c="${pcts[2]}" -v d="${pcts[3]}" \
+		-v e="${pcts[4]}" 'BEGIN { exit !(a > 0 && a <= b && b <= c && c <= d && d <= e) }' ||
+		dp_fail "$1: percentiles out of order: $sum"
 }
 
 # One server for every run, on the namespace's loopback address too,
@@ -140,14 +146,7 @@ finish sigint
 
 # 7. Unanswered requests time out.
 run stall tnload6$$ --url http://10.95.0.1:8080/stall --connections 2 --duration 1 --timeout 300
-dp_wait_exit stall 60 || dp_fail "stall: still running after 60 s"
-((DP_RC == 0)) || dp_fail "stall: exit $DP_RC, want 0"
-grep -q 'mbufs in use at exit' "$DP_TMP/stall.err" && dp_fail "stall leaked mbufs"
-grep -E '^(requests|non-2xx|summary)' "$DP_TMP/stall.out" | sed "s/^/stall: /"
-sum=$(grep '^summary:' "$DP_TMP/stall.out")
-[[ $sum =~ ^summary:\ requests\ ([0-9]+)\ non2xx\ ([0-9]+)\ errors\ ([0-9]+)\ timeouts\ ([0-9]+)\  ]] ||
-	dp_fail "stall: no summary line: $sum"
-requests=${BASH_REMATCH[1]} errors=${BASH_REMATCH[3]} timeouts=${BASH_REMATCH[4]}
+exited stall
 opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/stall.out")
 ((requests == 0 && timeouts >= 2 && timeouts <= 8 && errors == timeouts && opened >= timeouts)) ||
 	dp_fail "stall: requests $requests timeouts $timeouts errors $errors opened $opened"
