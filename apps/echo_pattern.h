@@ -8,8 +8,10 @@
 #ifndef ECHO_PATTERN_H
 #define ECHO_PATTERN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A pattern for payloads of up to n bytes (stamp included) is n + 256
  * bytes long. */
@@ -27,6 +29,23 @@ static inline void echo_pattern_init(uint8_t *pat, size_t len)
 static inline const uint8_t *echo_pattern_at(const uint8_t *pat, uint64_t seq, unsigned from)
 {
 	return pat + (uint8_t)(seq * 131 * 183) + from;
+}
+
+/* Request seq's payload of size bytes, but for its first from (the
+ * stamp), into p. */
+static inline void echo_pattern_fill(const uint8_t *pat, uint8_t *p, size_t size, uint64_t seq,
+				     unsigned from)
+{
+	if (size > from)
+		memcpy(p + from, echo_pattern_at(pat, seq, from), size - from);
+}
+
+/* Whether p holds request seq's payload of size bytes after its first
+ * from. */
+static inline bool echo_pattern_ok(const uint8_t *pat, const uint8_t *p, size_t size,
+				   uint64_t seq, unsigned from)
+{
+	return size <= from || memcmp(p + from, echo_pattern_at(pat, seq, from), size - from) == 0;
 }
 
 #endif

@@ -333,8 +333,7 @@ struct client {
 /* Request seq's payload after its stamp, into p. */
 static void fill(const struct client *k, uint8_t *p, uint64_t seq)
 {
-	memcpy(p + sizeof(struct stamp), echo_pattern_at(k->pat, seq, sizeof(struct stamp)),
-	       k->cfg->size - sizeof(struct stamp));
+	echo_pattern_fill(k->pat, p, k->cfg->size, seq, sizeof(struct stamp));
 }
 
 static bool more(const struct client *k)
@@ -364,8 +363,7 @@ static void check(struct client *k, uint64_t seq)
 		k->bad++;
 		return;
 	}
-	if (memcmp(echo_pattern_at(k->pat, seq, sizeof(sp)), k->rep + sizeof(sp),
-		   k->cfg->size - sizeof(sp)) != 0) {
+	if (!echo_pattern_ok(k->pat, k->rep, k->cfg->size, seq, sizeof(sp))) {
 		k->bad++;
 		return;
 	}

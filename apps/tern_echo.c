@@ -659,16 +659,9 @@ struct client {
 /* The payload after the stamp: echo_pattern.h. */
 #define PAT_LEN ECHO_PATTERN_LEN(BUF_LEN)
 
-/* Where seq's payload after the stamp is in the pattern. */
-static const uint8_t *pat_of(const struct client *c, uint64_t seq)
-{
-	return echo_pattern_at(c->pat, seq, sizeof(struct stamp));
-}
-
 static void fill(const struct client *c, uint8_t *p, unsigned size, uint64_t seq)
 {
-	if (size > sizeof(struct stamp))
-		memcpy(p + sizeof(struct stamp), pat_of(c, seq), size - sizeof(struct stamp));
+	echo_pattern_fill(c->pat, p, size, seq, sizeof(struct stamp));
 }
 
 /* Marks the next request in flight; returns its stamp (tsc: the burst's
@@ -757,7 +750,7 @@ static void on_reply(struct client *c, const uint8_t *p, uint32_t n, uint64_t no
 		c->late++; /* after its timeout, or a duplicate */
 		return;
 	}
-	if (memcmp(p + sizeof(sp), pat_of(c, sp.seq), opt.size - sizeof(sp)) != 0) {
+	if (!echo_pattern_ok(c->pat, p, opt.size, sp.seq, sizeof(sp))) {
 		c->bad++;
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -33,10 +34,36 @@ static void test_formula(void **state)
 	}
 }
 
+/* echo_pattern_fill writes the formula's bytes after the stamp and
+ * nothing before; echo_pattern_ok accepts them and refuses any one byte
+ * changed; a payload that is all stamp has nothing to check. */
+static void test_fill_ok(void **state)
+{
+	uint8_t p[SIZE];
+
+	(void)state;
+	echo_pattern_init(pat, sizeof(pat));
+	memset(p, 0xee, sizeof(p));
+	echo_pattern_fill(pat, p, SIZE, 77, FROM);
+	for (unsigned i = 0; i < SIZE; i++)
+		assert_int_equal(p[i], i < FROM ? 0xee : (uint8_t)(77 * 131 + i * 7));
+	assert_true(echo_pattern_ok(pat, p, SIZE, 77, FROM));
+	assert_false(echo_pattern_ok(pat, p, SIZE, 78, FROM));
+	for (unsigned i = FROM; i < SIZE; i += 37) {
+		p[i] ^= 1;
+		assert_false(echo_pattern_ok(pat, p, SIZE, 77, FROM));
+		p[i] ^= 1;
+	}
+	p[0] ^= 1; /* the stamp is not the pattern's */
+	assert_true(echo_pattern_ok(pat, p, SIZE, 77, FROM));
+	assert_true(echo_pattern_ok(pat, p, FROM, 78, FROM));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_formula),
+		cmocka_unit_test(test_fill_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
