@@ -15,8 +15,8 @@ it from --gen-cpu, both on the same link:
               for --duration s against `dpdk-testpmd --forward-mode=macswap`
               and against tern-reflect, alternating, --rounds times; the
               reflected rate (pktgen's rx Mpps) is the number.  The median
-              of the rounds is reported, and tern-reflect / testpmd against
-              the 95% target.
+              of each reflector's rounds is reported, and the median of
+              the rounds' tern-reflect / testpmd against the 95% target.
   latency     tern-pktgen at --rtt-rate pps, one frame per burst, against
               raw-reflect (build/bench/raw-reflect: no Tern, the floor),
               tern-reflect and testpmd, alternating, --rtt-rounds times:
@@ -244,15 +244,21 @@ def run_link(b, link, reflectors_tput, reflectors_rtt):
         }
     t = summary["throughput"]
     if "tern" in t and "testpmd" in t and t["testpmd"]["rx_mpps_median"]:
-        summary["ratio"] = t["tern"]["rx_mpps_median"] / t["testpmd"]["rx_mpps_median"]
-        summary["pass"] = summary["ratio"] >= TARGET_RATIO
-        # The same, round by round (the two runs of a round are next to
-        # each other in time): how far the headline ratio can be trusted.
+        summary["ratio_of_medians"] = (t["tern"]["rx_mpps_median"] /
+                                       t["testpmd"]["rx_mpps_median"])
+        # Round by round: the two runs of a round are next to each other
+        # in time, so a spell of the shared machine that halves both
+        # reflectors' rates from some round on (seen on 2026-11-27)
+        # cancels in their ratio, where it can split the two medians.
+        # The headline is the median of these ratios.
         summary["ratio_rounds"] = [
             tn["rx_mpps"] / tp["rx_mpps"]
             for tp, tn in zip(*([r for r in runs["throughput"] if r["reflector"] == k]
                                 for k in ("testpmd", "tern")))
             if tp["rx_mpps"] and max(tp["others_cpu"], tn["others_cpu"]) <= a.max_disturb]
+        summary["ratio"] = (median(summary["ratio_rounds"]) if summary["ratio_rounds"]
+                            else summary["ratio_of_medians"])
+        summary["pass"] = summary["ratio"] >= TARGET_RATIO
     for kind in reflectors_rtt:
         rs = [r for r in runs["rtt"] if r["reflector"] == kind]
         good = undisturbed(rs)
@@ -293,7 +299,9 @@ def tables(results, a):
              f"{a.duration} s, {a.rounds} alternating rounds; the median of the rounds "
              f"that other load left alone (rx Mpps = frames reflected back; a round in "
              f"parentheses had more than {100 * a.max_disturb:.0f}% of the two CPUs "
-             f"taken by other load even after {a.retries} retries).", "",
+             f"taken by other load even after {a.retries} retries); tern / testpmd "
+             f"is the median of the rounds' ratios (each round runs testpmd, then "
+             f"tern-reflect).", "",
              "| link | testpmd macswap | tern-reflect | tern / testpmd | target ≥ 95% | "
              "rounds testpmd | rounds tern |",
              "|---|---:|---:|---:|---|---|---|"]
@@ -349,7 +357,8 @@ def notes(results, a):
         if rr and len(rr) > 1:
             out.append(f"{link} throughput: tern-reflect / testpmd round by round "
                        f"(undisturbed rounds): "
-                       f"{min(rr) * 100:.0f}% .. {max(rr) * 100:.0f}%")
+                       f"{', '.join(f'{x * 100:.0f}%' for x in rr)}; the ratio of the "
+                       f"two medians: {s['ratio_of_medians'] * 100:.1f}%")
         slow = [f"{NAMES[k]} {r['rx_mpps'] * 1e6:,.0f}" for k, r in s["rtt"].items()
                 if r["rx_mpps"] is not None and r["rx_mpps"] * 1e6 < 0.9 * a.rtt_rate]
         if slow:
