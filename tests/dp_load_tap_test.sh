@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # tern-load against a kernel HTTP server, over net_tap.  In a namespace
-# of its own, tern-load runs at 10.95.0.2 on a tap device; the kernel
-# side gets 10.95.0.1/24 and serves HTTP/1.1 keep-alive on port 8080
+# of its own, each tern-load run is on a tap device of its own at an
+# address of its own (10.95.0.11, .12, ...: the kernel holds TIME-WAIT
+# for the 4-tuples of one run's closed connections for 60 s, and a new
+# process's ephemeral ports, ISNs and timestamps owe nothing to the last
+# one's, so a reused tuple's SYN is answered with an ACK of the old
+# connection and the connect waits a retransmission); the kernel side
+# gets 10.95.0.1/24 and serves HTTP/1.1 keep-alive on port 8080
 # (dp_ordergw.py http: a fixed body with Content-Length on /, a chunked
 # body on /chunked, 404 elsewhere).
 #
@@ -58,14 +63,16 @@ dp_netns "$ns" || dp_fail "cannot create a network namespace"
 ip -n "$ns" link set lo up
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 
-total=0
-# run NAME DEV ARGS...: tern-load on its own tap device DEV; the kernel
-# side's address goes on DEV once Tern made it.
+total=0 runs=0
+# run NAME DEV ARGS...: tern-load on its own tap device DEV, at an
+# address no earlier run used; the kernel side's address goes on DEV
+# once Tern made it.
 run() {
 	local name=$1 dev=$2
 	shift 2
+	runs=$((runs + 1))
 	dp_start "$name" ip netns exec "$ns" "$load" "${eal[@]}" --file-prefix "$(dp_prefix "$name")" \
-		--vdev="net_tap0,iface=$dev" -- --ip 10.95.0.2/24 --link-timeout 0 "$@"
+		--vdev="net_tap0,iface=$dev" -- --ip "10.95.0.$((10 + runs))/24" --link-timeout 0 "$@"
 	dp_wait_ready "$name" 30
 	ip -n "$ns" addr add 10.95.0.1/24 dev "$dev" || dp_fail "cannot address $dev"
 	ip -n "$ns" link set "$dev" up || dp_fail "cannot bring $dev up"
