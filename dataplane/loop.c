@@ -406,6 +406,7 @@ static int core_setup(struct tn_core *c)
 
 		/* Connects pick ports whose replies reach this core. */
 		sc2.steer.self = rt->sw_steer[0] ? (uint16_t)c->id : c->queue;
+		memcpy(sc2.ts_key, rt->ts_key, sizeof(sc2.ts_key));
 		if (rt->cfg.mac_set)
 			memcpy(sc2.mac, rt->cfg.mac, 6);
 		else

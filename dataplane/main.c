@@ -136,6 +136,37 @@ static unsigned free_runtime(struct tn_runtime *rt, bool audit)
 	return leaked;
 }
 
+/* The key of the stacks' TCP timestamp offsets (tn_stack_config's
+ * ts_key): the machine's boot ID, the same in every process until the
+ * next boot, as Linux keys its offsets per boot.  All zero (each stack
+ * draws its own) where the file cannot be read. */
+static void boot_key(uint8_t key[16])
+{
+	char buf[64];
+	unsigned n = 0;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	memset(key, 0, 16);
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f)) {
+		/* 36 characters: 32 hex digits and four dashes. */
+		for (const char *p = buf; *p && n < 32; p++) {
+			int v = *p >= '0' && *p <= '9'   ? *p - '0'
+				: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+							 : -1;
+
+			if (v < 0)
+				continue;
+			key[n / 2] |= (uint8_t)(n % 2 ? v : v << 4);
+			n++;
+		}
+	}
+	fclose(f);
+	if (n != 32)
+		memset(key, 0, 16);
+}
+
 int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 		   const struct tn_app *app)
 {
@@ -175,6 +206,7 @@ int tn_main_config(int eal_argc, char **eal_argv, const struct tn_config *cfg,
 	}
 	tn__rt = rt;
 	rt->tsc_mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
+	boot_key(rt->ts_key);
 	install_signals();
 	err = make_cores(rt);
 	if (!err)

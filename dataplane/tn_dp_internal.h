@@ -131,6 +131,7 @@ struct tn_runtime {
 	volatile int stop;
 	volatile unsigned cores_ready;
 	uint64_t tsc_mult;                /* ns = (tsc * tsc_mult) >> 32 */
+	uint8_t ts_key[16];               /* the stacks' ts_key: boot_key() */
 };
 
 /* The process's runtime while tn_main runs (read-only on the data path). */

@@ -42,14 +42,6 @@ void tn__tcp_rtt_sample(struct tn_tcp_conn *c, uint64_t r)
 		c->rto = c->o.rto_max_ns;
 }
 
-static uint32_t ts_offset(struct tn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			  uint16_t rport)
-{
-	/* A per-connection offset, so timestamps say nothing of our clock
-	 * (RFC 7323 7.1); derived from the tuple so SYN cookies find it. */
-	return tn__tcp_isn(s, laddr, lport, raddr, rport) - (uint32_t)(s->now / 4000) + 0x9e3779b9u;
-}
-
 /* Options of the peer's SYN that we take, and the MSS it announced. */
 static void take_syn_opts(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 {
@@ -78,7 +70,7 @@ static void set_tuple(struct tn_tcp_conn *c, const struct tn__tcp_seg *g)
 	c->lport = g->dport;
 	c->raddr = g->src;
 	c->rport = g->sport;
-	c->ts_offset = ts_offset(c->s, c->laddr, c->lport, c->raddr, c->rport);
+	c->ts_offset = tn__tcp_ts_offset(c->s, c->laddr, c->lport, c->raddr, c->rport);
 }
 
 static void process_fin(struct tn_tcp_conn *c);
@@ -262,7 +254,7 @@ static void listen_syn_cookie(struct tn_tcp_listener *l, const struct tn__tcp_se
 	tn__tcp_init_local(&tmp);
 	idx = cookie_mss_idx(g->mss, tmp.rcv_mss);
 	if (g->has_ts && !l->opts.no_timestamps) {
-		uint32_t off = ts_offset(s, g->dst, g->dport, g->src, g->sport);
+		uint32_t off = tn__tcp_ts_offset(s, g->dst, g->dport, g->src, g->sport);
 
 		tsval = (((uint32_t)(s->now / 1000000) + off) & ~((1u << COOKIE_TS_BITS) - 1)) |
 			(ws ? (g->ws > TN_TCP_WSCALE_MAX ? TN_TCP_WSCALE_MAX : g->ws) : 0xf) |

@@ -66,11 +66,16 @@ uint64_t tn__siphash24(const uint8_t key[16], const void *data, size_t len)
 
 void tn__tcp_isn_init(struct tn_stack *s)
 {
-	uint64_t r[4] = { tn__stack_rand(s), tn__stack_rand(s), tn__stack_rand(s),
-			  tn__stack_rand(s) };
+	static const uint8_t zero[16];
+	uint64_t r[6] = { tn__stack_rand(s), tn__stack_rand(s), tn__stack_rand(s),
+			  tn__stack_rand(s), tn__stack_rand(s), tn__stack_rand(s) };
 
 	memcpy(s->tcp->isn_key, r, 16);
 	memcpy(s->tcp->cookie_key, r + 2, 16);
+	if (memcmp(s->cfg.ts_key, zero, 16) != 0)
+		memcpy(s->tcp->ts_key, s->cfg.ts_key, 16);
+	else
+		memcpy(s->tcp->ts_key, r + 4, 16);
 }
 
 struct tuple {
@@ -92,6 +97,14 @@ uint32_t tn__tcp_isn(struct tn_stack *s, uint32_t laddr, uint16_t lport, uint32_
 {
 	return hash_tuple(s->tcp->isn_key, laddr, lport, raddr, rport, 0) +
 	       (uint32_t)(s->now / 4000);
+}
+
+/* A per-connection offset, so timestamps say nothing of our clock (RFC
+ * 7323 7.1); from the tuple alone, so SYN cookies find it again. */
+uint32_t tn__tcp_ts_offset(const struct tn_stack *s, uint32_t laddr, uint16_t lport,
+			   uint32_t raddr, uint16_t rport)
+{
+	return hash_tuple(s->tcp->ts_key, laddr, lport, raddr, rport, 0);
 }
 
 #define COOKIE_BITS 24

@@ -140,8 +140,7 @@ int tn_tcp_connect(struct tn_stack *s, uint32_t addr, uint16_t port,
 	c->rport = port;
 	tn__tcp_init_local(c);
 	c->iss = tn__tcp_isn(s, c->laddr, lport, addr, port);
-	c->ts_offset = tn__tcp_isn(s, c->laddr, lport, addr, port) - (uint32_t)(s->now / 4000) +
-		       0x9e3779b9u;
+	c->ts_offset = tn__tcp_ts_offset(s, c->laddr, lport, addr, port);
 	c->snd_una = c->recover = c->iss;
 	c->snd_nxt = c->snd_max = c->sb_seq = c->iss + 1;
 	c->state = TN_TCP_SYN_SENT;

@@ -285,7 +285,7 @@ struct tn_tcp {
 	uint32_t ntw;
 	uint16_t eph_lo, eph_hi;
 	uint32_t eph_next;
-	uint8_t isn_key[16], cookie_key[16];
+	uint8_t isn_key[16], cookie_key[16], ts_key[16];
 	/* The timer wheel (tcp_timer.c). */
 	uint64_t cur_tick;                /* every slot up to this tick has run */
 	/* No slot is filed before this tick (UINT64_MAX: the wheel is
@@ -557,6 +557,9 @@ void tn__tcp_cc_idle_restart(struct tn_tcp_conn *c);
 void tn__tcp_isn_init(struct tn_stack *s);
 uint32_t tn__tcp_isn(struct tn_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		     uint16_t rport);
+/* The tuple's timestamp offset (tn_stack_config's ts_key). */
+uint32_t tn__tcp_ts_offset(const struct tn_stack *s, uint32_t laddr, uint16_t lport,
+			   uint32_t raddr, uint16_t rport);
 /* A SYN cookie (RFC 4987) encoding the MSS index; and its check:
  * the MSS index or -1. */
 uint32_t tn__tcp_cookie_make(struct tn_stack *s, const struct tn__tcp_seg *g, unsigned mss_idx);

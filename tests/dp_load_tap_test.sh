@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # tern-load against a kernel HTTP server, over net_tap.  In a namespace
 # of its own, each tern-load run is on a tap device of its own at an
-# address of its own (10.95.0.11, .12, ...: the kernel holds TIME-WAIT
-# for the 4-tuples of one run's closed connections for 60 s, and a new
-# process's ephemeral ports, ISNs and timestamps owe nothing to the last
-# one's, so a reused tuple's SYN is answered with an ACK of the old
-# connection and the connect waits a retransmission); the kernel side
-# gets 10.95.0.1/24 and serves HTTP/1.1 keep-alive on port 8080
+# address of its own (10.95.0.11, .12, ...; case 5 reuses one on
+# purpose); the kernel side gets 10.95.0.1/24 and serves HTTP/1.1
+# keep-alive on port 8080
 # (dp_ordergw.py http: a fixed body with Content-Length on /, a chunked
 # body on /chunked, 404 elsewhere).
 #
@@ -19,7 +16,16 @@
 #     requests (every one due is sent), no error.
 #  4. /missing: every response a 404, counted as non-2xx, no error.
 #  5. /close (Connection: close on every response): a new connection per
-#     request, no error.
+#     request, no error.  Then the same again from the same address:
+#     at least a quarter of the first run's rate.  The kernel holds the
+#     first run's 4-tuples in TIME-WAIT (it closed first); when the
+#     second process's ephemeral ports walk into them (they start at a
+#     random port: about one run in five here, ~3,400 of 16,384 ports
+#     taken), its SYNs must have later timestamps than the first run's
+#     on those tuples (the stacks' ts_key, from the boot ID) or the
+#     kernel answers half of them with an ACK of the old connection and
+#     the connect waits a SYN retransmission (3 requests in 1 s after
+#     4,195, 2026-11-27).  test_ts_key checks the keying itself.
 #  6. SIGINT in the middle of a 60 s run: a summary, exit 0.
 #  7. /stall (never answered) with --timeout 300 over 2 connections for
 #     1 s: no response, every timeout counted (at least one a
@@ -64,15 +70,17 @@ ip -n "$ns" link set lo up
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 
 total=0 runs=0
+declare -A addr_of
 # run NAME DEV ARGS...: tern-load on its own tap device DEV, at an
-# address no earlier run used; the kernel side's address goes on DEV
-# once Tern made it.
+# address no earlier run used (or RUN_ADDR); the kernel side's address
+# goes on DEV once Tern made it.
 run() {
 	local name=$1 dev=$2
 	shift 2
 	runs=$((runs + 1))
+	addr_of[$name]=${RUN_ADDR:-10.95.0.$((10 + runs))}
 	dp_start "$name" ip netns exec "$ns" "$load" "${eal[@]}" --file-prefix "$(dp_prefix "$name")" \
-		--vdev="net_tap0,iface=$dev" -- --ip "10.95.0.$((10 + runs))/24" --link-timeout 0 "$@"
+		--vdev="net_tap0,iface=$dev" -- --ip "${addr_of[$name]}/24" --link-timeout 0 "$@"
 	dp_wait_ready "$name" 30
 	ip -n "$ns" addr add 10.95.0.1/24 dev "$dev" || dp_fail "cannot address $dev"
 	ip -n "$ns" link set "$dev" up || dp_fail "cannot bring $dev up"
@@ -143,6 +151,13 @@ finish close
 opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/close.out")
 ((requests > 0 && errors == 0 && non2xx == 0 && opened >= requests)) ||
 	dp_fail "close: requests $requests errors $errors non2xx $non2xx, $opened connections opened"
+first=$requests
+RUN_ADDR=${addr_of[close]} run close2 tnload7$$ --url http://10.95.0.1:8080/close --connections 2 \
+	--duration 1
+finish close2
+((errors == 0 && non2xx == 0 && requests * 4 >= first)) ||
+	dp_fail "close2 (the same address again): requests $requests (the first run: $first)" \
+		"errors $errors non2xx $non2xx"
 
 # 6. SIGINT.
 run sigint tnload4$$ --url http://10.95.0.1:8080/ --connections 2 --duration 60

@@ -503,6 +503,51 @@ static void test_outq_bound(void **state)
 	st_destroy(s);
 }
 
+/* The SYN-ACK's ISN and timestamp for a SYN from the peer's port 40000
+ * to lport on a new stack made from cfg at the current virtual time. */
+static void synack_of(const struct tn_stack_config *cfg, uint32_t *iss, uint32_t *tsval)
+{
+	struct tn_stack *s = ts_stack(cfg);
+	struct ts_peer p = { .ts = true };
+	struct ts_seg synack;
+
+	ts_passive(s, &p, LPORT, NULL, NULL, &synack);
+	assert_true(synack.ts);
+	*iss = synack.seq;
+	*tsval = synack.tsval;
+	finish(s, &p);
+}
+
+/* tn_stack_config's ts_key: stacks with the same key (the dataplane's,
+ * from the boot ID: every process on the machine) give a tuple the same
+ * timestamp offset whatever their seeds, so a later process's
+ * timestamps on a tuple are later, and a peer holding the tuple in
+ * TIME-WAIT takes its SYN; their ISNs still differ (keyed per stack).
+ * Without one, the offset is the stack's own. */
+static void test_ts_key(void **state)
+{
+	struct tn_stack_config cfg;
+	uint32_t iss1, ts1, iss2, ts2, iss3, ts3, iss4, ts4;
+
+	(void)state;
+	st_default_cfg(&cfg);
+	memset(cfg.ts_key, 0x5a, sizeof(cfg.ts_key));
+	synack_of(&cfg, &iss1, &ts1);
+	cfg.seed = 4242;
+	synack_of(&cfg, &iss2, &ts2);
+	assert_int_equal(ts2, ts1);
+	assert_int_not_equal(iss2, iss1);
+	/* 5 s later, another process: 5,000 ms later on the same tuple. */
+	st_now += 5 * ST_SEC;
+	tn_test_clock_ns = st_now;
+	synack_of(&cfg, &iss3, &ts3);
+	assert_int_equal(ts3 - ts1, 5000);
+	/* No key: each stack's own offset. */
+	memset(cfg.ts_key, 0, sizeof(cfg.ts_key));
+	synack_of(&cfg, &iss4, &ts4);
+	assert_int_not_equal(ts4, ts3);
+}
+
 /* Checksum offload: with tx_tcp_cksum and tx_ipv4_cksum the stack's
  * segments leave the sums to the port (st_pop checks the pseudo-header
  * sum and lengths, then sums as the port would); received segments a
@@ -3354,6 +3399,7 @@ int main(void)
 		T(test_frame_template),
 		T(test_outq_bound),
 		T(test_cksum_offload),
+		T(test_ts_key),
 		T(test_delack_off),
 		T(test_nagle),
 		T(test_close_active),

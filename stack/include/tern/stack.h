@@ -55,6 +55,18 @@ struct tn_stack_config {
 	uint64_t arp_ttl_ns;    /* cache entry lifetime (0: 60 s) */
 	unsigned arp_pending;   /* frames queued per unresolved address (0: 8) */
 	uint64_t seed;          /* IP IDs, rate-limiter jitter */
+	/* The key of TCP's timestamp offsets (RFC 7323 7.1: an offset per
+	 * connection, a keyed hash of its 4-tuple); all zero: one drawn
+	 * from seed.  The dataplane passes one derived from the machine's
+	 * boot ID, so every process on the machine gives a 4-tuple the same
+	 * offset and a connection's timestamps are later than those of an
+	 * earlier process's connection on the same tuple.  A peer that
+	 * still holds that tuple in TIME-WAIT (Linux, after closing first)
+	 * then accepts the new SYN; with offsets of its own the new process
+	 * was older half the time (ISNs are keyed per process, RFC 6528), and
+	 * the peer answered with an ACK of the old connection, which cost
+	 * the connect a SYN retransmission. */
+	uint8_t ts_key[16];
 	/* The ephemeral ports tn_udp_bind(u, addr, 0) and tn_tcp_connect
 	 * pick from, host order, inclusive (lo 0 or hi < lo: 49152-65535). */
 	uint16_t udp_eph_lo, udp_eph_hi;
