@@ -399,6 +399,8 @@ static int core_setup(struct tn_core *c)
 			.arp_share = rt->ncores > 1,
 			.steer = rt->steer0,
 			/* What port 0 sums for the stack (port.c enabled it). */
+			.udp_eph_lo = rt->cfg.eph_lo,
+			.udp_eph_hi = rt->cfg.eph_hi,
 			.tx_tcp_cksum = (rt->port_tx_offloads[0] & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0,
 			.tx_ipv4_cksum = (rt->port_tx_offloads[0] & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0,
 		};

@@ -40,6 +40,7 @@ void tn__options_usage(FILE *out, const char *prog, const struct tn_app *app)
 		"                       what they sent leaves before more tasks run\n"
 		"  --rxd N, --txd N     descriptors per queue (default 1024)\n"
 		"  --mbufs N            mbufs in the pool (default 16383)\n"
+		"  --ports LO-HI        ephemeral ports for connects (default 49152-65535)\n"
 		"  --no-stats           do not print the counters at exit\n"
 		"  --steer RULE         on net_af_xdp ports, traffic for Tern (repeatable):\n"
 		"                       udp:A.B.C.D:PORT, tcp:A.B.C.D:PORT or ip:A.B.C.D\n"
@@ -82,7 +83,7 @@ static bool app_takes_value(const struct tn_app *app, const char *name)
 }
 
 static const char *const tern_value_opts[] = {
-	"idle", "pcap", "fault", "link-timeout", "burst", "task-batch", "rxd", "txd", "mbufs", "steer", "ip", "gw", "mac", NULL,
+	"idle", "pcap", "fault", "link-timeout", "burst", "task-batch", "rxd", "txd", "mbufs", "ports", "steer", "ip", "gw", "mac", NULL,
 };
 
 static bool tern_takes_value(const char *name)
@@ -207,6 +208,20 @@ static int tern_opt(const char *prog, struct tn_config *cfg, const char *name, c
 		return parse_uint(prog, name, val, 64, 16384, &cfg->nb_txd);
 	if (strcmp(name, "mbufs") == 0)
 		return parse_uint(prog, name, val, 1024, 1u << 24, &cfg->nb_mbufs);
+	if (strcmp(name, "ports") == 0) {
+		unsigned lo, hi;
+		char extra;
+
+		if (sscanf(val, "%5u-%5u%c", &lo, &hi, &extra) != 2 || lo < 1 || hi > 65535 ||
+		    lo > hi || strchr(val, '+') || strchr(val, ' ')) {
+			fprintf(stderr, "%s: --ports wants LO-HI, ports 1..65535 with LO <= HI, "
+				"not '%s'\n", prog, val);
+			return -EINVAL;
+		}
+		cfg->eph_lo = (uint16_t)lo;
+		cfg->eph_hi = (uint16_t)hi;
+		return 0;
+	}
 	if (strcmp(name, "steer") == 0)
 		return parse_steer(prog, cfg, val);
 	if (strcmp(name, "ip") == 0)

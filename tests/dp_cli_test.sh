@@ -48,7 +48,7 @@ for app in "$reflect" "$pktgen"; do
 	run help "$app" --help
 	[[ $rc -eq 0 ]] || { show; dp_fail "$name --help: exit $rc, want 0"; }
 	for opt in --help --idle --pcap --fault --link-timeout --burst --task-batch --rxd --txd --mbufs \
-		--no-stats --steer; do
+		--ports --no-stats --steer; do
 		grep -q -- "^ *$opt\b\|, $opt\b" <<<"$out" || { show; dp_fail "$name --help lacks $opt"; }
 	done
 	no_eal "$name --help"
@@ -91,6 +91,11 @@ bad "$reflect" "--burst needs a value" --burst
 bad "$reflect" "--task-batch wants a number in 1\.\.1024, not '0'" --task-batch 0
 bad "$reflect" "--task-batch wants a number in 1\.\.1024, not '1025'" --task-batch=1025
 bad "$reflect" "--rxd wants a number in 64\.\.16384, not '10'" --rxd 10
+bad "$reflect" "--ports wants LO-HI, .*not '5000'" --ports 5000
+bad "$reflect" "--ports wants LO-HI, .*not '0-10'" --ports 0-10
+bad "$reflect" "--ports wants LO-HI, .*not '20-10'" --ports 20-10
+bad "$reflect" "--ports wants LO-HI, .*not '1-70000'" --ports=1-70000
+bad "$reflect" "--ports wants LO-HI, .*not '1-2x'" --ports 1-2x
 bad "$reflect" "--idle wants poll or sleep, not 'fast'" --idle fast
 bad "$reflect" "--no-stats takes no value" --no-stats=1
 bad "$reflect" "--fault: .*drop=2.*\[0, 1\]" --fault drop=2

@@ -16,16 +16,17 @@
 #     requests (every one due is sent), no error.
 #  4. /missing: every response a 404, counted as non-2xx, no error.
 #  5. /close (Connection: close on every response): a new connection per
-#     request, no error.  Then the same again from the same address:
-#     at least a quarter of the first run's rate.  The kernel holds the
-#     first run's 4-tuples in TIME-WAIT (it closed first); when the
-#     second process's ephemeral ports walk into them (they start at a
-#     random port: about one run in five here, ~3,400 of 16,384 ports
-#     taken), its SYNs must have later timestamps than the first run's
-#     on those tuples (the stacks' ts_key, from the boot ID) or the
-#     kernel answers half of them with an ACK of the old connection and
-#     the connect waits a SYN retransmission (3 requests in 1 s after
-#     4,195, 2026-11-27).  test_ts_key checks the keying itself.
+#     request, no error: 500 of them (--rate 500 for 1 s) from 512
+#     ephemeral ports (--ports), whose 4-tuples the kernel then holds in
+#     TIME-WAIT (both ends close at once).  Then the same again from the
+#     same address and ports: at least a quarter of the first run's
+#     requests.  At least 488 of the second process's 500 tuples are in
+#     the kernel's TIME-WAIT, and it takes a SYN there only if it is
+#     newer than the old connection; the timestamps are (the stacks'
+#     ts_key, from the boot ID: the same offset in every process).  With
+#     offsets per process half of them were not: the kernel answered
+#     with an ACK of the old connection and the connect waited a SYN
+#     retransmission (3 requests in 1 s after 4,195, 2026-11-27).
 #  6. SIGINT in the middle of a 60 s run: a summary, exit 0.
 #  7. /stall (never answered) with --timeout 300 over 2 connections for
 #     1 s: no response, every timeout counted (at least one a
@@ -146,14 +147,22 @@ finish missing
 
 # 5. Connection: close after every response: tern-load opens a new
 #    connection for each request, and that is no error.
-run close tnload5$$ --url http://10.95.0.1:8080/close --connections 2 --duration 1
+run close tnload5$$ --url http://10.95.0.1:8080/close --connections 2 --duration 1 \
+	--rate 500 --ports 50000-50511
 finish close
 opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/close.out")
 ((requests > 0 && errors == 0 && non2xx == 0 && opened >= requests)) ||
 	dp_fail "close: requests $requests errors $errors non2xx $non2xx, $opened connections opened"
 first=$requests
+# --ports: the kernel's TIME-WAIT tuples from that address are all in
+# the range.
+tw=$(ip netns exec "$ns" ss -Htn state time-wait dst "${addr_of[close]}" | awk '{print $4}')
+inside=$(awk -F: '$2 >= 50000 && $2 <= 50511' <<<"$tw" | wc -l)
+outside=$(awk -F: 'NF && !($2 >= 50000 && $2 <= 50511)' <<<"$tw" | wc -l)
+((inside > 0 && outside == 0)) ||
+	dp_fail "close: TIME-WAIT tuples from ${addr_of[close]}: $inside in 50000-50511, $outside not"
 RUN_ADDR=${addr_of[close]} run close2 tnload7$$ --url http://10.95.0.1:8080/close --connections 2 \
-	--duration 1
+	--duration 1 --rate 500 --ports 50000-50511
 finish close2
 ((errors == 0 && non2xx == 0 && requests * 4 >= first)) ||
 	dp_fail "close2 (the same address again): requests $requests (the first run: $first)" \

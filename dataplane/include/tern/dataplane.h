@@ -64,6 +64,10 @@ struct tn_config {
 	unsigned task_batch;     /* --task-batch N: task resumptions per turn */
 	unsigned nb_rxd, nb_txd; /* --rxd/--txd N descriptors (default 1024) */
 	unsigned nb_mbufs;       /* --mbufs N per socket (default 16383) */
+	/* --ports LO-HI: the ephemeral ports the stacks' connects and
+	 * unbound UDP sockets take (0, 0: 49152-65535); with several cores
+	 * each core takes those whose replies are steered to it. */
+	uint16_t eph_lo, eph_hi;
 	bool stats_exit;         /* print the counters at exit (default on) */
 	/* --steer udp:A.B.C.D:PORT | tcp:A.B.C.D:PORT | ip:A.B.C.D (repeatable):
 	 * traffic the XDP program on net_af_xdp ports hands to Tern; all else
