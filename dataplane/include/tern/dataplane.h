@@ -66,7 +66,7 @@ struct tn_config {
 	unsigned nb_mbufs;       /* --mbufs N per socket (default 16383) */
 	/* --ports LO-HI: the ephemeral ports the stacks' connects and
 	 * unbound UDP sockets take (0, 0: 49152-65535); with several cores
-	 * each core takes those whose replies are steered to it. */
+	 * a connect takes only ports whose replies are steered to its core. */
 	uint16_t eph_lo, eph_hi;
 	bool stats_exit;         /* print the counters at exit (default on) */
 	/* --steer udp:A.B.C.D:PORT | tcp:A.B.C.D:PORT | ip:A.B.C.D (repeatable):
