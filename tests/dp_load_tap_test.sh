@@ -88,7 +88,7 @@ run() {
 }
 
 # exited NAME: exit 0, no leak; sets the summary's fields (pcts: its
-# percentiles).
+# percentiles) and opened (connections opened).
 exited() {
 	local name=$1
 	dp_wait_exit "$name" 60 || dp_fail "$name: still running after 60 s"
@@ -101,6 +101,7 @@ exited() {
 	requests=${BASH_REMATCH[1]} non2xx=${BASH_REMATCH[2]} errors=${BASH_REMATCH[3]}
 	timeouts=${BASH_REMATCH[4]}
 	pcts=("${BASH_REMATCH[@]:7:5}")
+	opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/$name.out")
 	total=$((total + requests))
 }
 
@@ -150,7 +151,6 @@ finish missing
 run close tnload5$$ --url http://10.95.0.1:8080/close --connections 2 --duration 1 \
 	--rate 500 --ports 50000-50511
 finish close
-opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/close.out")
 ((requests > 0 && errors == 0 && non2xx == 0 && opened >= requests)) ||
 	dp_fail "close: requests $requests errors $errors non2xx $non2xx, $opened connections opened"
 first=$requests
@@ -178,7 +178,6 @@ finish sigint
 # 7. Unanswered requests time out.
 run stall tnload6$$ --url http://10.95.0.1:8080/stall --connections 2 --duration 1 --timeout 300
 exited stall
-opened=$(sed -nE 's/.* ([0-9]+) connections opened$/\1/p' "$DP_TMP/stall.out")
 ((requests == 0 && timeouts >= 2 && timeouts <= 8 && errors == timeouts && opened >= timeouts)) ||
 	dp_fail "stall: requests $requests timeouts $timeouts errors $errors opened $opened"
 

@@ -164,7 +164,8 @@ def http(addr, port):
                 self.end_headers()
                 self.wfile.write(b"5\r\nhello\r\n7;x=1\r\n, tern!\r\n0\r\n\r\n")
             elif self.path == "/stall":
-                served[0] -= 1  # (not answered)
+                with lock:
+                    served[0] -= 1  # (not answered)
                 try:
                     while self.rfile.read(1):
                         pass
