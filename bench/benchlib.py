@@ -51,6 +51,23 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def paired_ratio(rounds, num_median, den_median):
+    """The headline of an A / B comparison run in alternating rounds:
+    (the median of the rounds' ratios, the ratio of the two medians).
+    A round's two runs are next to each other in time, so a spell of the
+    shared machine that changes both rates from some round on (seen on
+    2026-11-27) cancels in their ratio, where it can split the medians.
+    Without rounds, the ratio of the medians (None without a B)."""
+    of_medians = num_median / den_median if den_median else None
+    return (median(rounds) if rounds else of_medians), of_medians
+
+
+def paired_ratio_note(rounds, of_medians):
+    """The rounds' ratios and the ratio of the medians, for the notes."""
+    return (", ".join(f"{x * 100:.0f}%" for x in rounds) +
+            f"; the ratio of the two medians: {100 * of_medians:.1f}%")
+
+
 def rtt_rounds(rs, sums):
     """Round-trip runs of several rounds, each on a new pair of processes
     (on this VM a link's round trip differs by up to 3x from one pair to

@@ -55,7 +55,8 @@ import subprocess
 import sys
 
 from benchlib import (LINKS, LINK_TITLE, OUT_DIR, RESULTS_MD, ROOT, BenchError, Runner, cpu_busy,
-                      cpu_seconds, hugepages_free_mib, machine_name, median, tail,
+                      cpu_seconds, hugepages_free_mib, machine_name, median, paired_ratio,
+                      paired_ratio_note, tail,
                       update_results_md)
 
 TARGET_RATIO = 0.95
@@ -244,20 +245,13 @@ def run_link(b, link, reflectors_tput, reflectors_rtt):
         }
     t = summary["throughput"]
     if "tern" in t and "testpmd" in t and t["testpmd"]["rx_mpps_median"]:
-        summary["ratio_of_medians"] = (t["tern"]["rx_mpps_median"] /
-                                       t["testpmd"]["rx_mpps_median"])
-        # Round by round: the two runs of a round are next to each other
-        # in time, so a spell of the shared machine that halves both
-        # reflectors' rates from some round on (seen on 2026-11-27)
-        # cancels in their ratio, where it can split the two medians.
-        # The headline is the median of these ratios.
         summary["ratio_rounds"] = [
             tn["rx_mpps"] / tp["rx_mpps"]
             for tp, tn in zip(*([r for r in runs["throughput"] if r["reflector"] == k]
                                 for k in ("testpmd", "tern")))
             if tp["rx_mpps"] and max(tp["others_cpu"], tn["others_cpu"]) <= a.max_disturb]
-        summary["ratio"] = (median(summary["ratio_rounds"]) if summary["ratio_rounds"]
-                            else summary["ratio_of_medians"])
+        summary["ratio"], summary["ratio_of_medians"] = paired_ratio(
+            summary["ratio_rounds"], t["tern"]["rx_mpps_median"], t["testpmd"]["rx_mpps_median"])
         summary["pass"] = summary["ratio"] >= TARGET_RATIO
     for kind in reflectors_rtt:
         rs = [r for r in runs["rtt"] if r["reflector"] == kind]
@@ -356,9 +350,7 @@ def notes(results, a):
         rr = s.get("ratio_rounds")
         if rr and len(rr) > 1:
             out.append(f"{link} throughput: tern-reflect / testpmd round by round "
-                       f"(undisturbed rounds): "
-                       f"{', '.join(f'{x * 100:.0f}%' for x in rr)}; the ratio of the "
-                       f"two medians: {s['ratio_of_medians'] * 100:.1f}%")
+                       f"(undisturbed rounds): {paired_ratio_note(rr, s['ratio_of_medians'])}")
         slow = [f"{NAMES[k]} {r['rx_mpps'] * 1e6:,.0f}" for k, r in s["rtt"].items()
                 if r["rx_mpps"] is not None and r["rx_mpps"] * 1e6 < 0.9 * a.rtt_rate]
         if slow:

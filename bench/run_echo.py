@@ -69,7 +69,8 @@ import time
 
 from benchlib import (LINKS, LINK_TITLE, OUT_DIR, RESULTS_MD, ROOT, SOCKPERF_MAX_RE, SOCKPERF_N_RE,
                       SOCKPERF_PCT_RE, BenchError, cpu_busy, cpu_seconds, free_port,
-                      hugepages_free_mib, machine_name, median, rtt_rounds, tail,
+                      hugepages_free_mib, machine_name, median, paired_ratio,
+                      paired_ratio_note, rtt_rounds, tail,
                       update_results_md)
 from run_dataplane import Bench as DataplaneBench  # raw-reflect + tern-pktgen
 
@@ -338,13 +339,8 @@ def run_link(b, link):
                               runs["echo"] + runs["raw"] + runs["rtt"]),
         "server_exits": runs.get("server_exits", []),
     }
-    # The headline is the median of the rounds' ratios, as in
-    # run_dataplane.py: a round's runs are next to each other in time, so
-    # a spell of the shared machine that changes both rates from some
-    # round on cancels in their ratio.
-    s["ratio_of_medians"] = (s["echo_rate_median"] / s["raw_rate_median"]
-                             if s["raw_rate_median"] else None)
-    s["ratio"] = median(s["ratio_rounds"]) if s["ratio_rounds"] else s["ratio_of_medians"]
+    s["ratio"], s["ratio_of_medians"] = paired_ratio(s["ratio_rounds"], s["echo_rate_median"],
+                                                     s["raw_rate_median"])
     return runs, s
 
 
@@ -436,8 +432,7 @@ def notes(results, kernel, a):
         rr = s["ratio_rounds"]
         if len(rr) > 1:
             out.append(f"{link}: echo / raw round by round "
-                       f"{', '.join(f'{x * 100:.0f}%' for x in rr)}; the ratio of the two "
-                       f"medians: {100 * s['ratio_of_medians']:.1f}%")
+                       f"{paired_ratio_note(rr, s['ratio_of_medians'])}")
         lost = {w: n for w, n in s["echo_lost_by_window"].items() if n}
         if lost:
             out.append(f"{link}: requests without a reply within {TPUT_TIMEOUT_MS} ms in "
