@@ -19,13 +19,6 @@
 
 static const struct rte_ether_addr bcast_mac = { .addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 
-bool tn__ip_is_bcast(const struct tn_stack *s, uint32_t a)
-{
-	/* /31 and /32 subnets have no directed broadcast (RFC 3021). */
-	return a == RTE_BE32(0xffffffff) ||
-	       (s->cfg.prefix_len < 31 && a == (s->ip | ~s->netmask));
-}
-
 /* ---- input ---- */
 
 static bool count_verdict(struct tn_stack *s, enum tn__ip_verdict v)
@@ -220,29 +213,6 @@ int tn__ip_frame_template(struct tn_stack *s, uint32_t dst, uint8_t proto, uint8
 	 * complemented): tn__ip_frame_send adds length and id to it. */
 	h->hdr_checksum = rte_raw_cksum(h, sizeof(*h));
 	return 0;
-}
-
-void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
-{
-	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-	uint32_t sum;
-
-	h->total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
-	h->packet_id = rte_cpu_to_be_16(tn__ip_next_id(s));
-	m->l2_len = RTE_ETHER_HDR_LEN;
-	m->l3_len = sizeof(*h);
-	if (s->cfg.tx_ipv4_cksum) {
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-		h->hdr_checksum = 0;
-	} else {
-		/* The template's partial sum (tn__ip_frame_template) plus the
-		 * two fields written here. */
-		sum = (uint32_t)h->hdr_checksum + h->total_length + h->packet_id;
-		sum = (sum >> 16) + (sum & 0xffff);
-		sum = (sum >> 16) + (sum & 0xffff);
-		h->hdr_checksum = (uint16_t)~sum;
-	}
-	tn__stack_xmit(s, m);
 }
 
 int tn__ip_output(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint8_t proto)

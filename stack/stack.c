@@ -118,18 +118,6 @@ void tn_stack_destroy(struct tn_stack *s)
 	free(s);
 }
 
-void tn__stack_xmit(struct tn_stack *s, struct rte_mbuf *m)
-{
-	if (s->out_len == TN_STACK_OUTQ) {
-		s->st.tx_queue_full++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	s->outq[(s->out_head + s->out_len) % TN_STACK_OUTQ] = m;
-	s->out_len++;
-	s->st.tx_frames++;
-}
-
 struct rte_mbuf *tn__stack_alloc(struct tn_stack *s)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(s->cfg.mp);
@@ -226,6 +214,10 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		if (rte_is_same_ether_addr(&eth->dst_addr, &s->mac) &&
+		    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) && !s->cfg.no_fast_path &&
+		    tn__udp_fast_input(s, m))
+			continue;
 		/* Group addresses: only those of the groups we joined (and
 		 * all-hosts, for IGMP queries). */
 		if (!rte_is_same_ether_addr(&eth->dst_addr, &s->mac) &&

@@ -106,9 +106,19 @@ static inline void tn__stack_deadline_lower(struct tn_stack *s, uint64_t t)
 		s->deadline = t;
 }
 
-/* stack.c: queue a finished frame for sending (takes it; counts and
- * frees it if the queue is full). */
-void tn__stack_xmit(struct tn_stack *s, struct rte_mbuf *m);
+/* Queues a finished frame for sending (takes it; counts and frees it if
+ * the queue is full).  Inline: every frame sent takes it. */
+static inline void tn__stack_xmit(struct tn_stack *s, struct rte_mbuf *m)
+{
+	if (unlikely(s->out_len == TN_STACK_OUTQ)) {
+		s->st.tx_queue_full++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	s->outq[(s->out_head + s->out_len) % TN_STACK_OUTQ] = m;
+	s->out_len++;
+	s->st.tx_frames++;
+}
 /* A fresh mbuf with room for headers in front, or NULL (counted). */
 struct rte_mbuf *tn__stack_alloc(struct tn_stack *s);
 /* Appends len bytes to m, chaining new segments from the stack's pool as
@@ -150,7 +160,12 @@ void tn__arp_announce(struct tn_stack *s); /* gratuitous ARP */
 void tn__ip_input(struct tn_stack *s, struct rte_mbuf *m);
 /* The address is a broadcast we accept and send to ff:ff:ff:ff:ff:ff:
  * 255.255.255.255 or the subnet's directed broadcast. */
-bool tn__ip_is_bcast(const struct tn_stack *s, uint32_t a);
+static inline bool tn__ip_is_bcast(const struct tn_stack *s, uint32_t a)
+{
+	/* /31 and /32 subnets have no directed broadcast (RFC 3021). */
+	return a == RTE_BE32(0xffffffff) ||
+	       (s->cfg.prefix_len < 31 && a == (s->ip | ~s->netmask));
+}
 static inline bool tn__ip_is_mcast(uint32_t a)
 {
 	return (rte_be_to_cpu_32(a) >> 28) == 0xe;
@@ -192,8 +207,29 @@ int tn__ip_frame_template(struct tn_stack *s, uint32_t dst, uint8_t proto, uint8
 			  uint64_t *until);
 /* Completes a frame built on a template: the IPv4 header's length, id
  * and checksum (the datagram is m less its Ethernet header), and queues
- * it.  Takes m. */
-void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m);
+ * it.  Takes m.  Inline: the burst sends' every frame takes it. */
+static inline void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	uint32_t sum;
+
+	h->total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
+	h->packet_id = rte_cpu_to_be_16(tn__ip_next_id(s));
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*h);
+	if (s->cfg.tx_ipv4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		h->hdr_checksum = 0;
+	} else {
+		/* The template's partial sum (tn__ip_frame_template) plus the
+		 * two fields written here. */
+		sum = (uint32_t)h->hdr_checksum + h->total_length + h->packet_id;
+		sum = (sum >> 16) + (sum & 0xffff);
+		sum = (sum >> 16) + (sum & 0xffff);
+		h->hdr_checksum = (uint16_t)~sum;
+	}
+	tn__stack_xmit(s, m);
+}
 /* Whether tn__ip_output could send to dst: 0 or -ENETUNREACH. */
 int tn__ip_route_check(const struct tn_stack *s, uint32_t dst);
 
@@ -216,6 +252,10 @@ struct tn_udp *tn__udp_create(struct tn_stack *s);
 /* Closes every socket still open (waking their waiters), frees the rest. */
 void tn__udp_destroy(struct tn_stack *s);
 void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
+/* m: a frame to our MAC with EtherType IPv4.  Takes it and returns true
+ * when it is a well-formed unicast datagram for a socket, else false,
+ * m untouched, for tn__ip_input. */
+bool tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf *m);
 /* An ICMP error (parsed by icmp.c) quoting a UDP datagram. */
 void tn__udp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev);
 

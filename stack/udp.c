@@ -194,8 +194,8 @@ static bool matches(const struct tn_udp_sock *u, uint16_t dport, uint32_t dst, u
 }
 
 /* The best socket for a unicast datagram, or NULL. */
-static struct tn_udp_sock *lookup(struct tn_stack *s, uint32_t dst, uint16_t dport, uint32_t src,
-				  uint16_t sport)
+static inline __attribute__((always_inline)) struct tn_udp_sock *
+lookup(struct tn_stack *s, uint32_t dst, uint16_t dport, uint32_t src, uint16_t sport)
 {
 	struct tn_udp_sock *u, *best = NULL;
 	int score, best_score = -1;
@@ -349,6 +349,75 @@ void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4
 	return;
 drop:
 	rte_pktmbuf_free(m);
+}
+
+/* Queues m on u, which has room. */
+static inline void rxq_push(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr,
+			    uint16_t port)
+{
+	unsigned i = u->rx_head + u->rx_len; /* no division on the per-datagram path */
+	struct tn__udp_rxent *e = &u->rxq[i >= u->rx_cap ? i - u->rx_cap : i];
+
+	e->m = m;
+	e->addr = addr;
+	e->port = port;
+	u->rx_len++;
+	u->st.rx++;
+	u->s->st.udp_rx++;
+}
+
+/* The whole receive path of a unicast datagram for one of our sockets
+ * in one function, for tn_stack_input to try first: what tn__ip_input,
+ * tn__udp_input and lookup would do to it, without their calls and
+ * views, as the stack's per-datagram cost was mostly those.  Anything
+ * else (not to us, from a source we refuse, a bad checksum, no socket,
+ * and whatever tn__udp4_parse refuses) returns false with m and the
+ * counters untouched, and takes the general path, which decides and
+ * counts.  (tn_stack_config.no_fast_path: every frame goes that way, so
+ * a test can compare the two.) */
+bool tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	struct tn__udp4_view v;
+	struct tn_udp_sock *u;
+	uint32_t src, dst;
+	uint16_t sport, dport;
+
+	if (!tn__udp4_parse(m, &v))
+		return false;
+	src = v.ip->src_addr;
+	dst = v.ip->dst_addr;
+	if (dst != s->ip || tn__ip_is_bcast(s, src) || tn__ip_is_mcast(src) || src == s->ip)
+		return false;
+	if (v.uh->dgram_cksum &&
+	    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	    fold(sum_bytes((const uint8_t *)v.uh, v.ulen) + phdr_sum(src, dst, v.ulen)) != 0xffff)
+		return false;
+	sport = rte_be_to_cpu_16(v.uh->src_port);
+	dport = rte_be_to_cpu_16(v.uh->dst_port);
+	u = lookup(s, dst, dport, src, sport);
+	if (!u)
+		return false;
+	/* Committed: from here on, what the general path does. */
+	s->st.ip_rx++;
+	if (!tn__arp_fresh(s, src) && tn__ip_on_link(s, src))
+		tn__arp_learn(s, src, &eth->src_addr);
+	/* The payload only (Ethernet padding trimmed); the headers stay in
+	 * front of it for tn_udp_reply_burst (l3_len). */
+	m->data_off += RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + UDP_HDR_LEN;
+	m->data_len = m->pkt_len = v.ulen - UDP_HDR_LEN;
+	m->l2_len = 0;
+	m->l3_len = sizeof(struct rte_ipv4_hdr);
+	m->packet_type = 0;
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	/* With no task to hand it to or tell, and room: queued here, as
+	 * tn__udp_sock_deliver would, without the call (all but the first
+	 * datagram of a burst, whose wakeup empties readq). */
+	if (likely(!u->recvq.head && !u->readq.head && u->rx_len < u->rx_cap))
+		rxq_push(u, m, src, sport);
+	else
+		tn__udp_sock_deliver(u, m, src, sport);
+	return true;
 }
 
 /* The errno an ICMP error means to a UDP socket (Linux's icmp_err_convert);
@@ -784,23 +853,13 @@ void tn_udp_stats_get(const struct tn_udp_sock *u, struct tn_udp_stats *st)
 
 bool tn__udp_enqueue(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr, uint16_t port)
 {
-	struct tn__udp_rxent *e;
-	unsigned i;
-
 	if (u->rx_len == u->rx_cap) {
 		u->st.rx_dropped++;
 		u->s->st.udp_rcvq_full++;
 		rte_pktmbuf_free(m);
 		return false;
 	}
-	i = u->rx_head + u->rx_len; /* no division on the per-datagram path */
-	e = &u->rxq[i >= u->rx_cap ? i - u->rx_cap : i];
-	e->m = m;
-	e->addr = addr;
-	e->port = port;
-	u->rx_len++;
-	u->st.rx++;
-	u->s->st.udp_rx++;
+	rxq_push(u, m, addr, port);
 	return true;
 }
 

@@ -71,27 +71,6 @@ static bool options_ok(const uint8_t *o, unsigned len)
 	return true;
 }
 
-/* The ones'-complement sum of an IPv4 header (folded, not inverted),
- * as rte_raw_cksum gives it: an option-less header as five 32-bit
- * words (ones'-complement sums do not care how the words are grouped),
- * which DPDK 22.11's generic loop takes ten 16-bit steps for; every
- * received datagram pays this. */
-static inline uint16_t ipv4_hdr_sum(const struct rte_ipv4_hdr *h, unsigned hlen)
-{
-	uint32_t w[5];
-	uint64_t sum;
-
-	if (hlen != sizeof(*h))
-		return rte_raw_cksum(h, hlen);
-	memcpy(w, h, sizeof(w));
-	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	sum = (sum >> 32) + (sum & 0xffffffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	return (uint16_t)sum;
-}
-
 enum tn__ip_verdict tn__ipv4_parse(const void *p, uint32_t avail, uint32_t frame_len,
 				   struct tn__ipv4_view *v)
 {
@@ -110,7 +89,7 @@ enum tn__ip_verdict tn__ipv4_parse(const void *p, uint32_t avail, uint32_t frame
 	tlen = rte_be_to_cpu_16(h->total_length);
 	if (tlen < hlen || tlen > frame_len)
 		return TN__IP_BAD_LEN;
-	if (ipv4_hdr_sum(h, hlen) != 0xffff)
+	if ((hlen == sizeof(*h) ? tn__ipv4_hdr20_sum(h) : rte_raw_cksum(h, hlen)) != 0xffff)
 		return TN__IP_BAD_CSUM;
 	if (!options_ok((const uint8_t *)(h + 1), hlen - sizeof(*h)))
 		return TN__IP_BAD_OPTIONS;

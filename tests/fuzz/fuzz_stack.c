@@ -21,7 +21,14 @@
  *                the first byte
  * After every record the stack's output is drained and freed.  At the
  * end the stack is destroyed and the pool must be full again: a missing
- * mbuf aborts, so libFuzzer reports it as a crash. */
+ * mbuf aborts, so libFuzzer reports it as a crash.
+ *
+ * Every record goes to two such stacks, one of them with no_fast_path
+ * (tn_stack_input's unicast UDP path off, every frame through the
+ * general one): their output frames, the datagrams their sockets hold
+ * (bytes, source, the headers kept in front: l3_len) and their counters
+ * must be the same, or it aborts. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,24 +113,75 @@ static struct rte_mbuf *make_frame(const uint8_t *p, uint32_t len, uint32_t seg)
 	return head;
 }
 
-static void drain_output(struct tn_stack *s)
+static void differ(const char *what)
 {
-	struct rte_mbuf *out[FZ_BURST];
-	uint16_t n;
+	fprintf(stderr, "fuzz_stack: the fast and general paths differ: %s\n", what);
+	abort();
+}
 
-	while ((n = tn_stack_output(s, out, FZ_BURST)) > 0)
-		rte_pktmbuf_free_bulk(out, n);
+/* Whether a and b hold the same bytes. */
+static bool same_bytes(const struct rte_mbuf *a, const struct rte_mbuf *b)
+{
+	static uint8_t ba[65536], bb[65536];
+	const void *pa, *pb;
+
+	if (a->pkt_len != b->pkt_len)
+		return false;
+	pa = rte_pktmbuf_read(a, 0, a->pkt_len, ba);
+	pb = rte_pktmbuf_read(b, 0, b->pkt_len, bb);
+	return a->pkt_len == 0 || memcmp(pa, pb, a->pkt_len) == 0;
+}
+
+/* Both stacks' output, frame by frame, compared and freed. */
+static void drain_output(struct tn_stack **s)
+{
+	struct rte_mbuf *out[2][FZ_BURST];
+	uint16_t n[2], i;
+
+	do {
+		n[0] = tn_stack_output(s[0], out[0], FZ_BURST);
+		n[1] = tn_stack_output(s[1], out[1], FZ_BURST);
+		if (n[0] != n[1])
+			differ("frames sent");
+		for (i = 0; i < n[0]; i++)
+			if (!same_bytes(out[0][i], out[1][i]))
+				differ("a frame sent");
+		rte_pktmbuf_free_bulk(out[0], n[0]);
+		rte_pktmbuf_free_bulk(out[1], n[1]);
+	} while (n[0]);
+}
+
+/* Both sockets' datagrams, compared and freed. */
+static void drain_socket(struct tn_udp_sock **u)
+{
+	struct rte_mbuf *in[2][FZ_BURST];
+	struct tn_udp_addr from[2][FZ_BURST];
+	uint16_t n[2], i;
+
+	do {
+		n[0] = tn_udp_recv_burst(u[0], in[0], from[0], FZ_BURST);
+		n[1] = tn_udp_recv_burst(u[1], in[1], from[1], FZ_BURST);
+		if (n[0] != n[1])
+			differ("datagrams received");
+		for (i = 0; i < n[0]; i++)
+			if (!same_bytes(in[0][i], in[1][i]) || in[0][i]->l3_len != in[1][i]->l3_len ||
+			    from[0][i].addr != from[1][i].addr || from[0][i].port != from[1][i].port)
+				differ("a datagram received");
+		rte_pktmbuf_free_bulk(in[0], n[0]);
+		rte_pktmbuf_free_bulk(in[1], n[1]);
+	} while (n[0]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 	struct tn_stack_config cfg;
-	struct tn_stack *s;
-	struct tn_udp_sock *u;
+	struct tn_stack *s[2];
+	struct tn_udp_sock *u[2];
+	struct tn_stack_stats st[2];
 	uint64_t now = 1000 * FZ_MS;
 	size_t pos = 0;
-	unsigned avail;
+	unsigned avail, k;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memcpy(cfg.mac, mac, 6);
@@ -134,15 +192,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.mp = fz_pool;
 	cfg.arp_entries = 16;
 	cfg.seed = 1;
-	s = tn_stack_create(&cfg, now);
-	if (!s) {
-		fprintf(stderr, "fuzz_stack: tn_stack_create failed\n");
-		abort();
-	}
-	u = tn_udp_open(s);
-	if (!u || tn_udp_bind(u, 0, FZ_PORT) != 0 || tn_udp_join(u, FZ_GROUP) != 0) {
-		fprintf(stderr, "fuzz_stack: socket setup failed\n");
-		abort();
+	for (k = 0; k < 2; k++) {
+		cfg.no_fast_path = k == 1;
+		s[k] = tn_stack_create(&cfg, now);
+		if (!s[k]) {
+			fprintf(stderr, "fuzz_stack: tn_stack_create failed\n");
+			abort();
+		}
+		u[k] = tn_udp_open(s[k]);
+		if (!u[k] || tn_udp_bind(u[k], 0, FZ_PORT) != 0 ||
+		    tn_udp_join(u[k], FZ_GROUP) != 0) {
+			fprintf(stderr, "fuzz_stack: socket setup failed\n");
+			abort();
+		}
 	}
 	drain_output(s);
 
@@ -160,25 +222,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op % 4) {
 		case 0: {
-			struct rte_mbuf *m = make_frame(p, len, (uint32_t)(op >> 2) * 16);
+			struct rte_mbuf *m[2];
 
-			if (m)
-				tn_stack_input(s, &m, 1, now);
+			m[0] = make_frame(p, len, (uint32_t)(op >> 2) * 16);
+			m[1] = m[0] ? make_frame(p, len, (uint32_t)(op >> 2) * 16) : NULL;
+			if (m[0] && !m[1])
+				rte_pktmbuf_free(m[0]);
+			else if (m[0])
+				for (k = 0; k < 2; k++)
+					tn_stack_input(s[k], &m[k], 1, now);
 			break;
 		}
 		case 1:
 			now += (uint64_t)len * FZ_MS;
-			tn_stack_timers(s, now);
+			for (k = 0; k < 2; k++)
+				tn_stack_timers(s[k], now);
 			break;
-		case 2: {
-			struct rte_mbuf *in[FZ_BURST];
-			struct tn_udp_addr from[FZ_BURST];
-			uint16_t n;
-
-			while ((n = tn_udp_recv_burst(u, in, from, FZ_BURST)) > 0)
-				rte_pktmbuf_free_bulk(in, n);
+		case 2:
+			drain_socket(u);
 			break;
-		}
 		default: {
 			uint8_t x = len ? p[0] : 1;
 			uint32_t dst;
@@ -197,17 +259,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				dst = FZ_IP(10, 0, 0, 255);
 				break;
 			}
-			(void)tn_udp_sendto(u, p, len, dst, FZ_PORT);
+			for (k = 0; k < 2; k++)
+				(void)tn_udp_sendto(u[k], p, len, dst, FZ_PORT);
 			break;
 		}
 		}
 		drain_output(s);
 	}
 
+	drain_socket(u);
+	for (k = 0; k < 2; k++)
+		tn_stack_stats_get(s[k], &st[k]);
+	if (memcmp(&st[0], &st[1], sizeof(st[0])) != 0)
+		differ("counters");
 	if (fz_verbose) {
-		struct tn_stack_stats st;
-
-		tn_stack_stats_get(s, &st);
 		fprintf(stderr,
 			"rx %lu tx %lu runt %lu vlan %lu arp_rx %lu arp_bad %lu arp_replies %lu "
 			"arp_req %lu ip_rx %lu ip_bad_csum %lu ip_bad_opt %lu frag_rx %lu "
@@ -215,15 +280,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			"udp_tx %lu udp_bad_csum %lu udp_no_port %lu icmp_rx %lu echo_replied %lu "
 			"unreach_sent %lu icmp_err_rx %lu igmp_rx %lu igmp_queries %lu "
 			"igmp_reports %lu igmp_suppressed %lu held %u\n",
-			st.rx_frames, st.tx_frames, st.eth_runt, st.eth_vlan, st.arp_rx, st.arp_bad,
-			st.arp_replies_sent, st.arp_requests_sent, st.ip_rx, st.ip_bad_csum,
-			st.ip_bad_options, st.ip_frag_rx, st.ip_frag_reassembled, st.ip_frag_dropped,
-			st.ip_frag_timeout, st.ip_frag_bad, st.udp_rx, st.udp_tx, st.udp_bad_csum,
-			st.udp_no_port, st.icmp_rx, st.icmp_echo_replied, st.icmp_unreach_sent,
-			st.icmp_errors_rx, st.igmp_rx, st.igmp_queries_rx, st.igmp_reports_sent,
-			st.igmp_reports_suppressed, FZ_POOL_N - rte_mempool_avail_count(fz_pool));
+			st[0].rx_frames, st[0].tx_frames, st[0].eth_runt, st[0].eth_vlan, st[0].arp_rx, st[0].arp_bad,
+			st[0].arp_replies_sent, st[0].arp_requests_sent, st[0].ip_rx, st[0].ip_bad_csum,
+			st[0].ip_bad_options, st[0].ip_frag_rx, st[0].ip_frag_reassembled, st[0].ip_frag_dropped,
+			st[0].ip_frag_timeout, st[0].ip_frag_bad, st[0].udp_rx, st[0].udp_tx, st[0].udp_bad_csum,
+			st[0].udp_no_port, st[0].icmp_rx, st[0].icmp_echo_replied, st[0].icmp_unreach_sent,
+			st[0].icmp_errors_rx, st[0].igmp_rx, st[0].igmp_queries_rx, st[0].igmp_reports_sent,
+			st[0].igmp_reports_suppressed, FZ_POOL_N - rte_mempool_avail_count(fz_pool));
 	}
-	tn_stack_destroy(s);
+	tn_stack_destroy(s[0]);
+	tn_stack_destroy(s[1]);
 	avail = rte_mempool_avail_count(fz_pool);
 	if (avail != FZ_POOL_N) {
 		fprintf(stderr, "fuzz_stack: mbuf leak: %u of %u mbufs back in the pool\n", avail,

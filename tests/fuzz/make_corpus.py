@@ -134,6 +134,11 @@ seeds = {
     "udp_port7_nock": feed(ip_frame(17, udp(1000, 7, b"hello", ck=False))) + DRAIN,
     "udp_port7_queue": b"".join(feed(ip_frame(17, udp(1000, 7, bytes([i]) * 10)))
                                 for i in range(8)) + DRAIN,
+    # The unicast fast path's edges: DF set (taken), from our own
+    # address or to the broadcast MAC (both left to the general path).
+    "udp_port7_df": feed(ip_frame(17, dgram, df=True)) + DRAIN,
+    "udp_from_us": feed(ip_frame(17, udp(1000, 7, b"self", src=US), src=US)) + DRAIN,
+    "udp_bcast_mac": feed(ip_frame(17, dgram, eth_dst=BCAST)) + DRAIN,
     "udp_closed_port": ARP_PEER + feed(ip_frame(17, udp(1000, 9999, b"closed"))) + tick(1),
     "udp_bad_csum": feed(ip_frame(17, udp(1000, 7, b"bad", bad=True))) + DRAIN,
     "udp_bad_len": feed(ip_frame(17, udp(1000, 7, b"short")[:4] + b"\0\x40" +

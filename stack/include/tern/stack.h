@@ -76,6 +76,10 @@ struct tn_stack_config {
 	 * so the others can be told (tn_stack_arp_update). */
 	bool no_garp;
 	bool arp_share;
+	/* Received UDP datagrams all take the general path (the fast one
+	 * is tn_stack_input's for unicast datagrams to a socket): for tests
+	 * that compare the two. */
+	bool no_fast_path;
 	/* Steering, for tn_tcp_connect's local ports (zero: none). */
 	struct tn_stack_steer steer;
 	/* Checksums the port computes for the frames the stack sends (the
