@@ -85,10 +85,7 @@ void tn__udp_destroy(struct tn_stack *s)
 
 /* ---- checksums ---- */
 
-/* The one's-complement sum of len bytes at p (in rte_raw_cksum's byte
- * order), 8 bytes a step, folded to at most 17 bits (fold finishes it):
- * a 64-byte datagram's sum was ~150 instructions through
- * tn__raw_cksum_mbuf's 2-byte loop, twice per echo (input and output). */
+/* 8 bytes of p, in memory order (rte_raw_cksum's byte order). */
 static inline uint64_t ld64(const uint8_t *p)
 {
 	uint64_t v;
@@ -97,12 +94,18 @@ static inline uint64_t ld64(const uint8_t *p)
 	return v;
 }
 
-static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p,
-								 uint32_t len)
+/* The one's-complement sum of init (below 2^62: a partial sum, such as
+ * the pseudo header's) and len bytes at p, in rte_raw_cksum's byte
+ * order, 8 bytes a step, folded to at most 17 bits (fold finishes it):
+ * a 64-byte datagram's sum was ~150 instructions through
+ * tn__raw_cksum_mbuf's 2-byte loop, and every datagram is summed twice
+ * (sender and receiver). */
+static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p, uint32_t len,
+								 uint64_t init)
 {
 	/* 64-bit words, the carries out of bit 63 counted apart (GCC
 	 * makes each step a load, an add and an adc), 32 bytes a turn. */
-	uint64_t sum = 0, carry = 0, w;
+	uint64_t sum = init, carry = 0, w;
 	uint32_t i = 0;
 
 	for (; i + 32 <= len; i += 32) {
@@ -124,31 +127,46 @@ static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p
 		sum += w;
 		carry += sum < w;
 	}
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	/* Up to 7 bytes left, after at least 8: the last 8 bytes, less the
+	 * low ones (the first in memory) that were summed already.  What
+	 * is left starts at byte 0 of w, i being a multiple of 8, so each
+	 * byte keeps its place in its 16-bit word. */
+	if (i < len && len >= 8) {
+		w = ld64(p + len - 8) >> (64 - 8 * (len - i));
+		sum += w;
+		carry += sum < w;
+		i = len;
+	}
+#endif
 	/* The carries wrap around (one's complement). */
 	sum += carry;
 	sum += sum < carry;
-	if (i + 4 <= len) {
-		uint32_t v;
+	if (unlikely(i < len)) {
+		/* Fewer than 8 bytes in all (or a big-endian machine). */
+		if (i + 4 <= len) {
+			uint32_t v;
 
-		memcpy(&v, p + i, 4);
-		sum += v;
-		sum += sum < v;
-		i += 4;
-	}
-	if (i + 2 <= len) {
-		uint16_t v;
+			memcpy(&v, p + i, 4);
+			sum += v;
+			sum += sum < v;
+			i += 4;
+		}
+		if (i + 2 <= len) {
+			uint16_t v;
 
-		memcpy(&v, p + i, 2);
-		sum += v;
-		sum += sum < v;
-		i += 2;
-	}
-	if (i < len) {
-		uint16_t v = 0;
+			memcpy(&v, p + i, 2);
+			sum += v;
+			sum += sum < v;
+			i += 2;
+		}
+		if (i < len) {
+			uint16_t v = 0;
 
-		memcpy(&v, p + i, 1); /* as rte_raw_cksum: byte-order independent */
-		sum += v;
-		sum += sum < v;
+			memcpy(&v, p + i, 1); /* as rte_raw_cksum: byte-order independent */
+			sum += v;
+			sum += sum < v;
+		}
 	}
 	sum = (sum >> 32) + (sum & 0xffffffff);
 	sum = (sum >> 32) + (sum & 0xffffffff);
@@ -156,11 +174,12 @@ static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p
 }
 
 /* The pseudo header's sum (RFC 768), not folded: addresses in network
- * order, len the UDP length. */
-static inline uint32_t phdr_sum(uint32_t src, uint32_t dst, uint32_t len)
+ * order, len the UDP length.  (A sum of 32-bit words is one of 16-bit
+ * words once folded.) */
+static inline uint64_t phdr_sum(uint32_t src, uint32_t dst, uint32_t len)
 {
-	return (src & 0xffff) + (src >> 16) + (dst & 0xffff) + (dst >> 16) +
-	       rte_cpu_to_be_16(IPPROTO_UDP) + rte_cpu_to_be_16((uint16_t)len);
+	return (uint64_t)src + dst + rte_cpu_to_be_16(IPPROTO_UDP) +
+	       rte_cpu_to_be_16((uint16_t)len);
 }
 
 static inline uint16_t fold(uint32_t sum)
@@ -177,10 +196,10 @@ static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uin
 	uint16_t raw = 0;
 
 	if (off + len <= m->data_len)
-		return fold(sum_bytes(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len) +
-			    phdr_sum(src, dst, len));
+		return fold(sum_bytes(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len,
+				      phdr_sum(src, dst, len)));
 	tn__raw_cksum_mbuf(m, off, len, &raw);
-	return fold((uint32_t)raw + phdr_sum(src, dst, len));
+	return fold(sum_bytes(NULL, 0, raw + phdr_sum(src, dst, len)));
 }
 
 /* ---- the port table ---- */
@@ -391,7 +410,7 @@ bool tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf *m)
 		return false;
 	if (v.uh->dgram_cksum &&
 	    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-	    fold(sum_bytes((const uint8_t *)v.uh, v.ulen) + phdr_sum(src, dst, v.ulen)) != 0xffff)
+	    fold(sum_bytes((const uint8_t *)v.uh, v.ulen, phdr_sum(src, dst, v.ulen))) != 0xffff)
 		return false;
 	sport = rte_be_to_cpu_16(v.uh->src_port);
 	dport = rte_be_to_cpu_16(v.uh->dst_port);
@@ -593,12 +612,20 @@ static inline bool fits_frame(const struct tn_stack *s, const struct rte_mbuf *m
 
 /* Puts the template and a UDP header with checksum ck in front of m's
  * payload and queues the frame (the caller counts it). */
-static void tpl_send(struct tn_udp_sock *u, struct rte_mbuf *m, const uint8_t *tpl,
-		     uint16_t dport, uint16_t ck)
+static inline __attribute__((always_inline)) void tpl_send(struct tn_udp_sock *u, struct rte_mbuf *m,
+							   const uint8_t *tpl, uint16_t dport,
+							   uint16_t ck)
 {
 	uint16_t ulen = rte_cpu_to_be_16((uint16_t)(m->pkt_len + UDP_HDR_LEN));
-	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, UDP_TX_HEADROOM);
-	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(p + TN_IP_TPL_LEN);
+	uint8_t *p;
+	struct rte_udp_hdr *uh;
+
+	/* (rte_pktmbuf_prepend, less its check: fits_frame made it.) */
+	m->data_off -= UDP_TX_HEADROOM;
+	m->data_len += UDP_TX_HEADROOM;
+	m->pkt_len += UDP_TX_HEADROOM;
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	uh = (struct rte_udp_hdr *)(p + TN_IP_TPL_LEN);
 
 	memcpy(p, tpl, TN_IP_TPL_LEN);
 	uh->src_port = rte_cpu_to_be_16(u->lport);
@@ -614,7 +641,7 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 	struct tn_stack *s = u->s;
 	const uint8_t *tpl = NULL;
 	uint16_t i, sent = 0, fast = 0;
-	uint32_t ph = 0;
+	uint64_t ph = 0;
 
 	if (!addr && !port) {
 		if (!u->connected) {
@@ -632,7 +659,9 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t ulen = m->pkt_len + UDP_HDR_LEN;
-		uint32_t raw = 0;
+		/* The length is in the pseudo header and the UDP header. */
+		uint64_t init = ph + 2u * rte_cpu_to_be_16((uint16_t)ulen);
+		uint32_t sum;
 		uint16_t r16 = 0;
 
 		if (!tpl || !fits_frame(s, m)) {
@@ -641,14 +670,12 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 			continue;
 		}
 		if (m->data_len == m->pkt_len) {
-			raw = sum_bytes(rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len);
+			sum = sum_bytes(rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len, init);
 		} else {
 			tn__raw_cksum_mbuf(m, 0, m->pkt_len, &r16);
-			raw = r16;
+			sum = sum_bytes(NULL, 0, init + r16);
 		}
-		/* The length is in the pseudo header and the UDP header. */
-		tpl_send(u, m, tpl, rte_cpu_to_be_16(port),
-			 (uint16_t)~fold(ph + raw + 2u * rte_cpu_to_be_16((uint16_t)ulen)));
+		tpl_send(u, m, tpl, rte_cpu_to_be_16(port), (uint16_t)~fold(sum));
 		fast++;
 	}
 	u->st.tx += fast;
@@ -666,36 +693,46 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 			    const struct tn_udp_addr *to, uint16_t n)
 {
 	struct tn_stack *s = u->s;
+	const uint16_t sport = rte_cpu_to_be_16(u->lport);
+	/* The template of the last destination, looked up once for a run
+	 * of replies to it (all of them, for an echo server's burst from
+	 * one client). */
+	const uint8_t *tpl = NULL;
+	uint32_t tpl_dst = 0;
 	uint16_t i, sent = 0, fast = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		const uint32_t addr = to[i].addr;
+		const uint16_t dport = rte_cpu_to_be_16(to[i].port);
+		const unsigned hl = m->l3_len;
 		const struct rte_udp_hdr *ou;
 		const struct rte_ipv4_hdr *oip;
-		const uint8_t *tpl;
-		uint16_t sport, dport;
 		uint32_t sum;
 
 		/* In place only over the headers this very buffer arrived
-		 * with (l3_len, set by tn__udp_input) and that no one else
-		 * sees; with a checksum to start from. */
-		if (!m->l3_len || m->nb_segs != 1 || !RTE_MBUF_DIRECT(m) ||
-		    rte_mbuf_refcnt_read(m) != 1 || !u->bound || !to[i].addr || !to[i].port ||
-		    !fits_frame(s, m) ||
-		    (uint32_t)m->data_off < UDP_HDR_LEN + m->l3_len)
+		 * with (l3_len, set by UDP input) and that no one else sees;
+		 * with a checksum to start from. */
+		if (!hl || m->nb_segs != 1 || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
+		    !u->bound || !addr || !dport || !fits_frame(s, m) ||
+		    (uint32_t)m->data_off < UDP_HDR_LEN + hl)
 			goto slow;
 		ou = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, -UDP_HDR_LEN);
 		oip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-					      -(int)(UDP_HDR_LEN + m->l3_len));
-		if (!ou->dgram_cksum || rte_be_to_cpu_16(ou->dgram_len) != m->pkt_len + UDP_HDR_LEN ||
-		    !(tpl = frame_tpl(u, to[i].addr)))
+					      -(int)(UDP_HDR_LEN + hl));
+		if (!ou->dgram_cksum ||
+		    ou->dgram_len != rte_cpu_to_be_16((uint16_t)(m->pkt_len + UDP_HDR_LEN)))
 			goto slow;
+		if (addr != tpl_dst) {
+			tpl = frame_tpl(u, addr);
+			if (!tpl)
+				goto slow;
+			tpl_dst = addr;
+		}
 		/* The payload is the one the old checksum covers: only the
 		 * pseudo header's addresses and the ports change (for an
 		 * echo they swap, and the sum stays as it was). */
-		sport = rte_cpu_to_be_16(u->lport);
-		dport = rte_cpu_to_be_16(to[i].port);
-		if (oip->src_addr == to[i].addr && oip->dst_addr == s->ip && ou->src_port == dport &&
+		if (oip->src_addr == addr && oip->dst_addr == s->ip && ou->src_port == dport &&
 		    ou->dst_port == sport) {
 			/* An echo to its sender: a swap, the old checksum as is
 			 * (the sum below would give the same, in ~30 more
@@ -705,14 +742,15 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 			continue;
 		}
 		sum = (uint16_t)~ou->dgram_cksum;
-		sum += adj32(oip->src_addr, s->ip) + adj32(oip->dst_addr, to[i].addr);
+		sum += adj32(oip->src_addr, s->ip) + adj32(oip->dst_addr, addr);
 		sum += adj32((uint32_t)ou->dst_port << 16 | ou->src_port, (uint32_t)dport << 16 | sport);
 		tpl_send(u, m, tpl, dport, (uint16_t)~fold(sum));
 		fast++;
 		continue;
 slow:
 		m->l3_len = 0;
-		sent += tn_udp_send_mbuf(u, m, to[i].addr, to[i].port) == 0;
+		sent += tn_udp_send_mbuf(u, m, addr, to[i].port) == 0;
+		tpl_dst = 0; /* that send may have changed what ARP knows */
 	}
 	u->st.tx += fast;
 	s->st.udp_tx += fast;
