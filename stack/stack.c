@@ -203,10 +203,16 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 
 	s->now = now;
 	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
+		struct rte_mbuf *m;
 		const struct rte_ether_hdr *eth;
 		uint16_t type;
 
+		if (!s->cfg.no_fast_path) {
+			i += tn__udp_fast_input(s, pkts + i, n - i);
+			if (i == n)
+				break;
+		}
+		m = pkts[i];
 		s->st.rx_frames++;
 		/* Parse only what is in the first segment: chained jumbo frames
 		 * keep their headers there on every PMD we use. */
@@ -216,10 +222,6 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		if (rte_is_same_ether_addr(&eth->dst_addr, &s->mac) &&
-		    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) && !s->cfg.no_fast_path &&
-		    tn__udp_fast_input(s, m))
-			continue;
 		/* Group addresses: only those of the groups we joined (and
 		 * all-hosts, for IGMP queries). */
 		if (!rte_is_same_ether_addr(&eth->dst_addr, &s->mac) &&

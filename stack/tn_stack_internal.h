@@ -205,30 +205,89 @@ int tn__ip_output_opt(struct tn_stack *s, struct rte_mbuf *m, uint32_t dst, uint
 #define TN_IP_TPL_LEN (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr))
 int tn__ip_frame_template(struct tn_stack *s, uint32_t dst, uint8_t proto, uint8_t *hdr,
 			  uint64_t *until);
-/* Completes a frame built on a template: the IPv4 header's length, id
+/* Frames a burst call completes on templates (tn__ip_frame_template)
+ * and queues, a batch: the output queue's tail and the IP ID sequence
+ * are held here for the burst and written back by tn__frame_batch_end.
+ * In the stack they would be loaded and stored again for every frame,
+ * as the compiler must assume the frame's byte stores may change them.
+ * Nothing else may queue frames or take IP IDs between begin and end. */
+struct tn__frame_batch {
+	struct tn_stack *s;
+	unsigned tail, room, queued;
+	uint32_t id, id_step, id_end;
+	bool offload; /* cfg.tx_ipv4_cksum */
+};
+
+static inline void tn__frame_batch_begin(struct tn_stack *s, struct tn__frame_batch *b)
+{
+	b->s = s;
+	b->tail = (s->out_head + s->out_len) % TN_STACK_OUTQ;
+	b->room = TN_STACK_OUTQ - s->out_len;
+	b->queued = 0;
+	b->id = s->ip_id;
+	b->id_step = s->ip_id_step;
+	b->id_end = s->ip_id_end;
+	b->offload = s->cfg.tx_ipv4_cksum;
+}
+
+/* Completes a frame built on template tpl: the IPv4 header's length, id
  * and checksum (the datagram is m less its Ethernet header), and queues
- * it.  Takes m.  Inline: the burst sends' every frame takes it. */
-static inline void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
+ * it (counted, and freed if the queue is full).  Takes m. */
+static inline void tn__frame_batch_send(struct tn__frame_batch *b, struct rte_mbuf *m,
+					const uint8_t *tpl)
 {
 	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	uint16_t len = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
+	uint16_t id = rte_cpu_to_be_16((uint16_t)b->id);
 	uint32_t sum;
 
-	h->total_length = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
-	h->packet_id = rte_cpu_to_be_16(tn__ip_next_id(s));
+	b->id += b->id_step;
+	if (b->id >= b->id_end)
+		b->id -= b->id_end;
+	h->total_length = len;
+	h->packet_id = id;
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = sizeof(*h);
-	if (s->cfg.tx_ipv4_cksum) {
+	if (b->offload) {
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 		h->hdr_checksum = 0;
 	} else {
 		/* The template's partial sum (tn__ip_frame_template) plus the
 		 * two fields written here. */
-		sum = (uint32_t)h->hdr_checksum + h->total_length + h->packet_id;
+		sum = (uint32_t)((const struct rte_ipv4_hdr *)(tpl + RTE_ETHER_HDR_LEN))->hdr_checksum +
+		      len + id;
 		sum = (sum >> 16) + (sum & 0xffff);
 		sum = (sum >> 16) + (sum & 0xffff);
 		h->hdr_checksum = (uint16_t)~sum;
 	}
-	tn__stack_xmit(s, m);
+	if (unlikely(!b->room)) {
+		b->s->st.tx_queue_full++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	b->s->outq[b->tail] = m;
+	b->tail = (b->tail + 1) % TN_STACK_OUTQ;
+	b->room--;
+	b->queued++;
+}
+
+static inline void tn__frame_batch_end(struct tn__frame_batch *b)
+{
+	struct tn_stack *s = b->s;
+
+	s->ip_id = b->id;
+	s->out_len = TN_STACK_OUTQ - b->room;
+	s->st.tx_frames += b->queued;
+}
+
+/* One frame built on template tpl, as a batch of one. */
+static inline void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m, const uint8_t *tpl)
+{
+	struct tn__frame_batch b;
+
+	tn__frame_batch_begin(s, &b);
+	tn__frame_batch_send(&b, m, tpl);
+	tn__frame_batch_end(&b);
 }
 /* Whether tn__ip_output could send to dst: 0 or -ENETUNREACH. */
 int tn__ip_route_check(const struct tn_stack *s, uint32_t dst);
@@ -252,10 +311,9 @@ struct tn_udp *tn__udp_create(struct tn_stack *s);
 /* Closes every socket still open (waking their waiters), frees the rest. */
 void tn__udp_destroy(struct tn_stack *s);
 void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip);
-/* m: a frame to our MAC with EtherType IPv4.  Takes it and returns true
- * when it is a well-formed unicast datagram for a socket, else false,
- * m untouched, for tn__ip_input. */
-bool tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf *m);
+/* The fast path for received unicast datagrams: takes pkts[0..k) for
+ * k it returns, up to the first frame it leaves to the general path. */
+uint16_t tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n);
 /* An ICMP error (parsed by icmp.c) quoting a UDP datagram. */
 void tn__udp_icmp_error(struct tn_stack *s, const struct tn__icmp_err_view *ev);
 

@@ -385,58 +385,121 @@ static inline void rxq_push(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t 
 	u->s->st.udp_rx++;
 }
 
-/* The whole receive path of a unicast datagram for one of our sockets
- * in one function, for tn_stack_input to try first: what tn__ip_input,
- * tn__udp_input and lookup would do to it, without their calls and
- * views, as the stack's per-datagram cost was mostly those.  Anything
- * else (not to us, from a source we refuse, a bad checksum, no socket,
- * and whatever tn__udp4_parse refuses) returns false with m and the
- * counters untouched, and takes the general path, which decides and
- * counts.  (tn_stack_config.no_fast_path: every frame goes that way, so
- * a test can compare the two.) */
-bool tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf *m)
-{
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	struct tn__udp4_view v;
+/* Datagrams tn__udp_fast_input queues on one socket, the run's socket:
+ * its queue's length and the counts are kept here, and written back by
+ * run_end before anything else looks at the socket or the counters (in
+ * the socket they would be loaded and stored again for every datagram,
+ * as the compiler must assume the mbuf stores between may change them). */
+struct rx_run {
 	struct tn_udp_sock *u;
-	uint32_t src, dst;
-	uint16_t sport, dport;
+	unsigned len, added;
+};
 
-	if (!tn__udp4_parse(m, &v))
-		return false;
-	src = v.ip->src_addr;
-	dst = v.ip->dst_addr;
-	if (dst != s->ip || tn__ip_is_bcast(s, src) || tn__ip_is_mcast(src) || src == s->ip)
-		return false;
-	if (v.uh->dgram_cksum &&
-	    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-	    fold(sum_bytes((const uint8_t *)v.uh, v.ulen, phdr_sum(src, dst, v.ulen))) != 0xffff)
-		return false;
-	sport = rte_be_to_cpu_16(v.uh->src_port);
-	dport = rte_be_to_cpu_16(v.uh->dst_port);
-	u = lookup(s, dst, dport, src, sport);
-	if (!u)
-		return false;
-	/* Committed: from here on, what the general path does. */
-	s->st.ip_rx++;
-	if (!tn__arp_fresh(s, src) && tn__ip_on_link(s, src))
-		tn__arp_learn(s, src, &eth->src_addr);
-	/* The payload only (Ethernet padding trimmed); the headers stay in
-	 * front of it for tn_udp_reply_burst (l3_len). */
-	m->data_off += RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + UDP_HDR_LEN;
-	m->data_len = m->pkt_len = v.ulen - UDP_HDR_LEN;
-	m->l2_len = 0;
-	m->l3_len = sizeof(struct rte_ipv4_hdr);
-	m->packet_type = 0;
-	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-	/* With no task to hand it to or tell, and room: queued here, as
-	 * tn__udp_sock_deliver would, without the call (all but the first
-	 * datagram of a burst, whose wakeup empties readq). */
-	if (likely(!u->recvq.head && !u->readq.head && u->rx_len < u->rx_cap))
-		rxq_push(u, m, src, sport);
-	else
+static inline void run_end(struct tn_stack *s, struct rx_run *r)
+{
+	if (r->added) {
+		r->u->rx_len = r->len;
+		r->u->st.rx += r->added;
+		s->st.udp_rx += r->added;
+		r->added = 0;
+	}
+	r->u = NULL;
+}
+
+/* Hands m to u as tn__udp_sock_deliver does: queued here when no task
+ * is waiting to be handed it or told (all but the first datagram of a
+ * burst, whose wakeup empties readq) and there is room, else through
+ * tn__udp_sock_deliver. */
+static inline void run_deliver(struct tn_stack *s, struct rx_run *r, struct tn_udp_sock *u,
+			       struct rte_mbuf *m, uint32_t src, uint16_t sport)
+{
+	struct tn__udp_rxent *e;
+	unsigned i;
+
+	if (u != r->u) {
+		run_end(s, r);
+		r->u = u;
+		r->len = u->rx_len;
+	}
+	if (unlikely(u->recvq.head || u->readq.head || r->len == u->rx_cap)) {
+		run_end(s, r);
 		tn__udp_sock_deliver(u, m, src, sport);
-	return true;
+		return;
+	}
+	i = u->rx_head + r->len; /* no division on the per-datagram path */
+	e = &u->rxq[i >= u->rx_cap ? i - u->rx_cap : i];
+	e->m = m;
+	e->addr = src;
+	e->port = sport;
+	r->len++;
+	r->added++;
+}
+
+/* The whole receive path of unicast datagrams for our sockets, for
+ * tn_stack_input to try first on a burst: what tn__ip_input,
+ * tn__udp_input and lookup would do to each, without their calls and
+ * views, and with a run of datagrams of one flow looked up once (the
+ * stack's cost per datagram was mostly those).  It stops at the first
+ * frame that is anything else: not a well-formed datagram to our MAC
+ * and address (tn__udp4_parse), from a source we refuse, with a bad
+ * checksum, or for no socket; that frame is left untouched, uncounted,
+ * for the general path, which decides and counts.  Returns how many it
+ * took.  (tn_stack_config.no_fast_path: every frame takes the general
+ * path, so a test can compare the two.) */
+uint16_t tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rx_run r = { 0 };
+	struct tn_udp_sock *u = NULL;
+	uint32_t flow_src = 0, flow_ports = 0;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		struct tn__udp4_view v;
+		uint32_t src, dst, ports;
+		uint16_t sport;
+
+		/* (tn__udp4_parse checks the length first.) */
+		if (!tn__udp4_parse(m, &v) || !rte_is_same_ether_addr(&eth->dst_addr, &s->mac) ||
+		    eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+			break;
+		src = v.ip->src_addr;
+		dst = v.ip->dst_addr;
+		if (dst != s->ip || tn__ip_is_bcast(s, src) || tn__ip_is_mcast(src) || src == s->ip)
+			break;
+		if (v.uh->dgram_cksum &&
+		    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+		    fold(sum_bytes((const uint8_t *)v.uh, v.ulen, phdr_sum(src, dst, v.ulen))) !=
+			    0xffff)
+			break;
+		sport = rte_be_to_cpu_16(v.uh->src_port);
+		/* Both ports at once: the flow of the run, or a lookup. */
+		memcpy(&ports, &v.uh->src_port, sizeof(ports));
+		if (!u || src != flow_src || ports != flow_ports) {
+			u = lookup(s, dst, rte_be_to_cpu_16(v.uh->dst_port), src, sport);
+			if (!u)
+				break;
+			flow_src = src;
+			flow_ports = ports;
+		}
+		/* Committed: from here on, what the general path does. */
+		if (!tn__arp_fresh(s, src) && tn__ip_on_link(s, src))
+			tn__arp_learn(s, src, &eth->src_addr);
+		/* The payload only (Ethernet padding trimmed); the headers
+		 * stay in front of it for tn_udp_reply_burst (l3_len). */
+		m->data_off += RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + UDP_HDR_LEN;
+		m->data_len = m->pkt_len = v.ulen - UDP_HDR_LEN;
+		m->l2_len = 0;
+		m->l3_len = sizeof(struct rte_ipv4_hdr);
+		m->packet_type = 0;
+		m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+		run_deliver(s, &r, u, m, src, sport);
+	}
+	run_end(s, &r);
+	s->st.rx_frames += i;
+	s->st.ip_rx += i;
+	return i;
 }
 
 /* The errno an ICMP error means to a UDP socket (Linux's icmp_err_convert);
@@ -610,10 +673,12 @@ static inline bool fits_frame(const struct tn_stack *s, const struct rte_mbuf *m
 	       rte_pktmbuf_headroom(m) >= UDP_TX_HEADROOM;
 }
 
-/* Puts the template and a UDP header with checksum ck in front of m's
- * payload and queues the frame (the caller counts it). */
-static inline __attribute__((always_inline)) void tpl_send(struct tn_udp_sock *u, struct rte_mbuf *m,
-							   const uint8_t *tpl, uint16_t dport,
+/* Puts the template and a UDP header (ports sport and dport, network
+ * order, checksum ck) in front of m's payload and queues the frame on b
+ * (the caller counts it). */
+static inline __attribute__((always_inline)) void tpl_send(struct tn__frame_batch *b,
+							   struct rte_mbuf *m, const uint8_t *tpl,
+							   uint16_t sport, uint16_t dport,
 							   uint16_t ck)
 {
 	uint16_t ulen = rte_cpu_to_be_16((uint16_t)(m->pkt_len + UDP_HDR_LEN));
@@ -628,11 +693,11 @@ static inline __attribute__((always_inline)) void tpl_send(struct tn_udp_sock *u
 	uh = (struct rte_udp_hdr *)(p + TN_IP_TPL_LEN);
 
 	memcpy(p, tpl, TN_IP_TPL_LEN);
-	uh->src_port = rte_cpu_to_be_16(u->lport);
+	uh->src_port = sport;
 	uh->dst_port = dport;
 	uh->dgram_len = ulen;
 	uh->dgram_cksum = ck ? ck : 0xffff; /* a computed 0 goes out as 0xffff */
-	tn__ip_frame_send(u->s, m);
+	tn__frame_batch_send(b, m, tpl);
 }
 
 uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16_t n,
@@ -640,6 +705,7 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 {
 	struct tn_stack *s = u->s;
 	const uint8_t *tpl = NULL;
+	struct tn__frame_batch b;
 	uint16_t i, sent = 0, fast = 0;
 	uint64_t ph = 0;
 
@@ -656,6 +722,7 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 		/* The pseudo header and the ports, less the lengths. */
 		ph = phdr_sum(s->ip, addr, 0) + rte_cpu_to_be_16(u->lport) + rte_cpu_to_be_16(port);
 	}
+	tn__frame_batch_begin(s, &b);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t ulen = m->pkt_len + UDP_HDR_LEN;
@@ -666,7 +733,9 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 
 		if (!tpl || !fits_frame(s, m)) {
 			/* Fragments, unresolved neighbours, errors. */
+			tn__frame_batch_end(&b);
 			sent += tn_udp_send_mbuf(u, m, addr, port) == 0;
+			tn__frame_batch_begin(s, &b);
 			continue;
 		}
 		if (m->data_len == m->pkt_len) {
@@ -675,9 +744,11 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 			tn__raw_cksum_mbuf(m, 0, m->pkt_len, &r16);
 			sum = sum_bytes(NULL, 0, init + r16);
 		}
-		tpl_send(u, m, tpl, rte_cpu_to_be_16(port), (uint16_t)~fold(sum));
+		tpl_send(&b, m, tpl, rte_cpu_to_be_16(u->lport), rte_cpu_to_be_16(port),
+			 (uint16_t)~fold(sum));
 		fast++;
 	}
+	tn__frame_batch_end(&b);
 	u->st.tx += fast;
 	s->st.udp_tx += fast;
 	return sent + fast;
@@ -699,8 +770,10 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 	 * one client). */
 	const uint8_t *tpl = NULL;
 	uint32_t tpl_dst = 0;
+	struct tn__frame_batch b;
 	uint16_t i, sent = 0, fast = 0;
 
+	tn__frame_batch_begin(s, &b);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const uint32_t addr = to[i].addr;
@@ -737,21 +810,24 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 			/* An echo to its sender: a swap, the old checksum as is
 			 * (the sum below would give the same, in ~30 more
 			 * instructions). */
-			tpl_send(u, m, tpl, dport, ou->dgram_cksum);
+			tpl_send(&b, m, tpl, sport, dport, ou->dgram_cksum);
 			fast++;
 			continue;
 		}
 		sum = (uint16_t)~ou->dgram_cksum;
 		sum += adj32(oip->src_addr, s->ip) + adj32(oip->dst_addr, addr);
 		sum += adj32((uint32_t)ou->dst_port << 16 | ou->src_port, (uint32_t)dport << 16 | sport);
-		tpl_send(u, m, tpl, dport, (uint16_t)~fold(sum));
+		tpl_send(&b, m, tpl, sport, dport, (uint16_t)~fold(sum));
 		fast++;
 		continue;
 slow:
 		m->l3_len = 0;
+		tn__frame_batch_end(&b);
 		sent += tn_udp_send_mbuf(u, m, addr, to[i].port) == 0;
+		tn__frame_batch_begin(s, &b);
 		tpl_dst = 0; /* that send may have changed what ARP knows */
 	}
+	tn__frame_batch_end(&b);
 	u->st.tx += fast;
 	s->st.udp_tx += fast;
 	return sent + fast;

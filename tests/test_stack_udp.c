@@ -109,6 +109,75 @@ static void test_deliver(void **state)
 	st_destroy(s);
 }
 
+/* One burst of datagrams of two flows to one port (a connected socket
+ * and an unconnected one: each flow looked up once per run by the fast
+ * path, tn__udp_fast_input), another port's, and frames that take the
+ * general path between them (a bad checksum, an ICMP echo request): in
+ * order, each to its socket, a full queue's drop counted. */
+static void test_deliver_burst(void **state)
+{
+	struct tn_stack *s = create_known();
+	struct tn_udp_sock *conn = tn_udp_open(s), *any = tn_udp_open(s);
+	struct tn_udp_sock *other = open_bound(s, 0, 5000);
+	struct st_ip ip = { .proto = IPPROTO_ICMP };
+	struct rte_mbuf *pkts[10];
+	struct tn_stack_stats st;
+	struct tn_udp_stats us;
+	uint8_t b[256], f[256];
+	int len;
+
+	(void)state;
+	assert_non_null(conn);
+	assert_non_null(any);
+	assert_int_equal(tn_udp_set_reuseaddr(conn, true), 0);
+	assert_int_equal(tn_udp_set_reuseaddr(any, true), 0);
+	assert_int_equal(tn_udp_bind(conn, 0, 5001), 0);
+	assert_int_equal(tn_udp_bind(any, 0, 5001), 0);
+	assert_int_equal(tn_udp_connect(conn, ST_IP_PEER, 2000), 0);
+	assert_int_equal(tn_udp_set_rcvq(any, 2), 0);
+	pkts[0] = st_udp_frame(0, 2000, 0, 5001, NULL, pl, 10);     /* conn */
+	pkts[1] = st_udp_frame(0, 2001, 0, 5001, NULL, pl + 1, 11); /* any */
+	pkts[2] = st_udp_frame(0, 2000, 0, 5001, NULL, pl + 2, 12); /* conn */
+	pkts[3] = st_udp_frame(0, 2000, 0, 5000, NULL, pl + 3, 13); /* other */
+	pkts[4] = st_udp_frame(0, 2000, 0, 5001, NULL, pl + 4, 14); /* bad checksum */
+	rte_pktmbuf_mtod(pkts[4], uint8_t *)[14 + 20 + 8] ^= 1;
+	pkts[5] = st_udp_frame(0, 2000, 0, 5001, NULL, pl + 5, 15); /* conn */
+	pkts[6] = st_ipv4(&ip, b, st_echo(b, 7, 1, pl, 8));          /* answered */
+	pkts[7] = st_udp_frame(0, 2001, 0, 5001, NULL, pl + 7, 17); /* any */
+	pkts[8] = st_udp_frame(0, 2001, 0, 5001, NULL, pl + 8, 18); /* any: full */
+	pkts[9] = st_udp_frame(0, 2000, 0, 5001, NULL, pl + 9, 19); /* conn */
+	tn_stack_input(s, pkts, RTE_DIM(pkts), st_now);
+	expect_dgram(conn, pl, 10, ST_IP_PEER, 2000);
+	expect_dgram(conn, pl + 2, 12, ST_IP_PEER, 2000);
+	expect_dgram(conn, pl + 5, 15, ST_IP_PEER, 2000);
+	expect_dgram(conn, pl + 9, 19, ST_IP_PEER, 2000);
+	expect_empty(conn);
+	expect_dgram(any, pl + 1, 11, ST_IP_PEER, 2001);
+	expect_dgram(any, pl + 7, 17, ST_IP_PEER, 2001);
+	expect_empty(any);
+	expect_dgram(other, pl + 3, 13, ST_IP_PEER, 2000);
+	expect_empty(other);
+	len = st_pop(s, f, sizeof(f));
+	st_assert_ip(f, len, &st_mac_peer, ST_IP_PEER, IPPROTO_ICMP);
+	st_assert_icmp(f, len, RTE_IP_ICMP_ECHO_REPLY, 0);
+	st_expect_none(s);
+	st = st_stats(s);
+	assert_int_equal(st.rx_frames, 1 + RTE_DIM(pkts)); /* and the ARP request */
+	assert_int_equal(st.ip_rx, RTE_DIM(pkts));
+	assert_int_equal(st.udp_rx, 7);
+	assert_int_equal(st.udp_bad_csum, 1);
+	assert_int_equal(st.udp_rcvq_full, 1);
+	tn_udp_stats_get(conn, &us);
+	assert_int_equal(us.rx, 4);
+	tn_udp_stats_get(any, &us);
+	assert_int_equal(us.rx, 2);
+	assert_int_equal(us.rx_dropped, 1);
+	tn_udp_close(conn);
+	tn_udp_close(any);
+	tn_udp_close(other);
+	st_destroy(s);
+}
+
 static void test_bad_input(void **state)
 {
 	struct tn_stack *s = create_known();
@@ -1212,6 +1281,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_deliver, setup),
+		cmocka_unit_test_setup(test_deliver_burst, setup),
 		cmocka_unit_test_setup(test_bad_input, setup),
 		cmocka_unit_test_setup(test_port_unreachable, setup),
 		cmocka_unit_test_setup(test_demux, setup),

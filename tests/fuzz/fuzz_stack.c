@@ -12,7 +12,10 @@
  * end gets what is left.
  *   op % 4 == 0  feed those bytes as one received frame; if op >> 2 is
  *                non-zero the frame is chained in segments of
- *                (op >> 2) * 16 bytes, else segments of the full data room
+ *                (op >> 2) * 16 bytes, else segments of the full data room;
+ *                the frames of consecutive such records arrive in one
+ *                burst (tn_stack_input, up to 32 frames), fed before the
+ *                next record of another kind
  *   op % 4 == 1  advance the virtual clock by len ms and run the timers
  *   op % 4 == 2  drain the socket (tn_udp_recv_burst) and free
  *   op % 4 == 3  send a UDP datagram of len bytes (the record's bytes) to
@@ -111,6 +114,19 @@ static struct rte_mbuf *make_frame(const uint8_t *p, uint32_t len, uint32_t seg)
 		last = m;
 	} while (off < len);
 	return head;
+}
+
+/* Frames waiting to be fed to both stacks as one burst. */
+static struct rte_mbuf *fz_burst[2][FZ_BURST];
+static uint16_t fz_burst_n;
+
+static void feed_burst(struct tn_stack **s, uint64_t now)
+{
+	unsigned k;
+
+	for (k = 0; k < 2 && fz_burst_n; k++)
+		tn_stack_input(s[k], fz_burst[k], fz_burst_n, now);
+	fz_burst_n = 0;
 }
 
 static void differ(const char *what)
@@ -220,17 +236,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pos += len;
 		}
 
+		if (op % 4 != 0)
+			feed_burst(s, now);
 		switch (op % 4) {
 		case 0: {
 			struct rte_mbuf *m[2];
 
 			m[0] = make_frame(p, len, (uint32_t)(op >> 2) * 16);
 			m[1] = m[0] ? make_frame(p, len, (uint32_t)(op >> 2) * 16) : NULL;
-			if (m[0] && !m[1])
+			if (m[0] && !m[1]) {
 				rte_pktmbuf_free(m[0]);
-			else if (m[0])
-				for (k = 0; k < 2; k++)
-					tn_stack_input(s[k], &m[k], 1, now);
+			} else if (m[0]) {
+				fz_burst[0][fz_burst_n] = m[0];
+				fz_burst[1][fz_burst_n] = m[1];
+				if (++fz_burst_n == FZ_BURST)
+					feed_burst(s, now);
+			}
 			break;
 		}
 		case 1:
@@ -267,6 +288,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain_output(s);
 	}
 
+	feed_burst(s, now);
+	drain_output(s);
 	drain_socket(u);
 	for (k = 0; k < 2; k++)
 		tn_stack_stats_get(s[k], &st[k]);

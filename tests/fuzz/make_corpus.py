@@ -139,6 +139,13 @@ seeds = {
     "udp_port7_df": feed(ip_frame(17, dgram, df=True)) + DRAIN,
     "udp_from_us": feed(ip_frame(17, udp(1000, 7, b"self", src=US), src=US)) + DRAIN,
     "udp_bcast_mac": feed(ip_frame(17, dgram, eth_dst=BCAST)) + DRAIN,
+    # One burst: a flow to port 7, the same source to a closed port, a
+    # bad checksum, then the flow again (the fast path's flow cache).
+    "udp_burst_mixed": ARP_PEER + feed(ip_frame(17, udp(1000, 7, b"one"))) +
+    feed(ip_frame(17, udp(1000, 9999, b"closed"))) +
+    feed(ip_frame(17, udp(1000, 7, b"bad", bad=True))) +
+    feed(ip_frame(17, udp(1000, 7, b"two"))) + feed(ip_frame(17, udp(1001, 7, b"three"))) +
+    tick(1) + DRAIN,
     "udp_closed_port": ARP_PEER + feed(ip_frame(17, udp(1000, 9999, b"closed"))) + tick(1),
     "udp_bad_csum": feed(ip_frame(17, udp(1000, 7, b"bad", bad=True))) + DRAIN,
     "udp_bad_len": feed(ip_frame(17, udp(1000, 7, b"short")[:4] + b"\0\x40" +
