@@ -8,8 +8,9 @@
 # The profiled side runs with --instr-atstart=no; once the client has
 # run for 12 s (ARP and the link settled), instrumentation is switched
 # on for SECS seconds (callgrind_control -i on/off), so start-up and
-# shutdown are not in OUT.  Then prints the echoes in that window (calls
-# of the stack's UDP input, fast path or not), loop turns and RX bursts, and per echo: the loop
+# shutdown are not in OUT.  Then prints the echoes in that window (its
+# RX bursts times the frames per burst telemetry counted meanwhile),
+# loop turns and RX bursts, and per echo: the loop
 # turn inclusive (idle turns included: under load on a shared machine
 # the native side falls behind and the profiled one idles, so profile
 # the server with a window that keeps it busy, e.g. -w 1024) and the
@@ -59,18 +60,20 @@ cg_prefixes=("tncgs$$" "tncgc$$")
 source "$(dirname "$0")/cglib.sh"
 cg_run "echo: udp port" "^ready" 12 60
 grep -h -E "^summary|^udp 7: echoed" "$tmp/client.log" "$tmp/server.log"
-callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null | PYTHONPATH="$(dirname "$0")" python3 -c '
-import re, sys
+callgrind_annotate --inclusive=yes --tree=calling "$out" 2>/dev/null |
+	RX_PER_BURST=$(cat "$tmp/rx_per_burst" 2>/dev/null) PYTHONPATH="$(dirname "$0")" python3 -c '
+import os, re, sys
 from cglib import tree
 t = tree()
 calls, incl = t.calls, t.incl
-# Datagrams received: the fast path takes them all once ARP settled
-# (tn__udp_input: those it leaves to the general path).
-e = calls("tn__udp_fast_input")[1] + calls("tn__udp_input")[1]
+# Echoes: the RX bursts in the profile times the frames per burst
+# telemetry saw in the window, else the calls of the general UDP input
+# (which takes every datagram when the fast path is off).
+dl, bursts = calls("deliver")
+e = round(bursts * float(os.environ.get("RX_PER_BURST") or 0)) or calls("tn__udp_input")[1]
 if not e:
     sys.exit("no echoes in the profile")
 lt, turns = calls("loop_turn.isra.0")
-dl, bursts = calls("deliver")
 rr, so, fl = incl("tn_sched_run_ready"), calls("tn_stack_output")[0], incl("flush")
 print(f"echoes {e}, loop turns {turns}, rx bursts {bursts} ({e / max(bursts, 1):.1f} echoes each)")
 print(f"per echo: loop turn {lt / e:.0f} (idle turns included); stack input {dl / e:.0f}, "
