@@ -230,25 +230,22 @@ static inline void tn__frame_batch_begin(struct tn_stack *s, struct tn__frame_ba
 	b->offload = s->cfg.tx_ipv4_cksum;
 }
 
-/* Completes a frame built on template tpl: the IPv4 header's length, id
- * and checksum (the datagram is m less its Ethernet header), and queues
- * it (counted, and freed if the queue is full).  Takes m. */
-static inline void tn__frame_batch_send(struct tn__frame_batch *b, struct rte_mbuf *m,
-					const uint8_t *tpl)
+/* The IPv4 header's length, id (host order) and checksum of a frame
+ * built on template tpl (the datagram is m less its Ethernet header),
+ * and m's offload fields; offload: cfg.tx_ipv4_cksum. */
+static inline void tn__ip_frame_finish(struct rte_mbuf *m, const uint8_t *tpl, uint16_t id,
+				       bool offload)
 {
 	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	uint16_t len = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
-	uint16_t id = rte_cpu_to_be_16((uint16_t)b->id);
 	uint32_t sum;
 
-	b->id += b->id_step;
-	if (b->id >= b->id_end)
-		b->id -= b->id_end;
+	id = rte_cpu_to_be_16(id);
 	h->total_length = len;
 	h->packet_id = id;
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = sizeof(*h);
-	if (b->offload) {
+	if (offload) {
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 		h->hdr_checksum = 0;
 	} else {
@@ -260,6 +257,19 @@ static inline void tn__frame_batch_send(struct tn__frame_batch *b, struct rte_mb
 		sum = (sum >> 16) + (sum & 0xffff);
 		h->hdr_checksum = (uint16_t)~sum;
 	}
+}
+
+/* Completes a frame built on template tpl (tn__ip_frame_finish) and
+ * queues it (counted, and freed if the queue is full).  Takes m. */
+static inline void tn__frame_batch_send(struct tn__frame_batch *b, struct rte_mbuf *m,
+					const uint8_t *tpl)
+{
+	uint16_t id = (uint16_t)b->id;
+
+	b->id += b->id_step;
+	if (b->id >= b->id_end)
+		b->id -= b->id_end;
+	tn__ip_frame_finish(m, tpl, id, b->offload);
 	if (unlikely(!b->room)) {
 		b->s->st.tx_queue_full++;
 		rte_pktmbuf_free(m);
@@ -280,14 +290,11 @@ static inline void tn__frame_batch_end(struct tn__frame_batch *b)
 	s->st.tx_frames += b->queued;
 }
 
-/* One frame built on template tpl, as a batch of one. */
+/* One frame built on template tpl: completed and queued. */
 static inline void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m, const uint8_t *tpl)
 {
-	struct tn__frame_batch b;
-
-	tn__frame_batch_begin(s, &b);
-	tn__frame_batch_send(&b, m, tpl);
-	tn__frame_batch_end(&b);
+	tn__ip_frame_finish(m, tpl, tn__ip_next_id(s), s->cfg.tx_ipv4_cksum);
+	tn__stack_xmit(s, m);
 }
 /* Whether tn__ip_output could send to dst: 0 or -ENETUNREACH. */
 int tn__ip_route_check(const struct tn_stack *s, uint32_t dst);

@@ -101,6 +101,18 @@ struct tn__udp4_view {
 	uint16_t ulen; /* the UDP length: header and payload */
 };
 
+/* Whether m may be a frame tn__udp4_parse takes: long enough for the
+ * headers, IPv4, UDP (a test cheaper than a call that says no). */
+static inline bool tn__udp4_maybe(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	return m->data_len >= RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) +
+				      sizeof(struct rte_udp_hdr) &&
+	       ((const struct rte_ether_hdr *)p)->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
+	       ((const struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN))->next_proto_id == IPPROTO_UDP;
+}
+
 /* The IPv4 and UDP headers of an Ethernet frame in one pass, for the
  * datagrams nearly all traffic is: one segment (m), no IP options, not a
  * fragment, TTL > 0, the header checksum right and the UDP length the IP
