@@ -94,6 +94,14 @@ static inline uint64_t ld64(const uint8_t *p)
 	return v;
 }
 
+/* sum + v with the carry out of bit 63 wrapped around (one's
+ * complement). */
+static inline uint64_t add1c(uint64_t sum, uint64_t v)
+{
+	sum += v;
+	return sum + (sum < v);
+}
+
 /* The one's-complement sum of init (below 2^62: a partial sum, such as
  * the pseudo header's) and len bytes at p, in rte_raw_cksum's byte
  * order, 8 bytes a step, folded to at most 17 bits (fold finishes it):
@@ -139,33 +147,25 @@ static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p
 		i = len;
 	}
 #endif
-	/* The carries wrap around (one's complement). */
-	sum += carry;
-	sum += sum < carry;
+	sum = add1c(sum, carry);
 	if (unlikely(i < len)) {
 		/* Fewer than 8 bytes in all (or a big-endian machine). */
-		if (i + 4 <= len) {
-			uint32_t v;
+		uint32_t v4;
+		uint16_t v2, v1 = 0;
 
-			memcpy(&v, p + i, 4);
-			sum += v;
-			sum += sum < v;
+		if (i + 4 <= len) {
+			memcpy(&v4, p + i, 4);
+			sum = add1c(sum, v4);
 			i += 4;
 		}
 		if (i + 2 <= len) {
-			uint16_t v;
-
-			memcpy(&v, p + i, 2);
-			sum += v;
-			sum += sum < v;
+			memcpy(&v2, p + i, 2);
+			sum = add1c(sum, v2);
 			i += 2;
 		}
 		if (i < len) {
-			uint16_t v = 0;
-
-			memcpy(&v, p + i, 1); /* as rte_raw_cksum: byte-order independent */
-			sum += v;
-			sum += sum < v;
+			memcpy(&v1, p + i, 1); /* as rte_raw_cksum: byte-order independent */
+			sum = add1c(sum, v1);
 		}
 	}
 	sum = (sum >> 32) + (sum & 0xffffffff);
