@@ -63,11 +63,7 @@ static inline bool tn__ipv4_view_is_frag(const struct tn__ipv4_view *v)
 enum tn__ip_verdict tn__ipv4_parse(const void *p, uint32_t avail, uint32_t frame_len,
 				   struct tn__ipv4_view *v);
 
-/* The ones'-complement sum of an option-less IPv4 header (folded, not
- * inverted: 0xffff when its checksum is right), as rte_raw_cksum gives
- * it, but as five 32-bit words (ones'-complement sums do not care how
- * the words are grouped), where DPDK 22.11's generic loop takes ten
- * 16-bit steps; every received datagram pays this. */
+/* 4 bytes at p, in memory order. */
 static inline uint32_t tn__ld32(const void *p)
 {
 	uint32_t v;
@@ -76,6 +72,11 @@ static inline uint32_t tn__ld32(const void *p)
 	return v;
 }
 
+/* The ones'-complement sum of an option-less IPv4 header (folded, not
+ * inverted: 0xffff when its checksum is right), as rte_raw_cksum gives
+ * it, but as five 32-bit words (ones'-complement sums do not care how
+ * the words are grouped), where DPDK 22.11's generic loop takes ten
+ * 16-bit steps; every received datagram pays this. */
 static inline uint16_t tn__ipv4_hdr20_sum(const struct rte_ipv4_hdr *h)
 {
 	const uint8_t *p = (const uint8_t *)h;

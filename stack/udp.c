@@ -102,8 +102,8 @@ static inline uint64_t add1c(uint64_t sum, uint64_t v)
 	return sum + (sum < v);
 }
 
-/* The one's-complement sum of init (below 2^62: a partial sum, such as
- * the pseudo header's) and len bytes at p, in rte_raw_cksum's byte
+/* The one's-complement sum of init (a partial sum, such as the pseudo
+ * header's) and len bytes at p, in rte_raw_cksum's byte
  * order, 8 bytes a step, folded to at most 17 bits (fold finishes it):
  * a 64-byte datagram's sum was ~150 instructions through
  * tn__raw_cksum_mbuf's 2-byte loop, and every datagram is summed twice
@@ -135,18 +135,16 @@ static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p
 		sum += w;
 		carry += sum < w;
 	}
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	/* Up to 7 bytes left, after at least 8: the last 8 bytes, less the
-	 * low ones (the first in memory) that were summed already.  What
-	 * is left starts at byte 0 of w, i being a multiple of 8, so each
-	 * byte keeps its place in its 16-bit word. */
-	if (i < len && len >= 8) {
+	/* Up to 7 bytes left, after at least 8, on a little-endian machine:
+	 * the last 8 bytes, less the low ones (the first in memory) that
+	 * were summed already.  What is left starts at byte 0 of w, i being
+	 * a multiple of 8, so each byte keeps its place in its 16-bit word. */
+	if (RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN && i < len && len >= 8) {
 		w = ld64(p + len - 8) >> (64 - 8 * (len - i));
 		sum += w;
 		carry += sum < w;
 		i = len;
 	}
-#endif
 	sum = add1c(sum, carry);
 	if (unlikely(i < len)) {
 		/* Fewer than 8 bytes in all (or a big-endian machine). */
@@ -764,7 +762,7 @@ uint16_t tn_udp_reply_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts,
 			    const struct tn_udp_addr *to, uint16_t n)
 {
 	struct tn_stack *s = u->s;
-	const uint16_t sport = rte_cpu_to_be_16(u->lport);
+	uint16_t sport = rte_cpu_to_be_16(u->lport); /* (a slow send may bind u) */
 	/* The template of the last destination, looked up once for a run
 	 * of replies to it (all of them, for an echo server's burst from
 	 * one client). */
@@ -826,6 +824,7 @@ slow:
 		sent += tn_udp_send_mbuf(u, m, addr, to[i].port) == 0;
 		tn__frame_batch_begin(s, &b);
 		tpl_dst = 0; /* that send may have changed what ARP knows */
+		sport = rte_cpu_to_be_16(u->lport); /* and bound u to a port */
 	}
 	tn__frame_batch_end(&b);
 	u->st.tx += fast;

@@ -600,6 +600,27 @@ static void test_reply_burst(void **state)
 		assert_memory_equal(p, pl + 1 + i, l[i]);
 	}
 
+	/* Through another socket, not yet bound: the first reply binds it
+	 * (the slow path), and the rest go out from that port too. */
+	{
+		struct tn_udp_sock *v = tn_udp_open(s);
+		uint16_t vport;
+
+		assert_non_null(v);
+		for (i = 0; i < 3; i++)
+			st_feed(s, st_udp_frame(0, (uint16_t)(1010 + i), 0, 5000, NULL, pl + i, 20));
+		assert_int_equal(tn_udp_recv_burst(u, pkts, from, 16), 3);
+		assert_int_equal(tn_udp_reply_burst(v, pkts, from, 3), 3);
+		assert_int_equal(tn_udp_getsockname(v, NULL, &vport), 0);
+		assert_int_not_equal(vport, 0);
+		for (i = 0; i < 3; i++) {
+			len = st_pop(s, f, sizeof(f));
+			p = st_assert_udp(f, len, vport, (uint16_t)(1010 + i), &n);
+			assert_memory_equal(p, pl + i, 20);
+		}
+		tn_udp_close(v);
+	}
+
 	/* A source we hold no ARP entry for: resolved first (the slow
 	 * path), the reply waits and then goes out. */
 	st_feed(s, st_udp_frame(ST_IP(10, 0, 0, 3), 1004, 0, 5000, NULL, pl, 12));

@@ -2,8 +2,10 @@
  * scripts/fuzz.sh, not by meson.
  *
  * Each input is a fresh stack instance (10.0.0.2/24 gw 10.0.0.1, a
- * 16-entry ARP table, MTU 1500) with one UDP socket bound to port 7 that
- * joined 239.1.2.3, driven by a sequence of records:
+ * 16-entry ARP table, MTU 1500) with two UDP sockets on port 7: one
+ * bound to any address that joined 239.1.2.3, and one connected to
+ * 10.0.0.5:1000 with a receive queue of 2 datagrams; driven by a
+ * sequence of records:
  *
  *   [1 byte op][2 bytes len, big endian][len bytes]
  *
@@ -17,11 +19,13 @@
  *                burst (tn_stack_input, up to 32 frames), fed before the
  *                next record of another kind
  *   op % 4 == 1  advance the virtual clock by len ms and run the timers
- *   op % 4 == 2  drain the socket (tn_udp_recv_burst) and free
+ *   op % 4 == 2  drain the sockets (tn_udp_recv_burst) and free
  *   op % 4 == 3  send a UDP datagram of len bytes (the record's bytes) to
  *                port 7 of, by (op >> 2) % 4: 10.0.0.x, 192.0.2.x (via the
  *                gateway), the joined group, or 10.0.0.255, where x is
- *                the first byte
+ *                the first byte; if op & 16, from the connected socket,
+ *                in an mbuf (tn_udp_send_burst, tn_udp_send_mbuf on the
+ *                other stack), else copied (tn_udp_sendto)
  * After every record the stack's output is drained and freed.  At the
  * end the stack is destroyed and the pool must be full again: a missing
  * mbuf aborts, so libFuzzer reports it as a crash.
@@ -29,8 +33,9 @@
  * Every record goes to two such stacks, one of them with no_fast_path
  * (tn_stack_input's unicast UDP path off, every frame through the
  * general one): their output frames, the datagrams their sockets hold
- * (bytes, source, the headers kept in front: l3_len) and their counters
- * must be the same, or it aborts. */
+ * (bytes, source, the mbuf's offsets and flags, the headers kept in
+ * front of the payload) and their counters must be the same, or it
+ * aborts. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -167,9 +172,26 @@ static void drain_output(struct tn_stack **s)
 	} while (n[0]);
 }
 
-/* Both sockets' datagrams, compared and freed. */
+/* What a received datagram's mbuf says besides its bytes; the headers
+ * kept in front of the payload (l3_len of IPv4, then UDP's 8). */
+static bool same_dgram(const struct rte_mbuf *a, const struct rte_mbuf *b)
+{
+	unsigned front = a->l3_len ? a->l3_len + 8u : 0;
+
+	return same_bytes(a, b) && a->l3_len == b->l3_len && a->l2_len == b->l2_len &&
+	       a->data_off == b->data_off && a->ol_flags == b->ol_flags &&
+	       a->packet_type == b->packet_type && a->nb_segs == b->nb_segs &&
+	       (!front || (a->data_off >= front &&
+			   memcmp(rte_pktmbuf_mtod_offset(a, const uint8_t *, -(int)front),
+				  rte_pktmbuf_mtod_offset(b, const uint8_t *, -(int)front),
+				  front) == 0));
+}
+
+/* Both stacks' sockets u[0] and u[1]: their datagrams compared and
+ * freed, then their counters compared. */
 static void drain_socket(struct tn_udp_sock **u)
 {
+	struct tn_udp_stats us[2];
 	struct rte_mbuf *in[2][FZ_BURST];
 	struct tn_udp_addr from[2][FZ_BURST];
 	uint16_t n[2], i;
@@ -180,12 +202,16 @@ static void drain_socket(struct tn_udp_sock **u)
 		if (n[0] != n[1])
 			differ("datagrams received");
 		for (i = 0; i < n[0]; i++)
-			if (!same_bytes(in[0][i], in[1][i]) || in[0][i]->l3_len != in[1][i]->l3_len ||
-			    from[0][i].addr != from[1][i].addr || from[0][i].port != from[1][i].port)
+			if (!same_dgram(in[0][i], in[1][i]) || from[0][i].addr != from[1][i].addr ||
+			    from[0][i].port != from[1][i].port)
 				differ("a datagram received");
 		rte_pktmbuf_free_bulk(in[0], n[0]);
 		rte_pktmbuf_free_bulk(in[1], n[1]);
 	} while (n[0]);
+	tn_udp_stats_get(u[0], &us[0]);
+	tn_udp_stats_get(u[1], &us[1]);
+	if (memcmp(&us[0], &us[1], sizeof(us[0])) != 0)
+		differ("a socket's counters");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -193,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 	struct tn_stack_config cfg;
 	struct tn_stack *s[2];
-	struct tn_udp_sock *u[2];
+	struct tn_udp_sock *u[2], *c[2];
 	struct tn_stack_stats st[2];
 	uint64_t now = 1000 * FZ_MS;
 	size_t pos = 0;
@@ -216,8 +242,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		u[k] = tn_udp_open(s[k]);
-		if (!u[k] || tn_udp_bind(u[k], 0, FZ_PORT) != 0 ||
-		    tn_udp_join(u[k], FZ_GROUP) != 0) {
+		c[k] = tn_udp_open(s[k]);
+		if (!u[k] || !c[k] || tn_udp_set_reuseaddr(u[k], true) != 0 ||
+		    tn_udp_set_reuseaddr(c[k], true) != 0 || tn_udp_bind(u[k], 0, FZ_PORT) != 0 ||
+		    tn_udp_join(u[k], FZ_GROUP) != 0 || tn_udp_bind(c[k], 0, FZ_PORT) != 0 ||
+		    tn_udp_connect(c[k], FZ_IP(10, 0, 0, 5), 1000) != 0 ||
+		    tn_udp_set_rcvq(c[k], 2) != 0) {
 			fprintf(stderr, "fuzz_stack: socket setup failed\n");
 			abort();
 		}
@@ -261,6 +291,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2:
 			drain_socket(u);
+			drain_socket(c);
 			break;
 		default: {
 			uint8_t x = len ? p[0] : 1;
@@ -280,6 +311,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				dst = FZ_IP(10, 0, 0, 255);
 				break;
 			}
+			if (op & 16) {
+				/* The burst send on one stack, one by one on the
+				 * other: the same frames. */
+				struct rte_mbuf *m[2];
+
+				m[0] = make_frame(p, len, 0);
+				m[1] = m[0] ? make_frame(p, len, 0) : NULL;
+				if (m[0] && !m[1]) {
+					rte_pktmbuf_free(m[0]);
+				} else if (m[0]) {
+					(void)tn_udp_send_burst(c[0], &m[0], 1, dst, FZ_PORT);
+					(void)tn_udp_send_mbuf(c[1], m[1], dst, FZ_PORT);
+				}
+				break;
+			}
 			for (k = 0; k < 2; k++)
 				(void)tn_udp_sendto(u[k], p, len, dst, FZ_PORT);
 			break;
@@ -291,6 +337,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed_burst(s, now);
 	drain_output(s);
 	drain_socket(u);
+	drain_socket(c);
 	for (k = 0; k < 2; k++)
 		tn_stack_stats_get(s[k], &st[k]);
 	if (memcmp(&st[0], &st[1], sizeof(st[0])) != 0)

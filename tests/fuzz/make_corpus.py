@@ -93,8 +93,8 @@ def tick(ms):
 DRAIN = rec(2)
 
 
-def send(data, kind=0, x=5):
-    return rec(3 | (kind << 2), bytes([x]) + data)
+def send(data, kind=0, x=5, burst=False):
+    return rec(3 | (kind << 2) | (16 if burst else 0), bytes([x]) + data)
 
 
 ARP_PEER = feed(arp(2, PEER_MAC, PEER, US_MAC, US))
@@ -146,6 +146,14 @@ seeds = {
     feed(ip_frame(17, udp(1000, 7, b"bad", bad=True))) +
     feed(ip_frame(17, udp(1000, 7, b"two"))) + feed(ip_frame(17, udp(1001, 7, b"three"))) +
     tick(1) + DRAIN,
+    # The connected socket's burst sends (tn_udp_send_burst against
+    # tn_udp_send_mbuf): to a neighbour being resolved, then resolved,
+    # twice (the template), broadcast, fragmented; and its 2-datagram
+    # queue overflowing.
+    "send_burst": send(b"first", burst=True) + ARP_PEER + send(b"hi" * 20, burst=True) +
+    send(b"again", burst=True) + send(b"all", kind=3, burst=True) +
+    send(big[:1800], burst=True) +
+    b"".join(feed(ip_frame(17, udp(1000, 7, bytes([i]) * 12))) for i in range(4)) + DRAIN,
     "udp_closed_port": ARP_PEER + feed(ip_frame(17, udp(1000, 9999, b"closed"))) + tick(1),
     "udp_bad_csum": feed(ip_frame(17, udp(1000, 7, b"bad", bad=True))) + DRAIN,
     "udp_bad_len": feed(ip_frame(17, udp(1000, 7, b"short")[:4] + b"\0\x40" +
