@@ -224,7 +224,7 @@ void tn_stack_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t n, uint
 		uint16_t type;
 
 		/* (A TCP segment, say, costs the test here, not the call.) */
-		if (tn__udp4_maybe(pkts[i]) && !s->cfg.no_fast_path) {
+		if (!s->cfg.no_fast_path && tn__udp4_maybe(pkts[i])) {
 			i += tn__udp_fast_input(s, pkts + i, n - i);
 			if (i == n)
 				break;

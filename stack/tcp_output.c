@@ -356,7 +356,7 @@ static void tpl_send(struct tn_tcp_conn *c, struct rte_mbuf *m, struct rte_tcp_h
 	s->st.tcp_tx++;
 	if (th->tcp_flags & RTE_TCP_RST_FLAG)
 		s->st.tcp_rst_tx++;
-	tn__ip_frame_send(s, m, c->tpl);
+	tn__ip_frame_send(s, m);
 }
 
 int tn__tcp_xmit(struct tn_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)

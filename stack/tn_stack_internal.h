@@ -77,17 +77,23 @@ struct tn_stack {
 	uint64_t icmp_tokens_t;
 };
 
-/* xorshift64*: cheap, seeded, deterministic. */
+/* The IP ID after id in an instance's sequence (step, end: see
+ * ip_id_step, ip_id_end). */
+static inline uint32_t tn__ip_id_after(uint32_t id, uint32_t step, uint32_t end)
+{
+	id += step;
+	return id >= end ? id - end : id;
+}
+
 static inline uint16_t tn__ip_next_id(struct tn_stack *s)
 {
 	uint16_t id = (uint16_t)s->ip_id;
 
-	s->ip_id += s->ip_id_step;
-	if (s->ip_id >= s->ip_id_end)
-		s->ip_id -= s->ip_id_end;
+	s->ip_id = tn__ip_id_after(s->ip_id, s->ip_id_step, s->ip_id_end);
 	return id;
 }
 
+/* xorshift64*: cheap, seeded, deterministic. */
 static inline uint64_t tn__stack_rand(struct tn_stack *s)
 {
 	uint64_t x = s->rng;
@@ -231,10 +237,9 @@ static inline void tn__frame_batch_begin(struct tn_stack *s, struct tn__frame_ba
 }
 
 /* The IPv4 header's length, id (host order) and checksum of a frame
- * built on template tpl (the datagram is m less its Ethernet header),
- * and m's offload fields; offload: cfg.tx_ipv4_cksum. */
-static inline void tn__ip_frame_finish(struct rte_mbuf *m, const uint8_t *tpl, uint16_t id,
-				       bool offload)
+ * built on a template (the datagram is m less its Ethernet header), and
+ * m's offload fields; offload: cfg.tx_ipv4_cksum. */
+static inline void tn__ip_frame_finish(struct rte_mbuf *m, uint16_t id, bool offload)
 {
 	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	uint16_t len = rte_cpu_to_be_16((uint16_t)(m->pkt_len - RTE_ETHER_HDR_LEN));
@@ -251,25 +256,21 @@ static inline void tn__ip_frame_finish(struct rte_mbuf *m, const uint8_t *tpl, u
 	} else {
 		/* The template's partial sum (tn__ip_frame_template) plus the
 		 * two fields written here. */
-		sum = (uint32_t)((const struct rte_ipv4_hdr *)(tpl + RTE_ETHER_HDR_LEN))->hdr_checksum +
-		      len + id;
+		sum = (uint32_t)h->hdr_checksum + len + id;
 		sum = (sum >> 16) + (sum & 0xffff);
 		sum = (sum >> 16) + (sum & 0xffff);
 		h->hdr_checksum = (uint16_t)~sum;
 	}
 }
 
-/* Completes a frame built on template tpl (tn__ip_frame_finish) and
+/* Completes a frame built on a template (tn__ip_frame_finish) and
  * queues it (counted, and freed if the queue is full).  Takes m. */
-static inline void tn__frame_batch_send(struct tn__frame_batch *b, struct rte_mbuf *m,
-					const uint8_t *tpl)
+static inline void tn__frame_batch_send(struct tn__frame_batch *b, struct rte_mbuf *m)
 {
 	uint16_t id = (uint16_t)b->id;
 
-	b->id += b->id_step;
-	if (b->id >= b->id_end)
-		b->id -= b->id_end;
-	tn__ip_frame_finish(m, tpl, id, b->offload);
+	b->id = tn__ip_id_after(b->id, b->id_step, b->id_end);
+	tn__ip_frame_finish(m, id, b->offload);
 	if (unlikely(!b->room)) {
 		b->s->st.tx_queue_full++;
 		rte_pktmbuf_free(m);
@@ -290,10 +291,10 @@ static inline void tn__frame_batch_end(struct tn__frame_batch *b)
 	s->st.tx_frames += b->queued;
 }
 
-/* One frame built on template tpl: completed and queued. */
-static inline void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m, const uint8_t *tpl)
+/* One frame built on a template: completed and queued. */
+static inline void tn__ip_frame_send(struct tn_stack *s, struct rte_mbuf *m)
 {
-	tn__ip_frame_finish(m, tpl, tn__ip_next_id(s), s->cfg.tx_ipv4_cksum);
+	tn__ip_frame_finish(m, tn__ip_next_id(s), s->cfg.tx_ipv4_cksum);
 	tn__stack_xmit(s, m);
 }
 /* Whether tn__ip_output could send to dst: 0 or -ENETUNREACH. */

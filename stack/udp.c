@@ -102,6 +102,15 @@ static inline uint64_t add1c(uint64_t sum, uint64_t v)
 	return sum + (sum < v);
 }
 
+/* A 64-bit one's-complement sum folded to at most 17 bits (fold
+ * finishes it). */
+static inline uint32_t fold64(uint64_t sum)
+{
+	sum = (sum >> 32) + (sum & 0xffffffff);
+	sum = (sum >> 32) + (sum & 0xffffffff);
+	return (uint32_t)((sum >> 16) + (sum & 0xffff));
+}
+
 /* The one's-complement sum of init (a partial sum, such as the pseudo
  * header's) and len bytes at p, in rte_raw_cksum's byte
  * order, 8 bytes a step, folded to at most 17 bits (fold finishes it):
@@ -166,9 +175,7 @@ static inline __attribute__((always_inline)) uint32_t sum_bytes(const uint8_t *p
 			sum = add1c(sum, v1);
 		}
 	}
-	sum = (sum >> 32) + (sum & 0xffffffff);
-	sum = (sum >> 32) + (sum & 0xffffffff);
-	return (uint32_t)((sum >> 16) + (sum & 0xffff));
+	return fold64(sum);
 }
 
 /* The pseudo header's sum (RFC 768), not folded: addresses in network
@@ -197,7 +204,7 @@ static uint16_t l4_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uin
 		return fold(sum_bytes(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len,
 				      phdr_sum(src, dst, len)));
 	tn__raw_cksum_mbuf(m, off, len, &raw);
-	return fold(sum_bytes(NULL, 0, raw + phdr_sum(src, dst, len)));
+	return fold(fold64(raw + phdr_sum(src, dst, len)));
 }
 
 /* ---- the port table ---- */
@@ -282,6 +289,20 @@ static int bind_ephemeral(struct tn_udp_sock *u, uint32_t addr)
 
 /* ---- input ---- */
 
+/* What a received datagram's mbuf (data at the payload) says besides
+ * its bytes: hl, the length of the IPv4 header still in front of the
+ * UDP header in the same buffer, or 0 (tn_udp_reply_burst turns the
+ * datagram around in place only over those).  Receive offload flags say
+ * nothing about the payload; the flags that make a segment indirect or
+ * external must stay. */
+static inline void dgram_meta(struct rte_mbuf *m, unsigned hl)
+{
+	m->l2_len = 0;
+	m->l3_len = hl;
+	m->packet_type = 0;
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+}
+
 /* Hands m (data at the payload) to every socket in targets; the last
  * one gets m itself. */
 static void deliver_all(struct tn_stack *s, struct tn_udp_sock **targets, unsigned n,
@@ -356,31 +377,24 @@ void tn__udp_input(struct tn_stack *s, struct rte_mbuf *m, const struct rte_ipv4
 	} else {
 		m = tn__mbuf_adj(m, m->l3_len + UDP_HDR_LEN);
 	}
-	m->l2_len = 0;
-	m->l3_len = hl;
-	m->packet_type = 0;
-	/* Receive offload flags say nothing about the payload; the flags
-	 * that make a segment indirect or external must stay. */
-	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	dgram_meta(m, hl);
 	deliver_all(s, targets, n, m, src, sport);
 	return;
 drop:
 	rte_pktmbuf_free(m);
 }
 
-/* Queues m on u, which has room. */
-static inline void rxq_push(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr,
-			    uint16_t port)
+/* Puts m into u's receive queue at position at (below rx_cap) from its
+ * head; the caller accounts for it. */
+static inline void rxq_put(struct tn_udp_sock *u, unsigned at, struct rte_mbuf *m,
+			   uint32_t addr, uint16_t port)
 {
-	unsigned i = u->rx_head + u->rx_len; /* no division on the per-datagram path */
+	unsigned i = u->rx_head + at; /* no division on the per-datagram path */
 	struct tn__udp_rxent *e = &u->rxq[i >= u->rx_cap ? i - u->rx_cap : i];
 
 	e->m = m;
 	e->addr = addr;
 	e->port = port;
-	u->rx_len++;
-	u->st.rx++;
-	u->s->st.udp_rx++;
 }
 
 /* Datagrams tn__udp_fast_input queues on one socket, the run's socket:
@@ -411,9 +425,6 @@ static inline void run_end(struct tn_stack *s, struct rx_run *r)
 static inline void run_deliver(struct tn_stack *s, struct rx_run *r, struct tn_udp_sock *u,
 			       struct rte_mbuf *m, uint32_t src, uint16_t sport)
 {
-	struct tn__udp_rxent *e;
-	unsigned i;
-
 	if (u != r->u) {
 		run_end(s, r);
 		r->u = u;
@@ -424,11 +435,7 @@ static inline void run_deliver(struct tn_stack *s, struct rx_run *r, struct tn_u
 		tn__udp_sock_deliver(u, m, src, sport);
 		return;
 	}
-	i = u->rx_head + r->len; /* no division on the per-datagram path */
-	e = &u->rxq[i >= u->rx_cap ? i - u->rx_cap : i];
-	e->m = m;
-	e->addr = src;
-	e->port = sport;
+	rxq_put(u, r->len, m, src, sport);
 	r->len++;
 	r->added++;
 }
@@ -458,9 +465,10 @@ uint16_t tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t
 		uint32_t src, dst, ports;
 		uint16_t sport;
 
-		/* (tn__udp4_parse checks the length first.) */
-		if (!tn__udp4_parse(m, &v) || !rte_is_same_ether_addr(&eth->dst_addr, &s->mac) ||
-		    eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		/* The cheap tests first (tn__udp4_maybe: the length and the
+		 * EtherType before the MAC is read), then the header sum. */
+		if (!tn__udp4_maybe(m) || !rte_is_same_ether_addr(&eth->dst_addr, &s->mac) ||
+		    !tn__udp4_parse(m, &v))
 			break;
 		src = v.ip->src_addr;
 		dst = v.ip->dst_addr;
@@ -488,10 +496,7 @@ uint16_t tn__udp_fast_input(struct tn_stack *s, struct rte_mbuf **pkts, uint16_t
 		 * stay in front of it for tn_udp_reply_burst (l3_len). */
 		m->data_off += RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + UDP_HDR_LEN;
 		m->data_len = m->pkt_len = v.ulen - UDP_HDR_LEN;
-		m->l2_len = 0;
-		m->l3_len = sizeof(struct rte_ipv4_hdr);
-		m->packet_type = 0;
-		m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+		dgram_meta(m, sizeof(struct rte_ipv4_hdr));
 		run_deliver(s, &r, u, m, src, sport);
 	}
 	run_end(s, &r);
@@ -695,7 +700,7 @@ static inline __attribute__((always_inline)) void tpl_send(struct tn__frame_batc
 	uh->dst_port = dport;
 	uh->dgram_len = ulen;
 	uh->dgram_cksum = ck ? ck : 0xffff; /* a computed 0 goes out as 0xffff */
-	tn__frame_batch_send(b, m, tpl);
+	tn__frame_batch_send(b, m);
 }
 
 uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16_t n,
@@ -740,7 +745,7 @@ uint16_t tn_udp_send_burst(struct tn_udp_sock *u, struct rte_mbuf **pkts, uint16
 			sum = sum_bytes(rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len, init);
 		} else {
 			tn__raw_cksum_mbuf(m, 0, m->pkt_len, &r16);
-			sum = sum_bytes(NULL, 0, init + r16);
+			sum = fold64(init + r16);
 		}
 		tpl_send(&b, m, tpl, rte_cpu_to_be_16(u->lport), rte_cpu_to_be_16(port),
 			 (uint16_t)~fold(sum));
@@ -972,7 +977,10 @@ bool tn__udp_enqueue(struct tn_udp_sock *u, struct rte_mbuf *m, uint32_t addr, u
 		rte_pktmbuf_free(m);
 		return false;
 	}
-	rxq_push(u, m, addr, port);
+	rxq_put(u, u->rx_len, m, addr, port);
+	u->rx_len++;
+	u->st.rx++;
+	u->s->st.udp_rx++;
 	return true;
 }
 
